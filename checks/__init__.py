@@ -1,0 +1,16 @@
+"""Check types, grouped by the kind of target they run on."""
+
+from __future__ import annotations
+
+from checks.base import TargetKind
+from checks.http import HttpCheck
+from checks.tcp import TcpCheck
+
+KINDS: dict[str, TargetKind] = {
+    "http": TargetKind(
+        "http", "A web endpoint: website, payment portal, webmail. Checks: http.",
+        {"http": HttpCheck()}, default_checks=lambda: [{"check": "http"}]),
+    "tcp": TargetKind(
+        "tcp", "Anything with a TCP port: a router's admin port, a database, SMTP. Checks: tcp.",
+        {"tcp": TcpCheck()}),
+}

@@ -1,0 +1,232 @@
+"""``muni-watchdog``: the command line. Each subcommand is a small function; ``main`` wires."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from watchdog import __version__
+from watchdog.config import DEFAULT_CONFIG, ConfigError, load_config
+from watchdog.durations import humanize
+from watchdog.model import State
+
+EXIT_INVALID_CONFIG = 2
+
+
+def default_state_dir() -> str:
+    # systemd sets $STATE_DIRECTORY from StateDirectory= (colon-separated if several).
+    return os.environ.get("STATE_DIRECTORY", "/var/lib/muni-watchdog").split(":")[0]
+
+
+def _add_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-c", "--config", default=os.environ.get("MUNI_WATCHDOG_CONFIG",
+                                                            DEFAULT_CONFIG),
+                   help=f"configuration file (default: {DEFAULT_CONFIG})")
+
+
+def _add_state_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--state-dir", default=default_state_dir(),
+                   help="state directory holding the database (default: $STATE_DIRECTORY or "
+                   "/var/lib/muni-watchdog)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="muni-watchdog",
+        description="Monitoring and backup-verification daemon for small municipalities.")
+    parser.add_argument("--log-level", default="INFO",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("validate", help="check a configuration file and report every error",
+                       description="Validate the configuration. Exit 0 when valid, 2 with "
+                       "every error as FILE:LINE: path: message when not.")
+    _add_config(p)
+    p.add_argument("--no-secrets", action="store_true",
+                   help="do not try to read secret files (for checking a config elsewhere)")
+
+    p = sub.add_parser("run", help="run the daemon (what the systemd unit starts)",
+                       description="Run the monitoring daemon in the foreground. SIGHUP "
+                       "reloads the configuration, SIGTERM stops.")
+    _add_config(p)
+    _add_state_dir(p)
+
+    p = sub.add_parser("check", help="run every check once now and print the results",
+                       description="Run each configured check once (no state, no alerts). "
+                       "Exit code as monitoring plugins: 0 OK, 1 WARNING, 2 CRITICAL, "
+                       "3 UNKNOWN (the worst result).")
+    _add_config(p)
+    p.add_argument("--target", action="append", metavar="ID",
+                   help="only this target (repeatable)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    p = sub.add_parser("status", help="show the current state of every check",
+                       description="Show the state of every check and the open problems, read "
+                       "from the state database while the daemon runs. Exit code: the worst "
+                       "hard state (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).")
+    _add_state_dir(p)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    sub.add_parser("version", help="print the version", description="Print the version.")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from watchdog.logs import setup_logging
+    setup_logging(args.log_level)
+    handler = {"validate": cmd_validate, "run": cmd_run, "check": cmd_check,
+               "status": cmd_status, "version": cmd_version}[args.command]
+    try:
+        return handler(args)
+    except BrokenPipeError:
+        return 0
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    print(f"muni-watchdog {__version__}")
+    return 0
+
+
+def _load_or_report(path: str, check_secrets: bool = True):
+    try:
+        return load_config(path, check_secrets=check_secrets)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(issue, file=sys.stderr)
+        n = len(exc.issues)
+        print(f"{path}: {n} error{'s' if n != 1 else ''}; nothing was started",
+              file=sys.stderr)
+        return None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    config = _load_or_report(args.config, check_secrets=not args.no_secrets)
+    if config is None:
+        return EXIT_INVALID_CONFIG
+    checks = sum(len(t.checks) for t in config.targets)
+    print(f"{args.config}: OK — {len(config.services)} services, {len(config.targets)} "
+          f"targets, {checks} checks, {len(config.backups)} backups, "
+          f"{len(config.notify.channels)} channels")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from watchdog.daemon import run_daemon
+    return run_daemon(args.config, args.state_dir)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from watchdog.engine import build_specs, run_check
+    config = _load_or_report(args.config, check_secrets=False)
+    if config is None:
+        return EXIT_INVALID_CONFIG
+    specs = build_specs(config)
+    if args.target:
+        unknown = set(args.target) - {t.id for t in config.targets}
+        if unknown:
+            print(f"no target named {', '.join(sorted(unknown))} in {args.config}",
+                  file=sys.stderr)
+            return EXIT_INVALID_CONFIG
+        specs = [s for s in specs if s.key.target in args.target]
+    now = datetime.now(UTC)
+
+    async def run_all():
+        return await asyncio.gather(*(run_check(s, {}, now) for s in specs))
+
+    results = asyncio.run(run_all())
+    rows = [{"services": list(s.services), "target": s.key.target, "check": s.key.check,
+             "status": r.outcome.state.label, "summary": r.outcome.summary,
+             "metrics": [m.as_dict() for m in r.outcome.metrics],
+             "items": list(r.outcome.items)} for s, r in zip(specs, results, strict=True)]
+    if args.json:
+        print(json.dumps({"checked_at": now.isoformat(), "results": rows}, indent=2,
+                         default=str))
+    else:
+        _print_table(["STATUS", "TARGET", "CHECK", "SERVICES", "SUMMARY"],
+                     [[r["status"].upper(), r["target"], r["check"],
+                       ",".join(r["services"]) or "-", r["summary"]] for r in rows])
+    worst = State.worst(r.outcome.state for r in results)
+    return int(worst)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from watchdog.store import Store, from_iso
+    try:
+        store = Store.open(args.state_dir, readonly=True)
+    except FileNotFoundError as exc:
+        print(exc, file=sys.stderr)
+        return 3
+    now = datetime.now(UTC)
+    checks = []
+    for row in store.current_states():
+        checks.append({
+            "target": row["target"], "check": row["check_name"],
+            "services": json.loads(row["services"]),
+            "state": State(row["hard_state"]).label,
+            "last_result": State(row["state"]).label, "state_type": row["state_type"],
+            "attempt": row["attempt"], "flapping": bool(row["flapping"]),
+            "problem_since": row["problem_since"], "last_check": row["last_check"],
+            "summary": row["summary"]})
+    problems = [c for c in checks if c["state"] != "ok" or c["state_type"] == "soft"]
+    counts = store.notification_counts()
+    store.close()
+    worst = State.worst(State.parse(c["state"]) for c in checks)
+    if args.json:
+        print(json.dumps({"generated_at": now.isoformat(), "checks": checks,
+                          "problems": problems, "notifications": counts}, indent=2))
+        return int(worst)
+
+    def ago(text: str | None) -> str:
+        moment = from_iso(text)
+        return "-" if moment is None else humanize((now - moment).total_seconds()) + " ago"
+
+    if problems:
+        print(f"Open problems ({len(problems)}):")
+        _print_table(["STATE", "TARGET", "CHECK", "SINCE", "SUMMARY"], [
+            [_state_text(c), c["target"], c["check"], ago(c["problem_since"]), c["summary"]]
+            for c in problems])
+        print()
+    else:
+        print("No open problems.\n")
+    print(f"All checks ({len(checks)}):")
+    _print_table(["STATE", "TARGET", "CHECK", "SERVICES", "LAST CHECK", "SUMMARY"], [
+        [_state_text(c), c["target"], c["check"], ",".join(c["services"]) or "-",
+         ago(c["last_check"]), c["summary"]] for c in checks])
+    print(f"\nNotifications: {counts.get('sent', 0)} sent, {counts.get('pending', 0)} waiting, "
+          f"{counts.get('failed', 0)} failed")
+    return int(worst)
+
+
+def _state_text(c: dict) -> str:
+    text = c["state"].upper()
+    if c["state_type"] == "soft":
+        text = f"{c['last_result'].upper()} (soft {c['attempt']})"
+    if c["flapping"]:
+        text += " FLAPPING"
+    return text
+
+
+def _print_table(header: list[str], rows: list[list[str]]) -> None:
+    width = 160
+    try:
+        width = os.get_terminal_size().columns
+    except OSError:
+        pass
+    cols = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        start = "  ".join(str(v).ljust(cols[i]) for i, v in enumerate(row[:-1]))
+        last = str(row[-1])
+        room = max(20, width - len(start) - 2)
+        print(f"{start}  {last if len(last) <= room else last[:room - 1] + '…'}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

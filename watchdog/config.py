@@ -1,0 +1,335 @@
+"""The configuration: typed models, loading, and validation that reports every error at once.
+
+``load_config(path)`` returns a frozen :class:`Config` or raises :class:`ConfigError` whose
+``issues`` read ``FILE:LINE: path: message`` and say how to fix it.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+from urllib.parse import parse_qsl, urlsplit
+
+from pydantic import Field, ValidationError, create_model, field_validator, model_validator
+
+from backup_tests.params import BackupParams
+from checks import KINDS
+from checks.base import CheckParams
+from watchdog.config_errors import ConfigIssue, cross_reference_issues, pydantic_issues
+from watchdog.secrets import SecretError, read_secret
+from watchdog.transitions import Policy
+from watchdog.types import Duration, Priority, SecretRef, Strict
+from watchdog.yamlsource import Source, YamlError, load_yaml
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
+DEFAULT_CONFIG = "/etc/muni-watchdog/muni-watchdog.yaml"
+
+
+@dataclass(frozen=True)
+class PriorityDefaults:
+    """What a service's priority implies when a check does not say otherwise.
+
+    Priority 3 is Icinga 2's defaults (check every 5m, retry every 1m, 3 attempts). Priority 1 is
+    tightened so an outage reaches the on-call within about a minute: 30s + 2 x 10s retries.
+    Recovery needs 2 good results (Gatus' success-threshold) so one lucky answer does not close an
+    incident. ``response_sla`` is the time to acknowledge when a service does not set one.
+    """
+
+    check_interval: float
+    retry_interval: float
+    max_attempts: int
+    recovery_attempts: int
+    response_sla: float
+
+
+PRIORITY_DEFAULTS: dict[int, PriorityDefaults] = {
+    1: PriorityDefaults(30, 10, 3, 2, 3600),
+    2: PriorityDefaults(60, 20, 3, 2, 4 * 3600),
+    3: PriorityDefaults(300, 60, 3, 2, 8 * 3600),
+    4: PriorityDefaults(900, 300, 3, 2, 48 * 3600),
+    5: PriorityDefaults(1800, 600, 3, 2, 5 * 86400),
+}
+
+
+class Person(Strict):
+    name: str = Field(..., min_length=1, description="Who it is.")
+    contact: str = Field(..., min_length=1, description="How to reach them: email or phone.")
+
+
+class BusinessHours(Strict):
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        ["mon", "tue", "wed", "thu", "fri"], description="Working days.")
+    start: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    end: str = Field("17:00", pattern=r"^([01]\d|2[0-4]):[0-5]\d$")
+
+
+class SiteConfig(Strict):
+    name: str = Field(..., min_length=1, description="The site's name, shown in every message.")
+    timezone: str = Field("UTC", description="IANA time zone of the site, e.g. "
+                          "America/Chicago; business hours and reports use it.")
+    default_priority: Priority = Field(3, description="Priority of targets no service claims.")
+    run_history: Duration = Field(14 * 86400, description="How long individual check runs are "
+                                  "kept (state changes and alerts are kept for good).")
+    business_hours: BusinessHours = Field(default_factory=BusinessHours)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone; use an IANA name such as "
+                             "America/New_York or Europe/Berlin") from None
+        return value
+
+
+class ServiceConfig(Strict):
+    id: str = Field(..., pattern=ID_PATTERN, description="Short unique name, e.g. email.")
+    name: str = Field(..., min_length=1, description="What residents and staff call it.")
+    priority: Priority = Field(..., description="1 = highest public impact ... 5 = lowest.")
+    impact: str = Field("", description="One sentence: what the public loses when it is down.")
+    rto: Duration = Field(..., description="Required recovery time: how long it may take to "
+                          "bring it back, e.g. 4h.")
+    rpo: Duration = Field(..., description="Maximum acceptable data loss, as data age, e.g. 24h.")
+    response_sla: Duration | None = Field(
+        None, description="Time to acknowledge an alert; default by priority (1h for P1).")
+    owner: Person
+    backup_owner: Person
+    targets: list[str] = Field(default_factory=list, description="Ids of targets it runs on.")
+    backups: list[str] = Field(default_factory=list, description="Ids of its backups.")
+
+    @property
+    def effective_response_sla(self) -> float:
+        return self.response_sla or PRIORITY_DEFAULTS[self.priority].response_sla
+
+
+class TargetBase(Strict):
+    id: str = Field(..., pattern=ID_PATTERN, description="Short unique name, e.g. web-portal.")
+    kind: str
+    host: str = Field(..., min_length=1, description="Host name or address.")
+    description: str = ""
+    parents: list[str] = Field(default_factory=list, description="Ids of the targets it sits "
+                               "behind (router, switch, UPS); their outage explains its own.")
+
+
+SECRET_QUERY_KEYS = {"pass", "password", "token", "apikey", "api_key", "key", "secret",
+                     "signature", "sig", "auth"}
+INLINE_SCHEMES = {"mailto", "mailtos", "json", "jsons", "xml", "xmls", "form", "forms"}
+
+
+class ChannelConfig(Strict):
+    name: str = Field(..., pattern=ID_PATTERN, description="e.g. oncall-email, msp-teams.")
+    url: str | None = Field(None, description="Apprise URL without secrets (e.g. an SMTP relay "
+                            "that needs no login). URLs with passwords or tokens go in a file.")
+    url_file: str | None = Field(None, description="File holding the Apprise URL.")
+    url_env: str | None = Field(None, description="Environment variable holding it.")
+    url_credential: str | None = Field(None, description="systemd credential holding it.")
+    config_file: str | None = Field(None, description="An Apprise configuration file (YAML or "
+                                    "text) whose URLs all belong to this channel.")
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ChannelConfig:
+        given = [k for k in ("url", "url_file", "url_env", "url_credential", "config_file")
+                 if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of url, url_file, url_env, url_credential or "
+                             f"config_file (got {', '.join(given) or 'none'})")
+        if self.url:
+            _refuse_inline_secret(self.url)
+        return self
+
+    @property
+    def secret_ref(self) -> SecretRef | None:
+        if self.url_file:
+            return SecretRef(file=self.url_file)
+        if self.url_env:
+            return SecretRef(env=self.url_env)
+        if self.url_credential:
+            return SecretRef(credential=self.url_credential)
+        return None
+
+
+def _refuse_inline_secret(url: str) -> None:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if not scheme:
+        raise ValueError(f"{url!r} is not an Apprise URL (e.g. mailto://relay.town.example"
+                         "?to=oncall@msp.example)")
+    if scheme not in INLINE_SCHEMES:
+        raise ValueError(f"{scheme}:// URLs carry tokens; put the URL in a file and use url_file "
+                         "(or url_env / url_credential)")
+    if parts.password or any(k.lower() in SECRET_QUERY_KEYS for k, _ in parse_qsl(parts.query)):
+        raise ValueError("this URL contains a password or token; put it in a file and use "
+                         "url_file (or url_env / url_credential)")
+
+
+class RouteConfig(Strict):
+    name: str = Field(..., pattern=ID_PATTERN)
+    priorities: list[Priority] = Field([1, 2, 3, 4, 5], description="Service priorities.")
+    states: list[Literal["warning", "critical", "unknown"]] = Field(
+        ["warning", "critical", "unknown"], description="Problem states it carries; recoveries "
+        "always go to whoever was told of the problem.")
+    hours: Literal["any", "business", "after_hours"] = Field(
+        "any", description="When it applies, in the site's time zone.")
+    channels: list[str] = Field(..., min_length=1)
+
+
+class RetryConfig(Strict):
+    first_delay: Duration = Field(10, description="Wait before the first retry of a failed send.")
+    max_delay: Duration = Field(300, description="Longest wait between retries (doubling).")
+    give_up_after: Duration = Field(86400, description="Stop retrying a message this old.")
+
+
+class NotifyConfig(Strict):
+    channels: list[ChannelConfig] = Field(default_factory=list)
+    routes: list[RouteConfig] = Field(default_factory=list)
+    fallback_channels: list[str] = Field(
+        default_factory=list, description="Used when no route matches an alert.")
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+
+
+class MonthlyReportConfig(Strict):
+    channel: str = Field(..., description="Channel that receives it, e.g. leadership.")
+    day: int = Field(1, ge=1, le=28)
+    time: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class ReportsConfig(Strict):
+    monthly: MonthlyReportConfig | None = None
+
+
+def _target_models() -> Any:
+    models = []
+    for name, kind in KINDS.items():
+        params = [ct.Params for ct in kind.check_types.values()]
+        check_type: Any = (params[0] if len(params) == 1 else
+                           Annotated[Union[tuple(params)], Field(discriminator="check")])  # noqa: UP007
+        fields: dict[str, Any] = {
+            "kind": (Literal[name], ...),
+            "checks": (list[check_type], Field(default_factory=kind.default_checks)),
+        }
+        if kind.connection is not None:
+            fields[name] = (kind.connection, ...)
+        models.append(create_model(f"{name.capitalize()}Target", __base__=TargetBase, **fields))
+    if len(models) == 1:
+        return models[0]
+    return Annotated[Union[tuple(models)], Field(discriminator="kind")]  # noqa: UP007
+
+
+TargetConfig = _target_models()
+
+
+class Config(Strict):
+    site: SiteConfig
+    services: list[ServiceConfig] = Field(default_factory=list)
+    targets: list[TargetConfig] = Field(default_factory=list)  # type: ignore[valid-type]
+    backups: list[BackupParams] = Field(default_factory=list)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
+
+    @cached_property
+    def target_by_id(self) -> dict[str, Any]:
+        return {t.id: t for t in self.targets}
+
+    @cached_property
+    def service_by_id(self) -> dict[str, ServiceConfig]:
+        return {s.id: s for s in self.services}
+
+    def services_of(self, target_id: str) -> list[ServiceConfig]:
+        """The services that depend on a target, most important first."""
+        return sorted((s for s in self.services if target_id in s.targets),
+                      key=lambda s: (s.priority, s.id))
+
+    def priority_of(self, target_id: str) -> int:
+        services = self.services_of(target_id)
+        return services[0].priority if services else self.site.default_priority
+
+    def policy_for(self, target_id: str, params: CheckParams) -> Policy:
+        defaults = PRIORITY_DEFAULTS[self.priority_of(target_id)]
+        return Policy(
+            check_interval=params.interval or defaults.check_interval,
+            retry_interval=params.retry_interval or defaults.retry_interval,
+            max_attempts=params.max_attempts or defaults.max_attempts,
+            recovery_attempts=params.recovery_attempts or defaults.recovery_attempts,
+        )
+
+    def channel_urls(self) -> dict[str, list[str]]:
+        """Resolve every channel to its Apprise URLs (or config-file marker); reads secrets."""
+        resolved: dict[str, list[str]] = {}
+        for channel in self.notify.channels:
+            if channel.url:
+                resolved[channel.name] = [channel.url]
+            elif channel.config_file:
+                resolved[channel.name] = [f"config:{channel.config_file}"]
+            else:
+                text = read_secret(channel.secret_ref)  # type: ignore[arg-type]
+                resolved[channel.name] = [line.strip() for line in text.splitlines()
+                                          if line.strip() and not line.startswith("#")]
+        return resolved
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; ``issues`` lists every problem found."""
+
+    def __init__(self, issues: list[ConfigIssue]):
+        super().__init__("\n".join(map(str, issues)))
+        self.issues = issues
+
+
+def parse_config(text: str, filename: str, check_secrets: bool = True) -> Config:
+    try:
+        source = load_yaml(text, filename)
+    except YamlError as exc:
+        raise ConfigError([ConfigIssue(filename, exc.line, "", exc.message)]) from None
+    return _validate(source, check_secrets)
+
+
+def load_config(path: str | Path, check_secrets: bool = True) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([ConfigIssue(str(path), 0, "", f"cannot read the configuration: "
+                                       f"{exc.strerror}")]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([ConfigIssue(str(path), 0, "", "not UTF-8 text")]) from None
+    return parse_config(text, str(path), check_secrets)
+
+
+def _validate(source: Source, check_secrets: bool) -> Config:
+    issues: list[ConfigIssue] = []
+    for path, line in source.duplicate_keys:
+        issues.append(ConfigIssue(source.filename, line, path, "this key appears twice; the "
+                                  "second would silently replace the first — keep one"))
+    if not isinstance(source.data, dict):
+        issues.append(ConfigIssue(source.filename, 1, (), "the file must be a mapping with "
+                                  "site:, services:, targets:, backups:, notify:, reports:"))
+        raise ConfigError(issues)
+    config = None
+    try:
+        config = Config.model_validate(source.data)
+    except ValidationError as exc:
+        issues.extend(pydantic_issues(exc, source, Config))
+    issues.extend(cross_reference_issues(source, {k: set(v.check_types) for k, v in
+                                                  KINDS.items()}))
+    if config is not None and check_secrets and not issues:
+        for index, channel in enumerate(config.notify.channels):
+            ref = channel.secret_ref
+            where = ("notify", "channels", index)
+            try:
+                if ref is not None:
+                    read_secret(ref)
+                elif channel.config_file and not Path(channel.config_file).is_file():
+                    raise SecretError(f"Apprise config file {channel.config_file} not found")
+            except SecretError as exc:
+                issues.append(ConfigIssue(source.filename, source.line_of(where), where,
+                                          f"{exc}; create it or point to the right place"))
+    if issues:
+        issues.sort(key=lambda i: (i.line, i.path_text))
+        raise ConfigError(issues)
+    assert config is not None
+    return config

@@ -1,0 +1,235 @@
+"""The daemon: wires config, checks, state machine, store and outbox on an asyncio loop.
+
+APScheduler 3 runs one interval job per check (coalesce, max_instances=1, misfire grace),
+first runs spread over the interval, with jitter. A soft problem switches its job to the retry
+interval. SIGHUP reloads (an invalid config is refused and the old one keeps running), SIGTERM
+stops cleanly, and systemd hears READY, STATUS and WATCHDOG.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from watchdog import sdnotify
+from watchdog.config import Config, ConfigError, load_config
+from watchdog.engine import CheckSpec, build_specs, run_check
+from watchdog.model import EventKind
+from watchdog.notifier import Notifier
+from watchdog.store import Store
+from watchdog.transitions import decide
+
+log = logging.getLogger("muni-watchdog")
+GOLDEN = 0.6180339887
+OUTBOX_INTERVAL = 5.0
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Daemon:
+    def __init__(self, config_path: str | Path, state_dir: str | Path,
+                 clock: Callable[[], datetime] = utcnow):
+        self.config_path = Path(config_path)
+        self.state_dir = Path(state_dir)
+        self.clock = clock
+        self.config: Config | None = None
+        self.store: Store | None = None
+        self.notifier: Notifier | None = None
+        self.specs: dict[str, CheckSpec] = {}
+        self.intervals: dict[str, float] = {}
+        self.scheduler: AsyncIOScheduler | None = None
+        self.stopping = asyncio.Event()
+
+    async def run(self) -> int:
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as exc:
+            for issue in exc.issues:
+                log.error("config: %s", issue)
+            log.error("not starting: fix the configuration (muni-watchdog validate -c %s)",
+                      self.config_path)
+            return 2
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=32,
+                                                     thread_name_prefix="collect"))
+        self.store = Store.open(self.state_dir)
+        self.scheduler = AsyncIOScheduler(timezone=UTC, job_defaults={
+            "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
+        self._apply(config)
+        self.scheduler.add_job(self._deliver, IntervalTrigger(seconds=OUTBOX_INTERVAL),
+                               id="outbox", next_run_time=self.clock())
+        self.scheduler.add_job(self._housekeeping, IntervalTrigger(hours=1), id="housekeeping",
+                               next_run_time=self.clock() + timedelta(seconds=60))
+        self.scheduler.add_job(self._report_status, IntervalTrigger(seconds=30), id="status",
+                               next_run_time=self.clock() + timedelta(seconds=2))
+        self.scheduler.start()
+        loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
+        loop.add_signal_handler(signal.SIGINT, self.stopping.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        pinger = asyncio.ensure_future(self._watchdog_pings())
+        sdnotify.notify("READY=1\nSTATUS=started")
+        log.info("started: site=%r, %d checks on %d targets, state in %s", config.site.name,
+                 len(self.specs), len(config.targets), self.state_dir)
+        await self.stopping.wait()
+        sdnotify.notify("STOPPING=1")
+        log.info("stopping")
+        pinger.cancel()
+        self.scheduler.shutdown(wait=False)
+        await self._cancel_running()
+        self.store.close()
+        log.info("stopped")
+        return 0
+
+    async def _cancel_running(self) -> None:
+        current = asyncio.current_task()
+        tasks = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=3)
+
+    def _apply(self, config: Config) -> None:
+        """Install a validated config: one job per check, first runs spread out."""
+        assert self.scheduler is not None and self.store is not None
+        for job_id in list(self.specs):
+            if self.scheduler.get_job(job_id):
+                self.scheduler.remove_job(job_id)
+        self.config = config
+        self.notifier = Notifier(config, self.store, self.clock)
+        specs = build_specs(config)
+        self.specs = {f"check:{spec.key}": spec for spec in specs}
+        self.intervals = {}
+        now = self.clock()
+        for i, (job_id, spec) in enumerate(self.specs.items()):
+            status, _ = self.store.load_status(spec.key)
+            interval = spec.policy.check_interval
+            if status is not None and status.state_type.value == "soft":
+                interval = spec.policy.retry_interval
+            offset = interval * ((i * GOLDEN) % 1.0)
+            self.intervals[job_id] = interval
+            self.scheduler.add_job(self._run_check, self._trigger(interval), args=[job_id],
+                                   id=job_id, next_run_time=now + timedelta(seconds=offset),
+                                   misfire_grace_time=max(1, int(interval)))
+        self.store.remove_checks_not_in({s.key for s in specs})
+
+    @staticmethod
+    def _trigger(interval: float) -> IntervalTrigger:
+        return IntervalTrigger(seconds=interval, jitter=max(0.0, min(interval * 0.05, 10.0)))
+
+    async def reload(self) -> bool:
+        log.info("reloading configuration from %s", self.config_path)
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as exc:
+            for issue in exc.issues:
+                log.error("config: %s", issue)
+            log.error("reload refused: the new configuration is invalid; still running the "
+                      "previous one")
+            sdnotify.notify("STATUS=reload refused: invalid configuration")
+            return False
+        sdnotify.notify("RELOADING=1")
+        self._apply(config)
+        sdnotify.notify("READY=1\nSTATUS=configuration reloaded")
+        log.info("reloaded: %d checks on %d targets", len(self.specs), len(config.targets))
+        return True
+
+    async def _run_check(self, job_id: str) -> None:
+        spec = self.specs.get(job_id)
+        if spec is None or self.store is None or self.notifier is None:
+            return
+        try:
+            previous, memory = self.store.load_status(spec.key)
+            result = await run_check(spec, memory, self.clock())
+            decision = decide(previous, result.outcome.state, result.outcome.summary,
+                              spec.policy, result.started_at, result.outcome.immediate)
+            planned = [(event, self.notifier.plan(spec, event)) for event in decision.events]
+            self.store.record_run(spec.key, result.started_at, result.duration, result.outcome,
+                                  decision.status, dict(result.memory), spec.services,
+                                  spec.priority, planned)
+        except sqlite3.Error as exc:
+            # Nothing was committed, so the same transition is decided again next run: an
+            # alert is delayed by a full disk, never lost.
+            log.error("target=%s check=%s could not record the result: %s", spec.key.target,
+                      spec.key.check, exc)
+            return
+        self._log_run(spec, decision, planned)
+        if decision.next_interval != self.intervals.get(job_id) and self.scheduler:
+            self.intervals[job_id] = decision.next_interval
+            self.scheduler.reschedule_job(job_id, trigger=self._trigger(decision.next_interval))
+        if any(notes for _, notes in planned) and self.scheduler:
+            self.scheduler.modify_job("outbox", next_run_time=self.clock())
+
+    @staticmethod
+    def _log_run(spec: CheckSpec, decision, planned) -> None:
+        status = decision.status
+        where = f"target={spec.key.target} check={spec.key.check}"
+        for event, notes in planned:
+            level = logging.INFO if event.kind is EventKind.RECOVERY else logging.WARNING
+            told = ", ".join(n.channel for n in notes) or (
+                event.suppressed_reason and f"held: {event.suppressed_reason}") or "nobody"
+            log.log(level, "%s %s %s -> %s (notify: %s): %s", where, event.kind.upper(),
+                    event.previous_state.name, event.state.name, told, event.summary)
+        if not planned:
+            if status.state_type.value == "soft":
+                log.info("%s SOFT %s attempt %d/%d: %s", where, status.state.name,
+                         status.attempt, spec.policy.max_attempts if not status.hard_state.is_ok
+                         or not status.state.is_ok else spec.policy.recovery_attempts,
+                         status.summary)
+            else:
+                log.debug("%s %s: %s", where, status.state.name, status.summary)
+
+    async def _deliver(self) -> None:
+        if self.notifier is None:
+            return
+        try:
+            await self.notifier.deliver_due()
+        except sqlite3.Error as exc:
+            log.error("outbox: cannot read or update the state database: %s", exc)
+
+    async def _housekeeping(self) -> None:
+        if self.store is None or self.config is None:
+            return
+        try:
+            removed = self.store.prune_runs(self.clock() - timedelta(
+                seconds=self.config.site.run_history))
+            if removed:
+                log.info("housekeeping: removed %d check runs older than the run history",
+                         removed)
+        except sqlite3.Error as exc:
+            log.error("housekeeping: %s", exc)
+
+    async def _report_status(self) -> None:
+        if self.store is None:
+            return
+        try:
+            states = self.store.current_states()
+            pending = self.store.notification_counts().get("pending", 0)
+        except sqlite3.Error:
+            return
+        problems = sum(1 for s in states if s["hard_state"] != 0)
+        sdnotify.notify(f"STATUS={len(self.specs)} checks, {problems} hard problems, "
+                        f"{pending} notifications waiting")
+
+    async def _watchdog_pings(self) -> None:
+        interval = sdnotify.watchdog_interval()
+        if not interval:
+            return
+        while True:
+            # Pinging from the event loop proves the loop is not blocked.
+            sdnotify.notify("WATCHDOG=1")
+            await asyncio.sleep(interval)
+
+
+def run_daemon(config_path: str | Path, state_dir: str | Path) -> int:
+    return asyncio.run(Daemon(config_path, state_dir).run())

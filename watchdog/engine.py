@@ -1,0 +1,78 @@
+"""Run one check: collect with a timeout, evaluate purely, and never let an error escape.
+
+Used by the daemon (scheduled, with state) and by ``muni-watchdog check`` (once, stateless).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from checks import KINDS
+from checks.base import CheckParams, CheckType, CollectError, TargetInfo
+from watchdog.config import Config
+from watchdog.model import CheckContext, CheckKey, Outcome
+from watchdog.transitions import Policy
+
+log = logging.getLogger("muni-watchdog")
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """Everything needed to run and judge one configured check."""
+
+    key: CheckKey
+    check_type: CheckType
+    params: CheckParams
+    target: TargetInfo
+    policy: Policy
+    services: tuple[str, ...]
+    priority: int
+
+
+@dataclass(frozen=True)
+class RunResult:
+    outcome: Outcome
+    memory: Mapping[str, Any]
+    started_at: datetime
+    duration: float
+
+
+def build_specs(config: Config) -> list[CheckSpec]:
+    specs = []
+    for target in config.targets:
+        kind = KINDS[target.kind]
+        info = TargetInfo(target.id, target.kind, target.host,
+                          getattr(target, target.kind, None))
+        services = tuple(s.id for s in config.services_of(target.id))
+        for params in target.checks:
+            specs.append(CheckSpec(
+                CheckKey(target.id, params.check_name), kind.check_types[params.check], params,
+                info, config.policy_for(target.id, params), services,
+                config.priority_of(target.id)))
+    return specs
+
+
+async def run_check(spec: CheckSpec, memory: Mapping[str, Any], now: datetime) -> RunResult:
+    """Collect and evaluate; any failure becomes UNKNOWN with the reason, never an exception."""
+    started = time.monotonic()
+    # The collect step has its own timeouts; this outer bound catches a check that ignores them.
+    limit = spec.params.timeout * 3 + 5
+    try:
+        raw = await asyncio.wait_for(spec.check_type.collect(spec.target, spec.params), limit)
+        evaluation = spec.check_type.evaluate(raw, spec.params, CheckContext(now, memory))
+        outcome, new_memory = evaluation.outcome, evaluation.memory
+    except TimeoutError:
+        outcome, new_memory = Outcome.unknown(f"no result within {limit:g}s"), memory
+    except CollectError as exc:
+        outcome, new_memory = Outcome.unknown(str(exc)), memory
+    except Exception as exc:  # a bug in one check must not stop the others
+        log.exception("target=%s check=%s crashed", spec.key.target, spec.key.check)
+        outcome = Outcome.unknown(f"check failed: {type(exc).__name__}: {exc}")
+        new_memory = memory
+    return RunResult(outcome, dict(new_memory), now, time.monotonic() - started)
