@@ -32,8 +32,8 @@ def send(urls: Sequence[str], title: str, body: str) -> None:
                                 "against Apprise's documentation")
     if len(notifier) == 0 and not any(u.startswith(CONFIG_PREFIX) for u in urls):
         raise DeliveryError("no notification URLs configured for this channel")
-    with apprise.LogCapture(level=logging.WARNING) as captured:
-        result = notifier.notify(body=body, title=title)
+    with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
+        result = notifier.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT)
     if result is None:
         raise DeliveryError("no Apprise service matched (empty channel or config file)")
     if not result:

@@ -109,8 +109,10 @@ class HttpCheck:
         if raw.error:
             results.append(Result(State.CRITICAL, raw.error))
             return Evaluation(Outcome.of(results, metrics, items))
-        results.append(_judge_status(raw, params))
-        if params.keyword is not None and params.method == "GET":
+        status = _judge_status(raw, params)
+        results.append(status)
+        # An error page never holds the keyword; saying so would only repeat the status.
+        if params.keyword is not None and params.method == "GET" and status.state.is_ok:
             if params.keyword.encode() in raw.body:
                 results.append(Result(State.OK, f"keyword {params.keyword!r} found"))
             else:

@@ -9,7 +9,6 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 
 from watchdog import __version__
 from watchdog.config import DEFAULT_CONFIG, ConfigError, load_config

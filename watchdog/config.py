@@ -62,8 +62,10 @@ class Person(Strict):
 class BusinessHours(Strict):
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
         ["mon", "tue", "wed", "thu", "fri"], description="Working days.")
-    start: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    end: str = Field("17:00", pattern=r"^([01]\d|2[0-4]):[0-5]\d$")
+    start: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+                       description="Start of the working day, HH:MM in the site's time zone.")
+    end: str = Field("17:00", pattern=r"^([01]\d|2[0-4]):[0-5]\d$",
+                     description="End of the working day, HH:MM.")
 
 
 class SiteConfig(Strict):
@@ -73,7 +75,8 @@ class SiteConfig(Strict):
     default_priority: Priority = Field(3, description="Priority of targets no service claims.")
     run_history: Duration = Field(14 * 86400, description="How long individual check runs are "
                                   "kept (state changes and alerts are kept for good).")
-    business_hours: BusinessHours = Field(default_factory=BusinessHours)
+    business_hours: BusinessHours = Field(default_factory=BusinessHours,
+                                          description="For routes limited to business hours.")
 
     @field_validator("timezone")
     @classmethod
@@ -96,8 +99,9 @@ class ServiceConfig(Strict):
     rpo: Duration = Field(..., description="Maximum acceptable data loss, as data age, e.g. 24h.")
     response_sla: Duration | None = Field(
         None, description="Time to acknowledge an alert; default by priority (1h for P1).")
-    owner: Person
-    backup_owner: Person
+    owner: Person = Field(..., description="Who answers for it.")
+    backup_owner: Person = Field(..., description="Who is next when the owner does not "
+                                 "answer in time.")
     targets: list[str] = Field(default_factory=list, description="Ids of targets it runs on.")
     backups: list[str] = Field(default_factory=list, description="Ids of its backups.")
 
@@ -108,7 +112,7 @@ class ServiceConfig(Strict):
 
 class TargetBase(Strict):
     id: str = Field(..., pattern=ID_PATTERN, description="Short unique name, e.g. web-portal.")
-    kind: str
+    kind: str = Field(..., description="What it is: " + ", ".join(KINDS) + ".")
     host: str = Field(..., min_length=1, description="Host name or address.")
     description: str = ""
     parents: list[str] = Field(default_factory=list, description="Ids of the targets it sits "
@@ -168,14 +172,14 @@ def _refuse_inline_secret(url: str) -> None:
 
 
 class RouteConfig(Strict):
-    name: str = Field(..., pattern=ID_PATTERN)
+    name: str = Field(..., pattern=ID_PATTERN, description="Name of the route.")
     priorities: list[Priority] = Field([1, 2, 3, 4, 5], description="Service priorities.")
     states: list[Literal["warning", "critical", "unknown"]] = Field(
         ["warning", "critical", "unknown"], description="Problem states it carries; recoveries "
         "always go to whoever was told of the problem.")
     hours: Literal["any", "business", "after_hours"] = Field(
         "any", description="When it applies, in the site's time zone.")
-    channels: list[str] = Field(..., min_length=1)
+    channels: list[str] = Field(..., min_length=1, description="Channel names to notify.")
 
 
 class RetryConfig(Strict):
@@ -185,21 +189,26 @@ class RetryConfig(Strict):
 
 
 class NotifyConfig(Strict):
-    channels: list[ChannelConfig] = Field(default_factory=list)
-    routes: list[RouteConfig] = Field(default_factory=list)
+    channels: list[ChannelConfig] = Field(default_factory=list,
+                                          description="Named notification channels.")
+    routes: list[RouteConfig] = Field(default_factory=list,
+                                      description="Which channels get which alerts.")
     fallback_channels: list[str] = Field(
         default_factory=list, description="Used when no route matches an alert.")
-    retry: RetryConfig = Field(default_factory=RetryConfig)
+    retry: RetryConfig = Field(default_factory=RetryConfig,
+                               description="How the outbox retries failed sends.")
 
 
 class MonthlyReportConfig(Strict):
     channel: str = Field(..., description="Channel that receives it, e.g. leadership.")
-    day: int = Field(1, ge=1, le=28)
-    time: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    day: int = Field(1, ge=1, le=28, description="Day of the month it is sent.")
+    time: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+                      description="Time of day (site time) it is sent.")
 
 
 class ReportsConfig(Strict):
-    monthly: MonthlyReportConfig | None = None
+    monthly: MonthlyReportConfig | None = Field(
+        None, description="The monthly leadership summary.")
 
 
 def _target_models() -> Any:
@@ -210,7 +219,8 @@ def _target_models() -> Any:
                            Annotated[Union[tuple(params)], Field(discriminator="check")])  # noqa: UP007
         fields: dict[str, Any] = {
             "kind": (Literal[name], ...),
-            "checks": (list[check_type], Field(default_factory=kind.default_checks)),
+            "checks": (list[check_type], Field(default_factory=kind.default_checks,
+                                                validate_default=True)),
         }
         if kind.connection is not None:
             fields[name] = (kind.connection, ...)
@@ -224,12 +234,17 @@ TargetConfig = _target_models()
 
 
 class Config(Strict):
-    site: SiteConfig
-    services: list[ServiceConfig] = Field(default_factory=list)
-    targets: list[TargetConfig] = Field(default_factory=list)  # type: ignore[valid-type]
-    backups: list[BackupParams] = Field(default_factory=list)
-    notify: NotifyConfig = Field(default_factory=NotifyConfig)
-    reports: ReportsConfig = Field(default_factory=ReportsConfig)
+    site: SiteConfig = Field(..., description="The site: name, time zone, business hours.")
+    services: list[ServiceConfig] = Field(
+        default_factory=list, description="What the town provides, ranked by public impact.")
+    targets: list[TargetConfig] = Field(  # type: ignore[valid-type]
+        default_factory=list, description="The devices and endpoints that are checked.")
+    backups: list[BackupParams] = Field(
+        default_factory=list, description="restic repositories whose restores are tested.")
+    notify: NotifyConfig = Field(default_factory=NotifyConfig,
+                                 description="Channels (Apprise URLs) and routes.")
+    reports: ReportsConfig = Field(default_factory=ReportsConfig,
+                                   description="Scheduled reports.")
 
     @cached_property
     def target_by_id(self) -> dict[str, Any]:

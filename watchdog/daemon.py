@@ -182,10 +182,12 @@ class Daemon:
                     event.previous_state.name, event.state.name, told, event.summary)
         if not planned:
             if status.state_type.value == "soft":
-                log.info("%s SOFT %s attempt %d/%d: %s", where, status.state.name,
-                         status.attempt, spec.policy.max_attempts if not status.hard_state.is_ok
-                         or not status.state.is_ok else spec.policy.recovery_attempts,
-                         status.summary)
+                if status.state.is_ok:
+                    log.info("%s RECOVERING %d/%d: %s", where, status.attempt,
+                             spec.policy.recovery_attempts, status.summary)
+                else:
+                    log.info("%s SOFT %s attempt %d/%d: %s", where, status.state.name,
+                             status.attempt, spec.policy.max_attempts, status.summary)
             else:
                 log.debug("%s %s: %s", where, status.state.name, status.summary)
 

@@ -24,7 +24,7 @@ def read_secret(ref: SecretRef, environ: dict[str, str] | None = None) -> str:
         if not directory:
             raise SecretError(
                 f"systemd credential {ref.credential}: $CREDENTIALS_DIRECTORY is not set "
-                "(add LoadCredential= to the unit, or use file: instead)")
+                "(add LoadCredential= to the unit, or keep the secret in a file instead)")
         path = Path(directory) / ref.credential
     else:
         path = Path(ref.file or "")

@@ -1,0 +1,179 @@
+"""The daemon as a process: a target fails and recovers; reload; stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+COMMAND = [sys.executable, "-m", "watchdog.cli"]
+
+
+def write_config(path: Path, web_url: str, smtp_port: int, extra_targets: str = "") -> None:
+    path.write_text(f"""\
+site: {{name: Testville, timezone: Europe/Berlin}}
+services:
+  - id: web
+    name: Town website
+    priority: 1
+    rto: 4h
+    rpo: 24h
+    owner: {{name: Jane Clerk, contact: jane@town.example}}
+    backup_owner: {{name: Bob Tech, contact: bob@msp.example}}
+    targets: [web]
+targets:
+  - id: web
+    kind: http
+    host: 127.0.0.1
+    checks:
+      - check: http
+        url: {web_url}
+        interval: 1s
+        retry_interval: 500ms
+        timeout: 2s
+{extra_targets}
+notify:
+  channels:
+    - name: oncall
+      url: mailto://127.0.0.1:{smtp_port}?from=watchdog@town.example&to=oncall@msp.example
+  routes:
+    - name: all
+      channels: [oncall]
+""")
+
+
+class NotifySocket:
+    """Plays systemd's side of $NOTIFY_SOCKET."""
+
+    def __init__(self, path: Path):
+        self.path = str(path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.2)
+        self.messages: list[str] = []
+
+    def drain(self) -> list[str]:
+        while True:
+            try:
+                self.messages.append(self.sock.recv(4096).decode())
+            except (TimeoutError, BlockingIOError):
+                return self.messages
+
+    def close(self):
+        self.sock.close()
+
+
+def wait_until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def daemon_env(tmp_path, http_server, smtp_server):
+    config = tmp_path / "muni-watchdog.yaml"
+    write_config(config, http_server.url, smtp_server.port)
+    notify = NotifySocket(tmp_path / "notify.sock")
+    env = dict(os.environ, NOTIFY_SOCKET=notify.path, WATCHDOG_USEC="1000000",
+               PYTHONUNBUFFERED="1")
+    env.pop("WATCHDOG_PID", None)
+    log = (tmp_path / "daemon.log").open("w+")
+    proc = subprocess.Popen([*COMMAND, "run", "-c", str(config), "--state-dir",
+                             str(tmp_path / "state")], env=env, stdout=log,
+                            stderr=subprocess.STDOUT, cwd=Path(__file__).parent.parent)
+    yield proc, config, notify, tmp_path, lambda: (tmp_path / "daemon.log").read_text()
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    notify.close()
+    log.close()
+
+
+def status_json(state_dir: Path) -> dict:
+    out = subprocess.run([*COMMAND, "status", "--json", "--state-dir", str(state_dir)],
+                         capture_output=True, text=True, timeout=30)
+    return json.loads(out.stdout)
+
+
+def test_failure_and_recovery_send_exactly_one_email_each(daemon_env, http_server,
+                                                          smtp_server):
+    proc, config, notify, tmp, log = daemon_env
+    wait_until(lambda: "READY=1" in "".join(notify.drain()), 20, "READY=1")
+    wait_until(lambda: http_server.requests >= 2, 20, "the first checks")
+    assert status_json(tmp / "state")["checks"][0]["state"] == "ok"
+
+    http_server.status = 500
+    assert smtp_server.wait_for(1, 20), log()
+    http_server.status = 200
+    assert smtp_server.wait_for(2, 20), log()
+    time.sleep(3)  # plenty of further checks: nothing more may arrive
+    subjects = smtp_server.subjects()
+    assert len(subjects) == 2, subjects
+    assert subjects[0].startswith("[P1 CRITICAL] Town website — web/http: HTTP 500")
+    assert subjects[1].startswith("[P1 RECOVERED] Town website — web/http is OK after")
+
+    status = status_json(tmp / "state")
+    assert status["checks"][0]["state"] == "ok" and status["problems"] == []
+    assert status["notifications"] == {"sent": 2}
+    text = log()
+    assert "target=web check=http PROBLEM OK -> CRITICAL (notify: oncall)" in text
+    assert "target=web check=http RECOVERY CRITICAL -> OK (notify: oncall)" in text
+    messages = notify.drain()
+    assert any(m == "WATCHDOG=1" for m in messages)
+    assert any(m.startswith("STATUS=") for m in messages)
+
+
+def test_reload_refuses_a_broken_config_and_stops_on_sigterm(daemon_env, http_server,
+                                                             smtp_server, tcp_listener):
+    proc, config, notify, tmp, log = daemon_env
+    wait_until(lambda: "READY=1" in "".join(notify.drain()), 20, "READY=1")
+    good = config.read_text()
+    config.write_text(good.replace("priority: 1", "priority: 9").replace("kind: http",
+                                                                         "kind: htp"))
+    proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "reload refused" in log(), 10, "the refusal")
+    assert "config: " + str(config) + ":5: services[0].priority: Input should be less than or equal to 5 (got 9)" in log()
+    assert proc.poll() is None
+    requests = http_server.requests
+    wait_until(lambda: http_server.requests > requests + 2, 10, "checks to keep running")
+
+    # A valid new config is taken: a second target appears.
+    write_config(config, http_server.url, smtp_server.port, extra_targets=f"""\
+  - id: gateway
+    kind: tcp
+    host: 127.0.0.1
+    checks: [{{check: tcp, port: {tcp_listener.port}, interval: 1s}}]
+""")
+    proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "reloaded: 2 checks on 2 targets" in log(), 10, "the reload")
+    wait_until(lambda: len(status_json(tmp / "state")["checks"]) == 2, 15, "the new check")
+    assert "RELOADING=1" in notify.drain()
+
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+    assert time.monotonic() - started < 5
+    assert "stopped" in log()
+    assert "STOPPING=1" in notify.drain()
+    assert smtp_server.messages == []
+
+
+def test_invalid_config_at_start_exits_2(tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text("site: {name: T}\ntargets:\n  - id: x\n    kind: tcp\n")
+    proc = subprocess.run([*COMMAND, "run", "-c", str(config), "--state-dir",
+                           str(tmp_path / "s")], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert f"{config}:3: targets[0].host: required key 'host' is missing; add it" in proc.stderr

@@ -1,0 +1,133 @@
+"""Generate the configuration reference (docs/configuration.md) from the config models, so the
+documentation is the schema: every key, its type, default and description."""
+
+from __future__ import annotations
+
+import types
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from checks import KINDS
+from watchdog.config import PRIORITY_DEFAULTS, Config, TargetBase
+from watchdog.durations import format_duration
+
+DURATION_FIELDS = {"run_history", "rto", "rpo", "response_sla", "interval", "retry_interval",
+                   "timeout", "connect_warn", "response_warn", "response_crit", "first_delay",
+                   "max_delay", "give_up_after"}
+
+
+def _type_name(tp: Any, field: str) -> str:
+    origin = get_origin(tp)
+    if origin is Annotated:
+        return _type_name(get_args(tp)[0], field)
+    if origin in (Union, types.UnionType):
+        names = [_type_name(a, field) for a in get_args(tp) if a is not type(None)]
+        optional = type(None) in get_args(tp)
+        return " or ".join(dict.fromkeys(names)) + (" (optional)" if optional else "")
+    if origin is Literal:
+        return " \\| ".join(f"`{a}`" for a in get_args(tp))
+    if origin is list:
+        return f"list of {_type_name(get_args(tp)[0], field)}"
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return f"[{tp.__name__}](#{tp.__name__.lower()})"
+    if tp is float and field in DURATION_FIELDS:
+        return "duration"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _default(field: str, info) -> str:
+    if info.is_required():
+        return "**required**"
+    if info.default_factory is not None:
+        try:
+            value = info.default_factory()
+        except TypeError:
+            return ""
+        if isinstance(value, BaseModel):
+            return "(see below)"
+        return f"`{value}`" if value not in ([], {}) else "none"
+    value = info.default
+    if value is None or value is PydanticUndefined:
+        return "none"
+    if value == "":
+        return '`""`'
+    if field in DURATION_FIELDS and isinstance(value, int | float):
+        return f"`{format_duration(value)}`"
+    return f"`{value}`"
+
+
+def _table(model: type[BaseModel], title: str, intro: str = "",
+           skip: tuple[str, ...] = ()) -> list[str]:
+    lines = [f"### {title}", ""]
+    if intro:
+        lines += [intro, ""]
+    lines += ["| key | type | default | description |", "|---|---|---|---|"]
+    for name, info in model.model_fields.items():
+        if name in skip:
+            continue
+        desc = (info.description or "").replace("|", "\\|")
+        lines.append(f"| `{name}` | {_type_name(info.annotation, name)} | "
+                     f"{_default(name, info)} | {desc} |")
+    return lines + [""]
+
+
+def _models(root: type[BaseModel]) -> list[type[BaseModel]]:
+    seen: list[type[BaseModel]] = []
+
+    def visit(tp: Any) -> None:
+        origin = get_origin(tp)
+        if origin is not None:
+            for arg in get_args(tp):
+                visit(arg)
+            return
+        if isinstance(tp, type) and issubclass(tp, BaseModel) and tp not in seen:
+            seen.append(tp)
+            for info in tp.model_fields.values():
+                visit(info.annotation)
+
+    visit(root)
+    return seen
+
+
+def render_reference() -> str:
+    out = ["# Configuration reference", "",
+           "Generated from the configuration schema by `python -m watchdog.reference`; do not "
+           "edit by hand. The commented example is `etc/muni-watchdog.example.yaml`.", "",
+           "Durations are written `30s`, `5m`, `4h`, `7d` or `1h30m`. Unknown keys are errors.",
+           "", "## Defaults by service priority", "",
+           "| priority | check every | retry every | attempts before alert | OKs to recover | "
+           "response SLA |", "|---|---|---|---|---|---|"]
+    for prio, d in PRIORITY_DEFAULTS.items():
+        out.append(f"| {prio} | {format_duration(d.check_interval)} | "
+                   f"{format_duration(d.retry_interval)} | {d.max_attempts} | "
+                   f"{d.recovery_attempts} | {format_duration(d.response_sla)} |")
+    out += ["", "Priority 3 is Icinga 2's defaults (5m / 1m / 3 attempts); priority 1 is "
+            "tightened so an outage reaches the on-call within about a minute.", "",
+            "## Sections", ""]
+    targets_done = False
+    for model in _models(Config):
+        if model.__name__.endswith("Target") and model is not TargetBase:
+            if targets_done:
+                continue
+            targets_done = True
+            out += _table(TargetBase, "TargetConfig", "Every target has these keys; `kind` "
+                          "selects its checks (below).", skip=())
+            continue
+        if model.__module__.startswith("checks"):
+            continue
+        out += _table(model, model.__name__)
+    out += ["## Target kinds and their checks", ""]
+    for name, kind in KINDS.items():
+        out += [f"### kind: `{name}`", "", kind.description, ""]
+        for check_name, check in kind.check_types.items():
+            out += _table(check.Params, f"check: `{check_name}`",
+                          (check.__doc__ or "").strip() or
+                          (__import__(type(check).__module__, fromlist=['x']).__doc__ or ""
+                           ).strip(), skip=("check",))
+    return "\n".join(out).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    print(render_reference(), end="")
