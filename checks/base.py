@@ -51,6 +51,13 @@ class CheckParams(Strict):
         return self.name or self.check
 
 
+class TargetSession(Protocol):
+    """State shared by all checks of one target: an SSH connection, an SNMP poller that
+    fetches once what several checks ask for at the same time. Made by the target's kind."""
+
+    async def close(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class TargetInfo:
     """What a check learns about its target: never the whole configuration."""
@@ -59,6 +66,7 @@ class TargetInfo:
     kind: str
     host: str
     connection: BaseModel | None = None
+    session: TargetSession | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -87,3 +95,5 @@ class TargetKind:
     check_types: Mapping[str, CheckType]
     connection: type[BaseModel] | None = None
     default_checks: Callable[[], list[dict[str, Any]]] = list
+    # Makes the per-target session (see TargetSession); None when checks need nothing shared.
+    session: Callable[[TargetInfo], TargetSession] | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import os
 import sys
@@ -17,10 +18,29 @@ from watchdog.model import State
 
 EXIT_INVALID_CONFIG = 2
 
+# Modules that add subcommands: each has ``register(subparsers)``, adding parsers whose
+# ``handler`` default is the function to run (see cmd_* below for the shape).
+EXTENSIONS: tuple[str, ...] = ()
+
 
 def default_state_dir() -> str:
     # systemd sets $STATE_DIRECTORY from StateDirectory= (colon-separated if several).
     return os.environ.get("STATE_DIRECTORY", "/var/lib/muni-watchdog").split(":")[0]
+
+
+def add_config_option(p: argparse.ArgumentParser) -> None:
+    """``-c/--config``, for command modules."""
+    _add_config(p)
+
+
+def add_state_dir_option(p: argparse.ArgumentParser) -> None:
+    """``--state-dir``, for command modules."""
+    _add_state_dir(p)
+
+
+def load_config_or_report(path: str, check_secrets: bool = True):
+    """Load the config, or print every error to stderr and return None (exit 2 then)."""
+    return _load_or_report(path, check_secrets)
 
 
 def _add_config(p: argparse.ArgumentParser) -> None:
@@ -49,12 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(p)
     p.add_argument("--no-secrets", action="store_true",
                    help="do not try to read secret files (for checking a config elsewhere)")
+    p.set_defaults(handler=cmd_validate)
 
     p = sub.add_parser("run", help="run the daemon (what the systemd unit starts)",
                        description="Run the monitoring daemon in the foreground. SIGHUP "
                        "reloads the configuration, SIGTERM stops.")
     _add_config(p)
     _add_state_dir(p)
+    p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("check", help="run every check once now and print the results",
                        description="Run each configured check once (no state, no alerts). "
@@ -64,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", action="append", metavar="ID",
                    help="only this target (repeatable)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(handler=cmd_check)
 
     p = sub.add_parser("status", help="show the current state of every check",
                        description="Show the state of every check and the open problems, read "
@@ -71,8 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
                        "hard state (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).")
     _add_state_dir(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(handler=cmd_status)
 
-    sub.add_parser("version", help="print the version", description="Print the version.")
+    p = sub.add_parser("version", help="print the version", description="Print the version.")
+    p.set_defaults(handler=cmd_version)
+    for module in EXTENSIONS:
+        importlib.import_module(module).register(sub)
     return parser
 
 
@@ -81,10 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from watchdog.logs import setup_logging
     setup_logging(args.log_level)
-    handler = {"validate": cmd_validate, "run": cmd_run, "check": cmd_check,
-               "status": cmd_status, "version": cmd_version}[args.command]
     try:
-        return handler(args)
+        return args.handler(args)
     except BrokenPipeError:
         return 0
 
@@ -123,7 +148,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from watchdog.engine import build_specs, run_check
+    from watchdog.engine import build_specs, close_sessions, run_check
     config = _load_or_report(args.config, check_secrets=False)
     if config is None:
         return EXIT_INVALID_CONFIG
@@ -138,7 +163,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
 
     async def run_all():
-        return await asyncio.gather(*(run_check(s, {}, now) for s in specs))
+        try:
+            return await asyncio.gather(*(run_check(s, {}, now) for s in specs))
+        finally:
+            await close_sessions(specs)
 
     results = asyncio.run(run_all())
     rows = [{"services": list(s.services), "target": s.key.target, "check": s.key.check,

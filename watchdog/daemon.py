@@ -22,7 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from watchdog import sdnotify
 from watchdog.config import Config, ConfigError, load_config
-from watchdog.engine import CheckSpec, build_specs, run_check
+from watchdog.engine import CheckSpec, build_specs, close_sessions, run_check
 from watchdog.model import EventKind
 from watchdog.notifier import Notifier
 from watchdog.store import Store
@@ -87,6 +87,7 @@ class Daemon:
         pinger.cancel()
         self.scheduler.shutdown(wait=False)
         await self._cancel_running()
+        await close_sessions(self.specs.values())
         self.store.close()
         log.info("stopped")
         return 0
@@ -99,9 +100,12 @@ class Daemon:
         if tasks:
             await asyncio.wait(tasks, timeout=3)
 
-    def _apply(self, config: Config) -> None:
-        """Install a validated config: one job per check, first runs spread out."""
+    def _apply(self, config: Config) -> list[CheckSpec]:
+        """Install a validated config: one job per check, first runs spread out over the
+        interval by target, so the checks of one target run together and share one poll.
+        Returns the replaced specs, whose sessions the caller closes."""
         assert self.scheduler is not None and self.store is not None
+        old = list(self.specs.values())
         for job_id in list(self.specs):
             if self.scheduler.get_job(job_id):
                 self.scheduler.remove_job(job_id)
@@ -111,17 +115,19 @@ class Daemon:
         self.specs = {f"check:{spec.key}": spec for spec in specs}
         self.intervals = {}
         now = self.clock()
-        for i, (job_id, spec) in enumerate(self.specs.items()):
+        target_index = {t.id: i for i, t in enumerate(config.targets)}
+        for job_id, spec in self.specs.items():
             status, _ = self.store.load_status(spec.key)
             interval = spec.policy.check_interval
             if status is not None and status.state_type.value == "soft":
                 interval = spec.policy.retry_interval
-            offset = interval * ((i * GOLDEN) % 1.0)
+            offset = interval * ((target_index[spec.key.target] * GOLDEN) % 1.0)
             self.intervals[job_id] = interval
             self.scheduler.add_job(self._run_check, self._trigger(interval), args=[job_id],
                                    id=job_id, next_run_time=now + timedelta(seconds=offset),
                                    misfire_grace_time=max(1, int(interval)))
         self.store.remove_checks_not_in({s.key for s in specs})
+        return old
 
     @staticmethod
     def _trigger(interval: float) -> IntervalTrigger:
@@ -139,7 +145,7 @@ class Daemon:
             sdnotify.notify("STATUS=reload refused: invalid configuration")
             return False
         sdnotify.notify("RELOADING=1")
-        self._apply(config)
+        await close_sessions(self._apply(config))
         sdnotify.notify("READY=1\nSTATUS=configuration reloaded")
         log.info("reloaded: %d checks on %d targets", len(self.specs), len(config.targets))
         return True

@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -44,11 +44,15 @@ class RunResult:
 
 
 def build_specs(config: Config) -> list[CheckSpec]:
+    """One spec per configured check; checks of a target share one session (if its kind has
+    one), which :func:`close_sessions` closes."""
     specs = []
     for target in config.targets:
         kind = KINDS[target.kind]
         info = TargetInfo(target.id, target.kind, target.host,
                           getattr(target, target.kind, None))
+        if kind.session is not None:
+            info = replace(info, session=kind.session(info))
         services = tuple(s.id for s in config.services_of(target.id))
         for params in target.checks:
             specs.append(CheckSpec(
@@ -76,3 +80,17 @@ async def run_check(spec: CheckSpec, memory: Mapping[str, Any], now: datetime) -
         outcome = Outcome.unknown(f"check failed: {type(exc).__name__}: {exc}")
         new_memory = memory
     return RunResult(outcome, dict(new_memory), now, time.monotonic() - started)
+
+
+async def close_sessions(specs: Iterable[CheckSpec]) -> None:
+    """Close every target session once (connections, pollers); errors are only logged."""
+    seen: set[int] = set()
+    for spec in specs:
+        session = spec.target.session
+        if session is None or id(session) in seen:
+            continue
+        seen.add(id(session))
+        try:
+            await asyncio.wait_for(session.close(), 5)
+        except Exception as exc:  # closing must never stop a reload or a shutdown
+            log.warning("target=%s closing its session failed: %s", spec.key.target, exc)
