@@ -46,3 +46,10 @@ def choose_channels(routes: Sequence[RouteLike], priority: int, state: str, loca
             continue
         chosen.extend(c for c in route.channels if c not in chosen)
     return chosen or list(fallback)
+
+
+def waits_for_hours(routes: Sequence[RouteLike], priority: int, state: str) -> bool:
+    """True when some route would carry this alert, only not at this time of day: the alert
+    waits for its hours instead of going to the fallback channels."""
+    return any(priority in r.priorities and state in r.states and r.hours != "any"
+               for r in routes)

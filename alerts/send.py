@@ -14,7 +14,11 @@ class DeliveryError(RuntimeError):
     pass
 
 
-def send(urls: Sequence[str], title: str, body: str) -> None:
+FORMATS = {"text": apprise.NotifyFormat.TEXT, "html": apprise.NotifyFormat.HTML,
+           "markdown": apprise.NotifyFormat.MARKDOWN}
+
+
+def send(urls: Sequence[str], title: str, body: str, body_format: str = "text") -> None:
     """Send through every URL; raise :class:`DeliveryError` with Apprise's reason on failure.
 
     Blocking (Apprise's plugins use their own socket timeouts); call it from a worker thread.
@@ -33,7 +37,7 @@ def send(urls: Sequence[str], title: str, body: str) -> None:
     if len(notifier) == 0 and not any(u.startswith(CONFIG_PREFIX) for u in urls):
         raise DeliveryError("no notification URLs configured for this channel")
     with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
-        result = notifier.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT)
+        result = notifier.notify(body=body, title=title, body_format=FORMATS[body_format])
     if result is None:
         raise DeliveryError("no Apprise service matched (empty channel or config file)")
     if not result:

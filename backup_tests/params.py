@@ -1,10 +1,52 @@
-"""Configuration of one backup under test (``backups:`` in the config)."""
+"""Configuration of one backup under test (``backups:`` in the config).
+
+Every default of the restore tests lives here, nowhere else.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
 
-from watchdog.types import Strict
+from pydantic import Field, field_validator, model_validator
+
+from watchdog.types import Duration, Strict
+
+# Five cron fields: minute hour day-of-month month day-of-week (numbers, *, lists, ranges, steps,
+# and three-letter names). The daemon's scheduler parses it; this only catches typos early.
+_CRON_FIELD = r"[\d*/,\-a-zA-Z]+"
+CRON_PATTERN = re.compile(rf"^{_CRON_FIELD}( {_CRON_FIELD}){{4}}$")
+
+DEFAULT_SCHEDULE = "0 3 * * sun"
+"""Sample restore test: every Sunday at 03:00 (site time zone), after the night's backup.
+
+Weekday names, not numbers: APScheduler 3's ``CronTrigger.from_crontab`` counts 0 as Monday,
+crontab counts 0 as Sunday."""
+
+
+def _cron(value: str | None) -> str | None:
+    if value is None:
+        return None
+    text = " ".join(value.split())
+    if not CRON_PATTERN.match(text):
+        raise ValueError(f"{value!r} is not a cron expression of five fields "
+                         "(minute hour day month weekday), e.g. '0 3 * * 0' for Sundays 03:00")
+    return text
+
+
+class SampleParams(Strict):
+    """What a sample restore test restores besides the canaries."""
+
+    files: int = Field(50, ge=0, le=100_000,
+                       description="Random files restored per run; the choice rotates so "
+                       "coverage grows run after run.")
+    max_file_size: int = Field(256 * 1024 * 1024, ge=1,
+                               description="Files larger than this many bytes are not chosen "
+                               "at random (critical paths are always restored).")
+    max_bytes: int = Field(2 * 1024**3, ge=1,
+                           description="Upper bound of the random sample's total bytes.")
+    critical_paths: list[str] = Field(
+        default_factory=list, description="Paths (as stored in the snapshot, e.g. "
+        "/srv/share/finance) restored on every run; a directory includes what is under it.")
 
 
 class BackupParams(Strict):
@@ -16,3 +58,65 @@ class BackupParams(Strict):
     password_file: str | None = Field(None, description="File holding the repository password.")
     password_command: str | None = Field(
         None, description="Command printing the repository password (run without a shell).")
+    environment_files: list[str] = Field(
+        default_factory=list, description="Files of KEY=VALUE lines added to restic's "
+        "environment (e.g. AWS_ACCESS_KEY_ID for s3:); never logged.")
+    options: list[str] = Field(
+        default_factory=list, description="restic extended options, each KEY=VALUE (restic "
+        "-o), e.g. \"sftp.command=ssh -i /etc/muni-watchdog/backup_key backup@nas -s sftp\"; "
+        "no secrets here: they show in the process list.")
+    host: str | None = Field(None, description="Only snapshots of this host (restic --host).")
+    paths: list[str] = Field(default_factory=list,
+                             description="Only snapshots of these paths (restic --path).")
+    tags: list[str] = Field(default_factory=list,
+                            description="Only snapshots with these tags (restic --tag).")
+    schedule: str = Field(DEFAULT_SCHEDULE, description="When the sample restore test runs "
+                          "(cron: minute hour day month weekday; default Sundays 03:00).")
+    full_drill_schedule: str | None = Field(
+        None, description="When a full restore drill runs (cron), e.g. '0 4 1 1,4,7,10 *' "
+        "for quarterly; none = only on demand (restore-test --full).")
+    sample: SampleParams = Field(default_factory=SampleParams,
+                                 description="The random sample of files.")
+    canaries: list[str] = Field(
+        default_factory=list, description="Canary files (paths as stored in the snapshot) "
+        "written by 'muni-watchdog canary write' before each backup.")
+    canary_max_age: Duration | None = Field(
+        None, description="Critical when a restored canary is older than this (it dates the "
+        "real recovery point); default: the service's rpo.")
+    source: str | None = Field(
+        None, description="Local path of the live data, to compare restored files that were "
+        "not modified since the snapshot; none = no comparison.")
+    scratch_dir: str = Field("/var/tmp", description="Where restores go, in a private 0700 "
+                             "directory that is always removed afterwards.")
+    restic_command: str = Field("restic", description="The restic program.")
+    read_data_subsets: int = Field(12, ge=1, le=256, description="N of check "
+                                   "--read-data-subset=k/N: all stored data is re-read every "
+                                   "N runs.")
+    rpo_warn_percent: float = Field(100, gt=0, description="Warn when the newest snapshot's "
+                                    "age exceeds this percentage of the rpo.")
+    rpo_crit_percent: float = Field(200, gt=0, description="Critical above this percentage.")
+    rto_warn_percent: float = Field(80, gt=0, description="Warn when the estimated full "
+                                    "restore exceeds this percentage of the rto.")
+    rto_crit_percent: float = Field(100, gt=0, description="Critical above this percentage.")
+    lock_wait: Duration = Field(600, ge=0, description="How long a locked repository is "
+                                "retried (with backoff) before the run is UNKNOWN.")
+    timeout: Duration = Field(6 * 3600, gt=0, description="Bound on each restic command.")
+
+    @field_validator("schedule", "full_drill_schedule")
+    @classmethod
+    def _check_cron(cls, value: str | None) -> str | None:
+        return _cron(value)
+
+    @field_validator("options")
+    @classmethod
+    def _check_options(cls, value: list[str]) -> list[str]:
+        for option in value:
+            if "=" not in option:
+                raise ValueError(f"{option!r} is not KEY=VALUE (a restic -o option)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_password(self) -> BackupParams:
+        if bool(self.password_file) == bool(self.password_command):
+            raise ValueError("give exactly one of password_file or password_command")
+        return self

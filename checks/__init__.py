@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from checks.base import TargetKind
 from checks.http import HttpCheck
+from checks.snmp import SNMP_KIND
+from checks.ssh import SSH_KIND
 from checks.tcp import TcpCheck
 
 KINDS: dict[str, TargetKind] = {
@@ -13,4 +15,6 @@ KINDS: dict[str, TargetKind] = {
     "tcp": TargetKind(
         "tcp", "Anything with a TCP port: a router's admin port, a database, SMTP. Checks: tcp.",
         {"tcp": TcpCheck()}),
+    "ssh": SSH_KIND,
+    "snmp": SNMP_KIND,
 }

@@ -3,10 +3,16 @@
 * a payment portal (HTTP) that goes down for 45 seconds every 150 seconds;
 * the town website over HTTPS with a certificate that expires in 20 days (a warning);
 * a router's admin port (TCP) that stays up;
+* a switch that goes down at 1m40s taking the front-desk printer behind it along: one alert for
+  the switch (the printer is listed, not paged); the switch returns at 2m30s but the printer does
+  not, so the printer is alerted then; nobody answers within its one-minute response promise, so
+  it escalates to the backup owner; then the demo acknowledges it as the technician would;
+* a file server (this machine over SSH, with its real patch state), and a restic repository of
+  the website's files whose restore is tested every two minutes;
 * an SMTP server that captures the alert emails and prints them here.
 
 Run with ``make demo`` (or ``python -m lab.demo``); stop with Ctrl-C. Within two minutes you see
-the outage detected, the alert email, and the recovery email.
+the outage detected, the alert email, and the recovery email; the whole story takes about six.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import argparse
 import email.message
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,6 +28,12 @@ import time
 from pathlib import Path
 
 from lab.servers import HttpLab, SmtpCapture, TcpListener, make_self_signed, tls_context
+
+SCENARIO = [  # seconds after start, what happens (switch and printer)
+    (100, "switch and printer go down", {"switch": False, "printer": False}),
+    (150, "the switch comes back; the printer does not", {"switch": True}),
+    (330, "the printer is fixed", {"printer": True}),
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,7 +61,29 @@ services:
     owner: {{name: Pat Kim (Clerk), contact: clerk@demo.example}}
     backup_owner: {{name: Dana Reyes (MSP), contact: dana@msp.example}}
     targets: [website]
+  - id: printing
+    name: Front-desk printing
+    priority: 2
+    impact: Permits and receipts cannot be printed at the counter.
+    rto: 1d
+    rpo: 7d
+    response_sla: 1m     # short for the demo, to show an escalation
+    owner: {{name: Pat Kim (Clerk), contact: clerk@demo.example, channels: [oncall-email]}}
+    backup_owner: {{name: Lee Park (MSP), contact: lee@msp.example, channels: [backup-email]}}
+    targets: [front-desk-printer]
 targets:
+  - id: town-switch
+    kind: tcp
+    host: 127.0.0.1
+    description: Core switch (admin port)
+    checks:
+      - {{check: tcp, port: {switch_port}, interval: 10s, retry_interval: 5s}}
+  - id: front-desk-printer
+    kind: tcp
+    host: 127.0.0.1
+    parents: [town-switch]
+    checks:
+      - {{check: tcp, port: {printer_port}, interval: 10s, retry_interval: 5s}}
   - id: town-router
     kind: tcp
     host: 127.0.0.1
@@ -79,9 +114,25 @@ notify:
   channels:
     - name: oncall-email
       url: mailto://127.0.0.1:{smtp_port}?from=watchdog@demo.example&to=oncall@msp.example
+    - name: backup-email
+      url: mailto://127.0.0.1:{smtp_port}?from=watchdog@demo.example&to=lee@msp.example
   routes:
     - name: everything
       channels: [oncall-email]
+  weekly_test: null
+"""
+
+
+FILE_SERVICE = """\
+  - id: clerk-records
+    name: Clerk's records (file server)
+    priority: 2
+    impact: Permits and records cannot be looked up or filed.
+    rto: 8h
+    rpo: 24h
+    owner: {name: Pat Kim (Clerk), contact: clerk@demo.example}
+    backup_owner: {name: Dana Reyes (MSP), contact: dana@msp.example}
+    targets: [file-server]
 """
 
 
@@ -91,6 +142,26 @@ def print_mail(message: email.message.EmailMessage) -> None:
     bar = "=" * 78
     print(f"\n{bar}\n EMAIL to {message['To']}\n Subject: {message['Subject']}\n{bar}\n"
           f"{text.rstrip()}\n{bar}\n", flush=True)
+
+
+def acknowledge_later(message: email.message.EmailMessage, config: Path, state: Path) -> None:
+    """Play the technician: 20 seconds after an escalation, acknowledge the incident."""
+    if "ESCALATED" not in str(message["Subject"]):
+        return
+    body = message.get_body(preferencelist=("plain",))
+    found = re.search(r"muni-watchdog ack (\d+)", body.get_content() if body else "")
+    if not found:
+        return
+
+    def ack() -> None:
+        time.sleep(20)
+        print(f"\n>>> demo: Dana Reyes (MSP) acknowledges incident {found[1]}\n", flush=True)
+        subprocess.run([sys.executable, "-m", "watchdog.cli", "ack", found[1], "--by",
+                        "Dana Reyes (MSP)", "--reason", "replacing the printer's network cable",
+                        "-c", str(config), "--state-dir", str(state)], cwd=ROOT)
+
+    import threading
+    threading.Thread(target=ack, daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,17 +178,47 @@ def main(argv: list[str] | None = None) -> int:
     website = HttpLab(tls=tls_context(cert, key),
                       body="<html><body>Town of Demo</body></html>").start()
     router = TcpListener().start()
-    smtp = SmtpCapture(on_message=print_mail).start()
-
+    devices = {"switch": TcpListener().start(), "printer": TcpListener().start()}
     config = state / "muni-watchdog.yaml"
-    config.write_text(CONFIG.format(router_port=router.port, portal_url=portal.url,
-                                    website_url=website.url, ca_file=cert,
-                                    smtp_port=smtp.port))
+
+    def on_mail(message: email.message.EmailMessage) -> None:
+        print_mail(message)
+        acknowledge_later(message, config, state)
+
+    smtp = SmtpCapture(on_message=on_mail).start()
+    stoppers = []
+    extra_targets = ""
+    try:  # the file server: this machine over SSH, with its real patch state
+        from lab.ssh_lab import demo_target
+        snippet, stop_ssh = demo_target(state, "file-server")
+        extra_targets += snippet
+        stoppers.append(stop_ssh)
+    except Exception as exc:  # the demo goes on without it, and says why
+        print(f"(demo: no SSH lab host: {exc})")
+    backups = ""
+    try:  # the website's files, backed up nightly with restic; restore-tested every 2 minutes
+        from lab.restic_lab import demo_backup
+        _restic, backups = demo_backup(state, service="website")
+        backups += '    schedule: "*/2 * * * *"   # weekly by default; often for the demo\n'
+    except Exception as exc:
+        print(f"(demo: no restic repository: {exc})")
+    text = CONFIG.format(router_port=router.port, portal_url=portal.url,
+                         website_url=website.url, ca_file=cert, smtp_port=smtp.port,
+                         switch_port=devices["switch"].port,
+                         printer_port=devices["printer"].port)
+    if extra_targets:
+        text = text.replace("\ntargets:\n", "\n" + FILE_SERVICE + "targets:\n", 1)
+    if backups:
+        text = text.replace("    targets: [website]\n",
+                            "    targets: [website]\n    backups: [website-files]\n", 1)
+        extra_targets += "backups:\n" + backups
+    config.write_text(text.replace("\nnotify:\n", "\n" + extra_targets + "notify:\n", 1))
     print(f"""
 Demo lab on 127.0.0.1
   payment portal  {portal.url}  (goes down 30s from now for 45s, then every 150s)
   town website    {website.url}  (certificate expires in 20 days)
   router admin    127.0.0.1:{router.port}
+  switch/printer  127.0.0.1:{devices["switch"].port} / {devices["printer"].port}  (switch down at 1m40s, see below)
   SMTP capture    127.0.0.1:{smtp.port}  (alert emails are printed below)
 Configuration: {config}
 In another terminal:  .venv/bin/muni-watchdog status --state-dir {state}
@@ -135,10 +236,17 @@ In another terminal:  .venv/bin/muni-watchdog status --state-dir {state}
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     started = time.monotonic()
+    scenario = list(SCENARIO)
     try:
         while not stop and daemon.poll() is None:
-            if args.duration and time.monotonic() - started > args.duration:
+            elapsed = time.monotonic() - started
+            if args.duration and elapsed > args.duration:
                 break
+            while scenario and elapsed >= scenario[0][0]:
+                _at, what, changes = scenario.pop(0)
+                print(f"\n>>> demo: {what}\n", flush=True)
+                for name, up in changes.items():
+                    devices[name].set_up(up)
             time.sleep(0.5)
     finally:
         if daemon.poll() is None:
@@ -147,8 +255,10 @@ In another terminal:  .venv/bin/muni-watchdog status --state-dir {state}
                 daemon.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 daemon.kill()
-        for server in (portal, website, router, smtp):
+        for server in (portal, website, router, smtp, *devices.values()):
             server.stop()
+        for stop_part in stoppers:
+            stop_part()
     print(f"\nDemo stopped. {len(smtp.messages)} alert emails were captured.")
     return 0 if daemon.returncode in (0, None, -signal.SIGTERM) else daemon.returncode
 

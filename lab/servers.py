@@ -185,35 +185,121 @@ class SmtpCapture:
 
 
 class TcpListener:
-    """Accepts TCP connections on loopback and closes them at once."""
+    """Accepts TCP connections on loopback and closes them at once; ``set_up(False)`` closes
+    the port (connections are refused) and ``set_up(True)`` opens it again."""
 
     def __init__(self, port: int = 0):
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((LOOPBACK, port))
-        self._sock.listen(16)
-        self.port = self._sock.getsockname()[1]
-        self._running = True
-        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self.port = port
+        self._sock: socket.socket | None = None
+        self._open()
 
-    def _serve(self) -> None:
-        while self._running:
+    def _open(self) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((LOOPBACK, self.port))
+        sock.listen(16)
+        self.port = sock.getsockname()[1]
+        self._sock = sock
+        threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
+
+    @staticmethod
+    def _serve(sock: socket.socket) -> None:
+        while True:
             try:
-                conn, _ = self._sock.accept()
+                conn, _ = sock.accept()
                 conn.close()
             except OSError:
                 return
 
+    @property
+    def up(self) -> bool:
+        return self._sock is not None
+
+    def set_up(self, up: bool) -> None:
+        if up and self._sock is None:
+            self._open()
+        elif not up and self._sock is not None:
+            self._close()
+
+    def _close(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
     def start(self) -> TcpListener:
-        self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._running = False
-        self._sock.close()
+        self._close()
 
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((LOOPBACK, 0))
         return s.getsockname()[1]
+
+
+class _ReceiverHandler(BaseHTTPRequestHandler):
+    server: _ReceiverServer
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(min(length, 1024 * 1024))
+        receiver = self.server.receiver
+        with receiver.lock:
+            receiver.requests.append((self.path, dict(self.headers), body))
+        self.send_response(receiver.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, format: str, *args) -> None:
+        pass
+
+
+class _ReceiverServer(ThreadingHTTPServer):
+    daemon_threads = True
+    receiver: HttpReceiver
+
+
+class HttpReceiver:
+    """Captures POSTs (webhooks, an SMS gateway, Teams workflows) on loopback, over HTTP or
+    HTTPS; ``status`` sets the answer (e.g. 500 to play a failing gateway)."""
+
+    def __init__(self, tls: ssl.SSLContext | None = None):
+        self.requests: list[tuple[str, dict, bytes]] = []
+        self.status = 200
+        self.lock = threading.Lock()
+        self._server = _ReceiverServer((LOOPBACK, 0), _ReceiverHandler)
+        self._server.receiver = self
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> HttpReceiver:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def json_bodies(self) -> list:
+        import json
+        with self.lock:
+            return [json.loads(body or b"null") for _path, _headers, body in self.requests]
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.requests) >= count:
+                    return True
+            time.sleep(0.05)
+        return False

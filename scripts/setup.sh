@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES="python3 python3-venv python3-pip ca-certificates tzdata systemd \
-restic snmpd snmp openssh-server openssh-client"
+restic snmpd snmp openssh-server openssh-client chromium fonts-dejavu-core"
 
 if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
 missing=""

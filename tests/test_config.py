@@ -38,7 +38,7 @@ def test_example_config_is_valid_and_complete():
     config = load_config(EXAMPLE, check_secrets=False)
     assert config.site.name == "Town of Example"
     assert [s.id for s in config.services] == ["email", "payments", "website", "clerk-records"]
-    assert {t.kind for t in config.targets} == {"http", "tcp"}
+    assert {t.kind for t in config.targets} == {"http", "tcp", "ssh", "snmp"}
     assert {c.name for c in config.notify.channels} >= {"oncall-email", "msp-teams",
                                                         "leadership"}
     # every section is present in the example, so it documents all of them
@@ -129,9 +129,10 @@ targets:
         "town.yaml:12: services[0].targets[1]: no target named 'ghost' (known: router, web2, "
         "webb)",
         "town.yaml:13: services[0].colour: unknown key 'colour' (allowed here: id, name, "
-        "priority, impact, rto, rpo, response_sla, owner, backup_owner, targets, backups)",
+        "priority, impact, rto, rpo, response_sla, owner, backup_owner, targets, backups, "
+        "escalation, availability_target)",
         "town.yaml:15: targets[0]: kind 'htp' is not known; did you mean 'http'? (use one of "
-        "'http', 'tcp')",
+        "'http', 'tcp', 'ssh', 'snmp')",
         "town.yaml:23: targets[1].checks[0].port: Input should be less than or equal to 65535 "
         "(got 99999)",
         "town.yaml:24: targets[1].checks[1]: a second check named 'tcp' on this target; give it "

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from lab.servers import HttpLab
+
 pytestmark = pytest.mark.e2e
 
 COMMAND = [sys.executable, "-m", "watchdog.cli"]
@@ -128,8 +130,9 @@ def test_failure_and_recovery_send_exactly_one_email_each(daemon_env, http_serve
     assert status["checks"][0]["state"] == "ok" and status["problems"] == []
     assert status["notifications"] == {"sent": 2}
     text = log()
-    assert "target=web check=http PROBLEM OK -> CRITICAL (notify: oncall)" in text
-    assert "target=web check=http RECOVERY CRITICAL -> OK (notify: oncall)" in text
+    assert "target=web check=http PROBLEM OK -> CRITICAL: HTTP 500" in text
+    assert "target=web check=http RECOVERY CRITICAL -> OK: HTTP 200" in text
+    assert "channel=oncall sent notification 1: [P1 CRITICAL]" in text
     messages = notify.drain()
     assert any(m == "WATCHDOG=1" for m in messages)
     assert any(m.startswith("STATUS=") for m in messages)
@@ -177,3 +180,88 @@ def test_invalid_config_at_start_exits_2(tmp_path):
                            str(tmp_path / "s")], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2
     assert f"{config}:3: targets[0].host: required key 'host' is missing; add it" in proc.stderr
+
+
+def test_heartbeat_pings_while_running(tmp_path, http_server, smtp_server):
+    config = tmp_path / "c.yaml"
+    write_config(config, http_server.url, smtp_server.port)
+    beat = HttpLab().start()
+    try:
+        config.write_text(config.read_text().replace("  routes:", f"""\
+  heartbeat: {{url: "{beat.url}ping", interval: 1s}}
+  routes:"""))
+        proc = subprocess.Popen([*COMMAND, "run", "-c", str(config), "--state-dir",
+                                 str(tmp_path / "state")], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, cwd=Path(__file__).parent.parent)
+        try:
+            wait_until(lambda: beat.requests >= 3, 20, "three heartbeats")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=10)
+        count = beat.requests
+        time.sleep(2)
+        assert beat.requests == count  # a dead daemon sends no heartbeat
+    finally:
+        beat.stop()
+
+
+def test_a_notify_socket_nobody_reads_never_blocks(tmp_path):
+    from watchdog import sdnotify
+    path = tmp_path / "full.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    try:
+        os.environ["NOTIFY_SOCKET"] = str(path)
+        started = time.monotonic()
+        results = [sdnotify.notify("WATCHDOG=1") for _ in range(200)]
+        assert time.monotonic() - started < 5        # returns at once instead of hanging
+        assert results[0] is True and results[-1] is False   # the queue filled up: dropped
+    finally:
+        os.environ.pop("NOTIFY_SOCKET", None)
+        sock.close()
+
+
+def test_metrics_endpoint_and_monthly_report_from_the_daemon(tmp_path, http_server,
+                                                             smtp_server):
+    import asyncio
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from lab.servers import free_port
+    from watchdog.daemon import Daemon
+
+    config = tmp_path / "c.yaml"
+    write_config(config, http_server.url, smtp_server.port)
+    port = free_port()
+    config.write_text(config.read_text() + f"""\
+reports:
+  monthly: {{channel: oncall}}
+  metrics: {{listen: "127.0.0.1:{port}"}}
+""")
+    daemon = Daemon(config, tmp_path / "state")
+
+    async def scenario():
+        task = asyncio.ensure_future(daemon.run())
+        while daemon.scheduler is None or not daemon.scheduler.running:
+            await asyncio.sleep(0.05)
+        assert daemon.scheduler.get_job("report-monthly") is not None
+        while not http_server.requests:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)
+        text = await asyncio.to_thread(
+            lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10)
+            .read().decode())
+        await daemon._send_report("monthly", 0)
+        daemon.stopping.set()
+        await task
+        return text
+
+    text = asyncio.run(scenario())
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    [sample] = [s for s in families["muni_watchdog_check_state"].samples
+                if s.labels.get("target") == "web"]
+    assert sample.value == 0
+    assert smtp_server.wait_for(1, 20)
+    assert "IT report for" in smtp_server.messages[0]["Subject"]
+    assert list((tmp_path / "state" / "reports").glob("*.html"))

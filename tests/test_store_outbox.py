@@ -10,8 +10,9 @@ from lab.servers import SmtpCapture, free_port
 from watchdog.config import parse_config
 from watchdog.engine import build_specs
 from watchdog.model import Metric, Outcome, Result, State
+from watchdog.alerting import AlertProcessor
 from watchdog.notifier import Notifier
-from watchdog.store import PlannedNotification, Store
+from watchdog.store import MIGRATIONS, PlannedNotification, Store
 from watchdog.transitions import decide
 
 T0 = datetime(2026, 11, 2, 13, 0, tzinfo=UTC)
@@ -61,19 +62,20 @@ def outcome(state: State, summary: str) -> Outcome:
 
 
 def feed(store, notifier, spec, results, clock):
-    """Run results through the state machine and the store, as the daemon does."""
+    """Run results through the state machine, the store and the alert loop, as the daemon."""
+    alerts = AlertProcessor(notifier.config, store, clock)
     for state, summary in results:
         previous, _memory = store.load_status(spec.key)
         decision = decide(previous, state, summary, spec.policy, clock())
-        planned = [(e, notifier.plan(spec, e)) for e in decision.events]
         store.record_run(spec.key, clock(), 0.1, outcome(state, summary), decision.status, {},
-                         spec.services, spec.priority, planned)
+                         spec.services, spec.priority, [(e, []) for e in decision.events])
+        alerts.process()
         clock.advance(10)
 
 
 def test_schema_wal_and_migrations(tmp_path):
     store = Store.open(tmp_path / "state")
-    assert store.schema_version == 1
+    assert store.schema_version == max(v for v, _name, _sql in MIGRATIONS)
     assert next(store.db.query("PRAGMA journal_mode"))["journal_mode"] == "wal"
     assert store.migrate() == 0  # idempotent
     assert {"check_runs", "current_state", "events", "notifications", "delivery_attempts",

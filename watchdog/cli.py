@@ -20,7 +20,8 @@ EXIT_INVALID_CONFIG = 2
 
 # Modules that add subcommands: each has ``register(subparsers)``, adding parsers whose
 # ``handler`` default is the function to run (see cmd_* below for the shape).
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("watchdog.cli_alerts", "watchdog.cli_backup",
+                               "watchdog.cli_ssh", "watchdog.cli_snmp", "watchdog.cli_reports")
 
 
 def default_state_dir() -> str:
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Show the state of every check and the open problems, read "
                        "from the state database while the daemon runs. Exit code: the worst "
                        "hard state (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).")
+    _add_config(p)
     _add_state_dir(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=cmd_status)
@@ -204,17 +206,37 @@ def cmd_status(args: argparse.Namespace) -> int:
             "summary": row["summary"]})
     problems = [c for c in checks if c["state"] != "ok" or c["state_type"] == "soft"]
     counts = store.notification_counts()
+    owners = _owners(args.config)
+    incidents = []
+    for row in store.incidents("open"):
+        services = json.loads(row["services"])
+        incidents.append({
+            "id": row["id"], "target": row["target"], "check": row["check_name"],
+            "priority": row["priority"], "state": State(row["state"]).label,
+            "opened_at": row["opened_at"], "owner": owners.get(services[0]) if services
+            else None, "acked_by": row["acked_by"], "acked_at": row["acked_at"],
+            "suppressed": row["suppressed_reason"], "summary": row["summary"]})
     store.close()
     worst = State.worst(State.parse(c["state"]) for c in checks)
     if args.json:
         print(json.dumps({"generated_at": now.isoformat(), "checks": checks,
-                          "problems": problems, "notifications": counts}, indent=2))
+                          "problems": problems, "incidents": incidents,
+                          "notifications": counts}, indent=2))
         return int(worst)
 
     def ago(text: str | None) -> str:
         moment = from_iso(text)
         return "-" if moment is None else humanize((now - moment).total_seconds()) + " ago"
 
+    if incidents:
+        print(f"Open incidents ({len(incidents)}):")
+        _print_table(["#", "PRIO", "STATE", "TARGET/CHECK", "AGE", "OWNER", "ACKNOWLEDGED"], [
+            [str(i["id"]), f"P{i['priority']}", i["state"].upper(),
+             f"{i['target']}/{i['check']}", ago(i["opened_at"]).removesuffix(" ago"),
+             i["owner"] or "-", f"by {i['acked_by']}" if i["acked_by"] else
+             (f"no (held: {i['suppressed']})" if i["suppressed"] else "NO")]
+            for i in incidents])
+        print()
     if problems:
         print(f"Open problems ({len(problems)}):")
         _print_table(["STATE", "TARGET", "CHECK", "SINCE", "SUMMARY"], [
@@ -230,6 +252,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"\nNotifications: {counts.get('sent', 0)} sent, {counts.get('pending', 0)} waiting, "
           f"{counts.get('failed', 0)} failed")
     return int(worst)
+
+
+def _owners(config_path: str) -> dict[str, str]:
+    """Service id -> owner name, when the configuration can be read (status works without)."""
+    try:
+        config = load_config(config_path, check_secrets=False)
+    except ConfigError:
+        return {}
+    return {s.id: s.owner.name for s in config.services}
 
 
 def _state_text(c: dict) -> str:

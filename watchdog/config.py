@@ -53,10 +53,23 @@ PRIORITY_DEFAULTS: dict[int, PriorityDefaults] = {
     5: PriorityDefaults(1800, 600, 3, 2, 5 * 86400),
 }
 
+# Monthly availability a service is held to when it does not set one: 99.9 % allows 43 minutes
+# of outage in a 30-day month, 99.5 % 3.6 hours, 99 % 7.2 hours, 98 % 14.4 hours, 95 % 36 hours.
+AVAILABILITY_TARGETS: dict[int, float] = {1: 99.9, 2: 99.5, 3: 99.0, 4: 98.0, 5: 95.0}
+
 
 class Person(Strict):
     name: str = Field(..., min_length=1, description="Who it is.")
     contact: str = Field(..., min_length=1, description="How to reach them: email or phone.")
+    channels: list[str] = Field(default_factory=list, description="Channels that reach this "
+                                "person; escalations to them use these (default: the "
+                                "fallback channels).")
+
+
+class EscalationStep(Strict):
+    after: Duration = Field(..., description="How long after the backup owner was called, "
+                            "if still unacknowledged.")
+    channels: list[str] = Field(..., min_length=1, description="Channels to notify then.")
 
 
 class BusinessHours(Strict):
@@ -104,10 +117,21 @@ class ServiceConfig(Strict):
                                  "answer in time.")
     targets: list[str] = Field(default_factory=list, description="Ids of targets it runs on.")
     backups: list[str] = Field(default_factory=list, description="Ids of its backups.")
+    escalation: list[EscalationStep] = Field(
+        default_factory=list, description="Further steps after the backup owner, e.g. the MSP "
+        "lead 1h later. An acknowledgement stops escalation.")
+
+    availability_target: float | None = Field(
+        None, ge=50, le=100, description="Availability promised for a month, in percent; "
+        "default by priority: P1 99.9, P2 99.5, P3 99, P4 98, P5 95.")
 
     @property
     def effective_response_sla(self) -> float:
         return self.response_sla or PRIORITY_DEFAULTS[self.priority].response_sla
+
+    @property
+    def effective_availability_target(self) -> float:
+        return self.availability_target or AVAILABILITY_TARGETS[self.priority]
 
 
 class TargetBase(Strict):
@@ -121,6 +145,8 @@ class TargetBase(Strict):
 
 SECRET_QUERY_KEYS = {"pass", "password", "token", "apikey", "api_key", "key", "secret",
                      "signature", "sig", "auth"}
+SMS_SCHEMES = {"twilio", "clicksend", "sns", "msg91", "d7sms", "bulksms", "kavenegar", "sinch",
+               "vonage", "nexmo", "plivo", "smseagle", "textbelt", "messagebird", "bulkvs"}
 INLINE_SCHEMES = {"mailto", "mailtos", "json", "jsons", "xml", "xmls", "form", "forms"}
 
 
@@ -133,6 +159,11 @@ class ChannelConfig(Strict):
     url_credential: str | None = Field(None, description="systemd credential holding it.")
     config_file: str | None = Field(None, description="An Apprise configuration file (YAML or "
                                     "text) whose URLs all belong to this channel.")
+    format: Literal["auto", "email", "sms", "teams", "text"] = Field(
+        "auto", description="Message layout: email (HTML and text, the full incident), sms "
+        "(160 characters), teams (under 1,000 characters), text. auto: from the URL scheme.")
+    fallback: str | None = Field(None, description="Channel to use when this one has failed "
+                                 "3 times for a message (default: notify.fallback_channels).")
     description: str = ""
 
     @model_validator(mode="after")
@@ -186,6 +217,32 @@ class RetryConfig(Strict):
     first_delay: Duration = Field(10, description="Wait before the first retry of a failed send.")
     max_delay: Duration = Field(300, description="Longest wait between retries (doubling).")
     give_up_after: Duration = Field(86400, description="Stop retrying a message this old.")
+    fallback_after: int = Field(3, ge=1, le=100, description="Failed attempts on a channel "
+                                "before a message also goes to its fallback channel.")
+
+
+class HeartbeatConfig(Strict):
+    url: str | None = Field(None, description="Ping URL without a secret token.")
+    url_file: str | None = Field(None, description="File holding the ping URL (healthchecks.io "
+                                 "style: an HTTP GET every interval proves the box is alive).")
+    url_env: str | None = None
+    url_credential: str | None = None
+    interval: Duration = Field(300, description="How often to ping.")
+
+    @model_validator(mode="after")
+    def _one(self) -> HeartbeatConfig:
+        given = [k for k in ("url", "url_file", "url_env", "url_credential") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of url, url_file, url_env or url_credential")
+        return self
+
+    @property
+    def secret_ref(self) -> SecretRef | None:
+        for key, field in (("url_file", "file"), ("url_env", "env"),
+                           ("url_credential", "credential")):
+            if getattr(self, key):
+                return SecretRef(**{field: getattr(self, key)})
+        return None
 
 
 class NotifyConfig(Strict):
@@ -197,6 +254,24 @@ class NotifyConfig(Strict):
         default_factory=list, description="Used when no route matches an alert.")
     retry: RetryConfig = Field(default_factory=RetryConfig,
                                description="How the outbox retries failed sends.")
+    group_wait: Duration = Field(30, description="How long related problems (same target) are "
+                                 "gathered into one message while some are still being "
+                                 "confirmed (Alertmanager's group_wait).")
+    heartbeat: HeartbeatConfig | None = Field(None, description="Outbound heartbeat so the MSP "
+                                              "learns when this box itself is dead.")
+    weekly_test: str | None = Field(
+        "mon 10:00", description="When every channel gets a test message (site time), "
+        "proving the routes still work; null to turn off.")
+
+    @field_validator("weekly_test")
+    @classmethod
+    def _weekly(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        import re
+        if not re.match(r"^(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):[0-5]\d$", value):
+            raise ValueError(f"{value!r} is not a weekly time; write DAY HH:MM, e.g. 'mon 10:00'")
+        return value
 
 
 class MonthlyReportConfig(Strict):
@@ -206,9 +281,65 @@ class MonthlyReportConfig(Strict):
                       description="Time of day (site time) it is sent.")
 
 
+class DigestConfig(Strict):
+    channel: str = Field(..., description="Channel that receives the on-call weekly digest, "
+                         "e.g. oncall-email.")
+    when: str = Field("mon 08:00", description="When it is sent each week, DAY HH:MM in the "
+                      "site's time zone.")
+
+    @field_validator("when")
+    @classmethod
+    def _weekly(cls, value: str) -> str:
+        import re
+        if not re.match(r"^(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):[0-5]\d$", value):
+            raise ValueError(f"{value!r} is not a weekly time; write DAY HH:MM, e.g. 'mon 08:00'")
+        return value
+
+
+class MetricsConfig(Strict):
+    listen: str = Field("127.0.0.1:9877", description="ADDRESS:PORT of the OpenMetrics "
+                        "/metrics endpoint. Loopback by default; a LAN address lets the MSP's "
+                        "Prometheus scrape it (protect it with a firewall).")
+
+    @field_validator("listen")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{value!r} is not ADDRESS:PORT; write e.g. '127.0.0.1:9877' "
+                             "(or '[::1]:9877')")
+        return value
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
+LeadingMetric = Literal["restore_pass_rate", "security_patch_latency"]
+TrailingMetric = Literal["outage_minutes", "missed_response_promises"]
+
+
 class ReportsConfig(Strict):
     monthly: MonthlyReportConfig | None = Field(
         None, description="The monthly leadership summary.")
+    digest: DigestConfig | None = Field(None, description="The on-call weekly digest for the "
+                                        "MSP.")
+    leading: list[LeadingMetric] = Field(
+        ["restore_pass_rate", "security_patch_latency"], min_length=1,
+        description="Leading metrics (they warn before residents notice), with a 6-month trend: "
+        "restore_pass_rate (restore tests passed, %), security_patch_latency (days the oldest "
+        "security update has waited).")
+    trailing: list[TrailingMetric] = Field(
+        ["outage_minutes"], min_length=1,
+        description="Trailing metrics (what residents felt), with a 6-month trend: "
+        "outage_minutes (of priority 1 and 2 services), missed_response_promises.")
+    exclude_maintenance: bool = Field(
+        True, description="Do not count downtime inside maintenance windows against "
+        "availability (it is still listed as maintenance performed).")
+    metrics: MetricsConfig | None = Field(
+        None, description="The OpenMetrics endpoint for the MSP's central monitoring; off "
+        "unless given (an empty mapping {} listens on 127.0.0.1:9877).")
 
 
 def _target_models() -> Any:
@@ -271,6 +402,26 @@ class Config(Strict):
             max_attempts=params.max_attempts or defaults.max_attempts,
             recovery_attempts=params.recovery_attempts or defaults.recovery_attempts,
         )
+
+    def channel_format(self, name: str) -> str:
+        """The message layout of a channel, inferring 'auto' from its URL scheme."""
+        channel = next(c for c in self.notify.channels if c.name == name)
+        if channel.format != "auto":
+            return channel.format
+        url = channel.url or ""
+        scheme = url.split("://", 1)[0].lower() if url else ""
+        if not scheme and channel.secret_ref is not None:
+            try:
+                scheme = read_secret(channel.secret_ref).split("://", 1)[0].lower()
+            except SecretError:
+                scheme = ""
+        if scheme in ("mailto", "mailtos"):
+            return "email"
+        if scheme in ("workflows", "msteams"):
+            return "teams"
+        if scheme in SMS_SCHEMES:
+            return "sms"
+        return "text"
 
     def channel_urls(self) -> dict[str, list[str]]:
         """Resolve every channel to its Apprise URLs (or config-file marker); reads secrets."""

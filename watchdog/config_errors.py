@@ -52,8 +52,15 @@ def _data_path(data: Any, loc: tuple) -> Path:
     """Map pydantic's location (which contains union tags) to the path in the YAML data."""
     path: list[str | int] = []
     node = data
+    tag_skipped_at = None
     for i, part in enumerate(loc):
         last = i == len(loc) - 1
+        # A kind's connection block is named after the kind (`snmp: {...}`), so the union tag
+        # pydantic puts first ('snmp') is also a key here: skip the tag once, then descend.
+        if (isinstance(node, dict) and part in (node.get("kind"), node.get("check"))
+                and tag_skipped_at is not node and not last):
+            tag_skipped_at = node
+            continue
         if isinstance(node, dict) and part in node:
             path.append(part)
             node = node[part]
@@ -250,6 +257,21 @@ def cross_reference_issues(source: Source, check_types_by_kind: dict[str, set[st
         issue(where + ("parents",), "parent cycle: " + " -> ".join(cycle) +
               "; a target cannot sit behind its own child — remove one link")
 
+    for path, channel in entries("notify", "channels"):
+        if channel.get("fallback") is not None:
+            refer(path + ("fallback",), channel.get("fallback"), channel_names, "channel")
+    for path, service in entries("services"):
+        for who in ("owner", "backup_owner"):
+            person = service.get(who)
+            if isinstance(person, dict) and isinstance(person.get("channels"), list):
+                for i, name in enumerate(person["channels"]):
+                    refer(path + (who, "channels", i), name, channel_names, "channel")
+        steps = service.get("escalation")
+        for i, step in enumerate(steps if isinstance(steps, list) else []):
+            if isinstance(step, dict) and isinstance(step.get("channels"), list):
+                for j, name in enumerate(step["channels"]):
+                    refer(path + ("escalation", i, "channels", j), name, channel_names,
+                          "channel")
     for path, route in entries("notify", "routes"):
         for i, name in enumerate(route.get("channels") or []):
             refer(path + ("channels", i), name, channel_names, "channel")
@@ -262,6 +284,10 @@ def cross_reference_issues(source: Source, check_types_by_kind: dict[str, set[st
     if isinstance(monthly, dict):
         refer(("reports", "monthly", "channel"), monthly.get("channel"), channel_names,
               "channel")
+    digest = ((data.get("reports") or {}) if isinstance(data.get("reports"), dict) else {}
+              ).get("digest")
+    if isinstance(digest, dict):
+        refer(("reports", "digest", "channel"), digest.get("channel"), channel_names, "channel")
     return issues
 
 

@@ -21,23 +21,26 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watchdog import sdnotify
+from watchdog.alerting import AlertProcessor
 from watchdog.config import Config, ConfigError, load_config
 from watchdog.engine import CheckSpec, build_specs, close_sessions, run_check
 from watchdog.model import EventKind
 from watchdog.notifier import Notifier
+from watchdog.site_jobs import SiteJobs, backup_key
 from watchdog.store import Store
 from watchdog.transitions import decide
 
 log = logging.getLogger("muni-watchdog")
 GOLDEN = 0.6180339887
 OUTBOX_INTERVAL = 5.0
+ALERTS_INTERVAL = 2.0
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Daemon:
+class Daemon(SiteJobs):
     def __init__(self, config_path: str | Path, state_dir: str | Path,
                  clock: Callable[[], datetime] = utcnow):
         self.config_path = Path(config_path)
@@ -46,10 +49,14 @@ class Daemon:
         self.config: Config | None = None
         self.store: Store | None = None
         self.notifier: Notifier | None = None
+        self.alerts: AlertProcessor | None = None
         self.specs: dict[str, CheckSpec] = {}
         self.intervals: dict[str, float] = {}
         self.scheduler: AsyncIOScheduler | None = None
         self.stopping = asyncio.Event()
+        self._foreign_tasks: set[asyncio.Task] = set()
+        self._metrics_server = None
+        self._metrics_address: tuple[str, int] | None = None
 
     async def run(self) -> int:
         try:
@@ -61,6 +68,7 @@ class Daemon:
                       self.config_path)
             return 2
         loop = asyncio.get_running_loop()
+        self._foreign_tasks = set(asyncio.all_tasks())  # not ours to cancel at shutdown
         loop.set_default_executor(ThreadPoolExecutor(max_workers=32,
                                                      thread_name_prefix="collect"))
         self.store = Store.open(self.state_dir)
@@ -69,6 +77,8 @@ class Daemon:
         self._apply(config)
         self.scheduler.add_job(self._deliver, IntervalTrigger(seconds=OUTBOX_INTERVAL),
                                id="outbox", next_run_time=self.clock())
+        self.scheduler.add_job(self._process_alerts, IntervalTrigger(seconds=ALERTS_INTERVAL),
+                               id="alerts", next_run_time=self.clock())
         self.scheduler.add_job(self._housekeeping, IntervalTrigger(hours=1), id="housekeeping",
                                next_run_time=self.clock() + timedelta(seconds=60))
         self.scheduler.add_job(self._report_status, IntervalTrigger(seconds=30), id="status",
@@ -88,13 +98,17 @@ class Daemon:
         self.scheduler.shutdown(wait=False)
         await self._cancel_running()
         await close_sessions(self.specs.values())
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+            self._metrics_server.server_close()
         self.store.close()
         log.info("stopped")
         return 0
 
     async def _cancel_running(self) -> None:
         current = asyncio.current_task()
-        tasks = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+        tasks = [t for t in asyncio.all_tasks() if t is not current and not t.done()
+                 and t not in self._foreign_tasks]
         for task in tasks:
             task.cancel()
         if tasks:
@@ -111,6 +125,10 @@ class Daemon:
                 self.scheduler.remove_job(job_id)
         self.config = config
         self.notifier = Notifier(config, self.store, self.clock)
+        self.alerts = AlertProcessor(config, self.store, self.clock, recheck=self._recheck)
+        self._install_site_jobs(config)
+        self._install_backup_jobs(config)
+        self._install_report_jobs(config)
         specs = build_specs(config)
         self.specs = {f"check:{spec.key}": spec for spec in specs}
         self.intervals = {}
@@ -126,8 +144,28 @@ class Daemon:
             self.scheduler.add_job(self._run_check, self._trigger(interval), args=[job_id],
                                    id=job_id, next_run_time=now + timedelta(seconds=offset),
                                    misfire_grace_time=max(1, int(interval)))
-        self.store.remove_checks_not_in({s.key for s in specs})
+        self.store.remove_checks_not_in({s.key for s in specs} |
+                                        {backup_key(b.id) for b in config.backups})
         return old
+
+    def _recheck(self, targets: set[str]) -> None:
+        """Run the checks of these targets now (after a maintenance window ends)."""
+        if self.scheduler is None:
+            return
+        for job_id, spec in self.specs.items():
+            if spec.key.target in targets and self.scheduler.get_job(job_id):
+                self.scheduler.modify_job(job_id, next_run_time=self.clock())
+
+    async def _process_alerts(self) -> None:
+        if self.alerts is None:
+            return
+        try:
+            if self.alerts.process() and self.scheduler:
+                self.scheduler.modify_job("outbox", next_run_time=self.clock())
+        except sqlite3.Error as exc:
+            log.error("alerts: cannot update the state database: %s", exc)
+        except Exception:  # a bug here must not stop monitoring; the step is retried
+            log.exception("alerts: processing failed; will retry")
 
     @staticmethod
     def _trigger(interval: float) -> IntervalTrigger:
@@ -159,7 +197,7 @@ class Daemon:
             result = await run_check(spec, memory, self.clock())
             decision = decide(previous, result.outcome.state, result.outcome.summary,
                               spec.policy, result.started_at, result.outcome.immediate)
-            planned = [(event, self.notifier.plan(spec, event)) for event in decision.events]
+            planned = [(event, []) for event in decision.events]
             self.store.record_run(spec.key, result.started_at, result.duration, result.outcome,
                                   decision.status, dict(result.memory), spec.services,
                                   spec.priority, planned)
@@ -173,19 +211,18 @@ class Daemon:
         if decision.next_interval != self.intervals.get(job_id) and self.scheduler:
             self.intervals[job_id] = decision.next_interval
             self.scheduler.reschedule_job(job_id, trigger=self._trigger(decision.next_interval))
-        if any(notes for _, notes in planned) and self.scheduler:
-            self.scheduler.modify_job("outbox", next_run_time=self.clock())
+        if planned and self.scheduler:
+            self.scheduler.modify_job("alerts", next_run_time=self.clock())
 
     @staticmethod
     def _log_run(spec: CheckSpec, decision, planned) -> None:
         status = decision.status
         where = f"target={spec.key.target} check={spec.key.check}"
-        for event, notes in planned:
+        for event, _notes in planned:
             level = logging.INFO if event.kind is EventKind.RECOVERY else logging.WARNING
-            told = ", ".join(n.channel for n in notes) or (
-                event.suppressed_reason and f"held: {event.suppressed_reason}") or "nobody"
-            log.log(level, "%s %s %s -> %s (notify: %s): %s", where, event.kind.upper(),
-                    event.previous_state.name, event.state.name, told, event.summary)
+            held = f" (held: {event.suppressed_reason})" if event.suppressed_reason else ""
+            log.log(level, "%s %s %s -> %s%s: %s", where, event.kind.upper(),
+                    event.previous_state.name, event.state.name, held, event.summary)
         if not planned:
             if status.state_type.value == "soft":
                 if status.state.is_ok:

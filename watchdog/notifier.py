@@ -1,9 +1,11 @@
-"""From events to delivered messages: plan (route + render) and the outbox delivery loop.
+"""The outbox delivery loop: send what the alert loop wrote, oldest first, per channel.
 
-Planning happens in the same transaction that records the event, so an event is never stored
-without its outbox rows. Delivery is strictly first-in-first-out per channel: a message that
-fails holds back the later ones for that channel until it is sent or given up, so the on-call
-never gets a recovery before its problem.
+Delivery is strictly first-in-first-out per channel: a message that fails holds back the later
+ones for that channel until it is sent or given up, so the on-call never gets a recovery before
+its problem. Each attempt is written before it is tried and its result after. When a channel has
+failed ``notify.retry.fallback_after`` times (default 3) for a message, that message and everything
+queued behind it also go to the channel's fallback, with the failure itself reported — and the
+original channel keeps being retried.
 """
 
 from __future__ import annotations
@@ -12,15 +14,11 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from alerts.render import AlertInfo, ServiceInfo, render_body, render_title
-from alerts.route import choose_channels
+from alerts.render import Message, layout
 from alerts.send import DeliveryError, send
 from watchdog.config import Config
-from watchdog.engine import CheckSpec
-from watchdog.model import Event, EventKind
-from watchdog.store import PlannedNotification, Store
+from watchdog.store import PendingNotification, Store, iso
 
 log = logging.getLogger("muni-watchdog")
 SEND_TIMEOUT = 60.0
@@ -33,65 +31,82 @@ class Notifier:
         self.clock = clock
         self.channel_urls = config.channel_urls()
 
-    def plan(self, spec: CheckSpec, event: Event) -> list[PlannedNotification]:
-        if not event.notify:
-            return []
-        if event.kind is EventKind.RECOVERY:
-            channels = self.store.channels_told_of_problem(spec.key)
-        else:
-            state = event.state.label if not event.state.is_ok else "warning"
-            local = event.at.astimezone(ZoneInfo(self.config.site.timezone))
-            channels = choose_channels(self.config.notify.routes, spec.priority, state, local,
-                                       self.config.site.business_hours,
-                                       self.config.notify.fallback_channels)
-        if not channels:
-            log.warning("target=%s check=%s %s has no route to anyone; add a route or "
-                        "fallback_channels", spec.key.target, spec.key.check, event.kind)
-            return []
-        alert = self._alert_info(spec, event)
-        title, body = render_title(alert), render_body(alert)
-        return [PlannedNotification(channel, title, body) for channel in channels]
-
-    def _alert_info(self, spec: CheckSpec, event: Event) -> AlertInfo:
-        services = []
-        for service_id in spec.services:
-            s = self.config.service_by_id[service_id]
-            services.append(ServiceInfo(
-                s.id, s.name, s.priority, f"{s.owner.name} <{s.owner.contact}>",
-                f"{s.backup_owner.name} <{s.backup_owner.contact}>", s.impact))
-        return AlertInfo(
-            site=self.config.site.name, timezone=self.config.site.timezone,
-            kind=str(event.kind), state=event.state.label,
-            previous_state=event.previous_state.label, target=spec.key.target,
-            host=spec.target.host, check=spec.key.check, summary=event.summary,
-            since=event.since, at=event.at, services=tuple(services), priority=spec.priority)
-
     async def deliver_due(self) -> int:
-        """Try every notification whose turn has come; return how many were sent."""
+        """Try every notification whose turn has come; return how many were sent. A pass that
+        created fallback copies is followed by one more, so they go out at once."""
+        self._fell_back = False
+        sent = await self._pass()
+        if self._fell_back:
+            sent += await self._pass()
+        return sent
+
+    async def _pass(self) -> int:
         sent = 0
         now = self.clock()
         blocked: set[str] = set()
+        failing: dict[str, str] = {}
         for note in self.store.pending_notifications():
+            if note.channel in failing and not note.fallback_sent:
+                self._fall_back(note, failing[note.channel], now)
             if note.channel in blocked:
                 continue
             blocked.add(note.channel)  # only the oldest pending message per channel goes now
             if note.next_attempt_at > now:
+                if note.attempts >= self.config.notify.retry.fallback_after:
+                    failing[note.channel] = note.last_error or "failing"
                 continue
             if await self._try(note, now):
                 sent += 1
                 blocked.discard(note.channel)
+            elif note.attempts + 1 >= self.config.notify.retry.fallback_after:
+                error = self.store.db.execute(
+                    "SELECT last_error FROM notifications WHERE id = ?", [note.id]).fetchone()[0]
+                failing[note.channel] = error or "failing"
+                if not note.fallback_sent:
+                    self._fall_back(note, failing[note.channel], now)
             now = self.clock()
         return sent
 
-    async def _try(self, note, now: datetime) -> bool:
+    def _fall_back(self, note: PendingNotification, error: str, now: datetime) -> None:
+        channel = next((c for c in self.config.notify.channels if c.name == note.channel), None)
+        candidates = ([channel.fallback] if channel and channel.fallback else
+                      list(self.config.notify.fallback_channels))
+        targets = [c for c in candidates if c and c != note.channel]
+        self._fell_back = True
+        with self.store.db.atomic():
+            self.store.mark_fallback_sent(note.id)
+            if not targets:
+                log.error("channel=%s is failing (%s) and has no fallback channel: add "
+                          "'fallback:' to it or notify.fallback_channels", note.channel, error)
+                return
+            for target in targets:
+                fmt = self.config.channel_format(target)
+                note_line = (f"Sent through {target} because channel {note.channel} failed "
+                             f"{self.config.notify.retry.fallback_after} times: {error}")
+                if fmt == "sms" or note.body_format != "text":
+                    message = Message(f"[via {target}] {note.title}",
+                                      ("", "", note.title, "", note_line),
+                                      f"{note.title} (via {target}: {note.channel} failing)")
+                    title, body, body_format = layout(message, fmt)
+                else:
+                    title = f"[via {target}] {note.title}"
+                    body = f"{note.body}\n{note_line}\n"
+                    body_format = "text"
+                self.store.add_notification(
+                    target, f"fallback-{note.id}-{target}", title, body, body_format,
+                    note.kind, [], now, note.event_id, fallback_of=note.id)
+                log.error("channel=%s failing (%s): notification %d also sent through %s",
+                          note.channel, error, note.id, target)
+
+    async def _try(self, note: PendingNotification, now: datetime) -> bool:
         urls = self.channel_urls.get(note.channel)
         attempt = self.store.start_attempt(note.id, now)
         error = None
         try:
             if urls is None:
                 raise DeliveryError(f"channel {note.channel!r} is no longer configured")
-            await asyncio.wait_for(asyncio.to_thread(send, urls, note.title, note.body),
-                                   SEND_TIMEOUT)
+            await asyncio.wait_for(asyncio.to_thread(send, urls, note.title, note.body,
+                                                     note.body_format), SEND_TIMEOUT)
         except TimeoutError:
             error = f"no answer from the channel within {SEND_TIMEOUT:g}s"
         except DeliveryError as exc:
@@ -102,7 +117,8 @@ class Notifier:
         finished = self.clock()
         if error is None:
             self.store.finish_attempt(attempt, note.id, finished, True, None, None)
-            log.info("channel=%s sent notification %d: %s", note.channel, note.id, note.title)
+            log.info("channel=%s sent notification %d: %s", note.channel, note.id,
+                     note.title or note.body[:80])
             return True
         retry = self.config.notify.retry
         age = (finished - note.created_at).total_seconds()
@@ -117,3 +133,17 @@ class Notifier:
         log.warning("channel=%s notification %d failed (attempt %d), retrying in %.0fs: %s",
                     note.channel, note.id, note.attempts + 1, delay, error)
         return False
+
+    def queue_test(self, channels: list[str], now: datetime, why: str) -> int:
+        """Write a test message for each channel into the outbox (the weekly route test)."""
+        from alerts.render import notice_message
+        message = notice_message(
+            self.config.site.name, f"[TEST] muni-watchdog: the {why} test message",
+            [f"This is the {why} test of this channel. If you read it, alerts reach you here.",
+             "No action is needed."], f"muni-watchdog {why} test: this channel works.")
+        with self.store.db.atomic():
+            for channel in channels:
+                title, body, body_format = layout(message, self.config.channel_format(channel))
+                self.store.add_notification(channel, f"test-{channel}-{iso(now)}", title, body,
+                                            body_format, "test", [], now)
+        return len(channels)

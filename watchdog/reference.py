@@ -15,7 +15,8 @@ from watchdog.durations import format_duration
 
 DURATION_FIELDS = {"run_history", "rto", "rpo", "response_sla", "interval", "retry_interval",
                    "timeout", "connect_warn", "response_warn", "response_crit", "first_delay",
-                   "max_delay", "give_up_after"}
+                   "max_delay", "give_up_after", "canary_max_age", "lock_wait",
+                   "reboot_warning"}
 
 
 def _type_name(tp: Any, field: str) -> str:
@@ -121,6 +122,9 @@ def render_reference() -> str:
     out += ["## Target kinds and their checks", ""]
     for name, kind in KINDS.items():
         out += [f"### kind: `{name}`", "", kind.description, ""]
+        if kind.connection is not None:
+            out += _table(kind.connection, f"{name}: (the connection block of a {name} target)",
+                          (kind.connection.__doc__ or "").strip())
         for check_name, check in kind.check_types.items():
             out += _table(check.Params, f"check: `{check_name}`",
                           (check.__doc__ or "").strip() or

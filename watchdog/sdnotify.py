@@ -15,10 +15,13 @@ def notify(message: str) -> bool:
         address = "\0" + address[1:]
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+            # Never block: a receiver that does not read (its queue holds ~10 datagrams) must
+            # not freeze the event loop; a lost status ping is harmless, a frozen daemon is not.
+            sock.setblocking(False)
             sock.connect(address)
-            sock.sendall(message.encode())
+            sock.send(message.encode())
         return True
-    except OSError:
+    except OSError:  # includes BlockingIOError when the queue is full
         return False
 
 

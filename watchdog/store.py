@@ -21,6 +21,7 @@ from typing import Any
 import sqlite_utils
 
 from watchdog.model import CheckKey, Event, Outcome, State, StateType
+from watchdog.store_alerting import MIGRATION_ALERTING, AlertingStore
 from watchdog.transitions import CheckStatus
 
 DB_NAME = "muni-watchdog.db"
@@ -85,7 +86,68 @@ CREATE TABLE maintenance (
     created_at TEXT NOT NULL, ended_at TEXT
 );
 """),
+    (2, "backup restore tests", """
+CREATE TABLE restore_tests (
+    id INTEGER PRIMARY KEY,
+    backup TEXT NOT NULL, service TEXT NOT NULL, started_at TEXT NOT NULL,
+    full_drill INTEGER NOT NULL DEFAULT 0,
+    snapshot_id TEXT, snapshot_time TEXT, age_seconds REAL,
+    files INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,
+    verified INTEGER NOT NULL DEFAULT 0, mismatched INTEGER NOT NULL DEFAULT 0,
+    missing INTEGER NOT NULL DEFAULT 0, changed_since_backup INTEGER NOT NULL DEFAULT 0,
+    integrity_subset TEXT, integrity_errors INTEGER,
+    duration REAL NOT NULL, restore_seconds REAL, bytes_per_second REAL,
+    estimated_full_restore_seconds REAL, estimate_basis TEXT, rto_seconds REAL,
+    recovery_point TEXT, restic_version TEXT,
+    verdict INTEGER NOT NULL, summary TEXT NOT NULL, problems TEXT NOT NULL DEFAULT '[]',
+    report TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX restore_tests_by_backup ON restore_tests (backup, started_at);
+CREATE TABLE restore_test_state (
+    backup TEXT PRIMARY KEY,
+    subset_next INTEGER NOT NULL DEFAULT 1,
+    state TEXT NOT NULL DEFAULT '{}',
+    updated_at TEXT NOT NULL
+);
+"""),
 ]
+MIGRATIONS.append(MIGRATION_ALERTING)
+MIGRATIONS.append((4, "reports: when each check was first and last run, monthly figures", """
+CREATE TABLE check_seen (
+    target TEXT NOT NULL, check_name TEXT NOT NULL,
+    first_run TEXT NOT NULL, last_run TEXT NOT NULL,
+    PRIMARY KEY (target, check_name)
+);
+INSERT INTO check_seen (target, check_name, first_run, last_run)
+    SELECT target, check_name, min(started_at), max(started_at) FROM check_runs
+    GROUP BY target, check_name;
+INSERT OR IGNORE INTO check_seen (target, check_name, first_run, last_run)
+    SELECT target, check_name, min(since), max(at) FROM events GROUP BY target, check_name;
+CREATE TRIGGER check_seen_on_run AFTER INSERT ON check_runs BEGIN
+    INSERT INTO check_seen (target, check_name, first_run, last_run)
+    VALUES (NEW.target, NEW.check_name, NEW.started_at, NEW.started_at)
+    ON CONFLICT (target, check_name) DO UPDATE SET
+        first_run = min(first_run, excluded.first_run),
+        last_run = max(last_run, excluded.last_run);
+END;
+CREATE TABLE report_months (
+    month TEXT PRIMARY KEY, figures TEXT NOT NULL, written_at TEXT NOT NULL
+)
+"""))
+
+
+def split_statements(script: str) -> list[str]:
+    """Split SQL into statements; a trigger body's semicolons stay inside its statement."""
+    statements, buffer = [], ""
+    for part in script.split(";"):
+        buffer += part + ";"
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip(" \n;"):
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip(" \n;"):
+        statements.append(buffer.strip())
+    return statements
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -116,9 +178,13 @@ class PendingNotification:
     created_at: datetime
     attempts: int
     next_attempt_at: datetime
+    body_format: str = "text"
+    kind: str = "problem"
+    fallback_sent: bool = False
+    last_error: str | None = None
 
 
-class Store:
+class Store(AlertingStore):
     def __init__(self, db: sqlite_utils.Database, path: Path | None = None):
         self.db = db
         self.path = path
@@ -160,7 +226,7 @@ class Store:
             if version in done:
                 continue
             with self.db.atomic():
-                for statement in filter(str.strip, sql.split(";")):
+                for statement in split_statements(sql):
                     self.db.execute(statement)
                 self.db.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
                                 [version, name, iso(datetime.now(UTC))])
@@ -214,8 +280,8 @@ class Store:
                       priority: int | None, planned: Sequence[PlannedNotification]) -> int:
         cursor = self.db.execute(
             "INSERT INTO events (at, target, check_name, kind, state, previous_state, since, "
-            "summary, services, priority, notify, suppressed_reason) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "summary, services, priority, notify, suppressed_reason, processed) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
             [iso(event.at), key.target, key.check, str(event.kind), int(event.state),
              int(event.previous_state), iso(event.since), event.summary,
              json.dumps(list(services)), priority, int(event.notify), event.suppressed_reason])
@@ -268,7 +334,9 @@ class Store:
                              "LIMIT ?", [limit])
         return [PendingNotification(r["id"], r["event_id"], r["channel"], r["idempotency_key"],
                                     r["title"], r["body"], from_iso(r["created_at"]),
-                                    r["attempts"], from_iso(r["next_attempt_at"]))
+                                    r["attempts"], from_iso(r["next_attempt_at"]),
+                                    r["body_format"], r["kind"], bool(r["fallback_sent"]),
+                                    r["last_error"])
                 for r in rows]
 
     def start_attempt(self, notification_id: int, now: datetime) -> int:
@@ -307,6 +375,77 @@ class Store:
 
     def notifications(self) -> list[dict[str, Any]]:
         return list(self.db.query("SELECT * FROM notifications ORDER BY id"))
+
+    # -- restore tests -----------------------------------------------------------------------
+
+    def record_restore_test(self, row: dict[str, Any], state: dict[str, Any] | None) -> int:
+        """Write one restore test run and, when given, the backup's new rotation state."""
+        columns = ", ".join(row)
+        with self.db.atomic():
+            cursor = self.db.execute(
+                f"INSERT INTO restore_tests ({columns}) VALUES ({', '.join('?' * len(row))})",
+                list(row.values()))
+            if state is not None:
+                self.db.execute(
+                    "INSERT INTO restore_test_state (backup, subset_next, state, updated_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (backup) DO UPDATE SET "
+                    "subset_next = excluded.subset_next, state = excluded.state, "
+                    "updated_at = excluded.updated_at",
+                    [row["backup"], int(state.get("subset_next", 1)), json.dumps(state),
+                     row["started_at"]])
+        return cursor.lastrowid
+
+    def restore_test_state(self, backup: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT state FROM restore_test_state WHERE backup = ?",
+                                  [backup]))
+        return json.loads(rows[0]["state"]) if rows else None
+
+    def restore_tests(self, backup: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Recent restore test runs, newest first."""
+        where, args = ("WHERE backup = ?", [backup]) if backup else ("", [])
+        return list(self.db.query(f"SELECT * FROM restore_tests {where} ORDER BY id DESC "
+                                  "LIMIT ?", [*args, limit]))
+
+    # -- reports -----------------------------------------------------------------------------
+    # Read-only queries for watchdog.reports (which reads everything once, then computes).
+
+    def report_events(self, until: datetime) -> list[dict[str, Any]]:
+        """Every hard state change up to ``until``, oldest first."""
+        return list(self.db.query("SELECT * FROM events WHERE at <= ? ORDER BY at, id",
+                                  [iso(until)]))
+
+    def report_incidents(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        """Incidents that were open at some time in [since, until)."""
+        return list(self.db.query(
+            "SELECT * FROM incidents WHERE opened_at < ? AND (resolved_at IS NULL OR "
+            "resolved_at >= ?) ORDER BY opened_at, id", [iso(until), iso(since)]))
+
+    def report_restore_tests(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        return list(self.db.query(
+            "SELECT * FROM restore_tests WHERE started_at >= ? AND started_at < ? "
+            "ORDER BY started_at, id", [iso(since), iso(until)]))
+
+    def check_seen(self) -> list[dict[str, Any]]:
+        """When each check first and last ran (kept after check runs are pruned)."""
+        return list(self.db.query("SELECT * FROM check_seen ORDER BY target, check_name"))
+
+    def report_months(self) -> dict[str, dict[str, Any]]:
+        """Figures saved by earlier monthly reports, by month (YYYY-MM)."""
+        return {r["month"]: json.loads(r["figures"])
+                for r in self.db.query("SELECT month, figures FROM report_months")}
+
+    def save_report_month(self, month: str, figures: dict[str, Any], now: datetime) -> None:
+        self.db.execute(
+            "INSERT INTO report_months (month, figures, written_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (month) DO UPDATE SET figures = excluded.figures, "
+            "written_at = excluded.written_at", [month, json.dumps(figures), iso(now)])
+
+    def notifications_since(self, since: datetime) -> list[dict[str, Any]]:
+        """Outbox rows created since ``since`` joined to their event's check, for the digest."""
+        return list(self.db.query(
+            "SELECT n.id, n.channel, n.kind, n.status, n.created_at, e.target, e.check_name "
+            "FROM notifications n LEFT JOIN events e ON e.id = n.event_id "
+            "WHERE n.created_at >= ? ORDER BY n.id", [iso(since)]))
 
 
 def _status_to_row(status: CheckStatus) -> dict[str, Any]:

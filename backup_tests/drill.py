@@ -1,0 +1,262 @@
+"""One restore test run (the issue's steps 1-9): the entry point the daemon and the CLI call.
+
+    report = await run_restore_test(backup, rpo, rto, state, full=False, clock=now,
+                                    work_dir=state_dir / "restore-tests")
+    outcome = report_to_outcome(report); store report.state for the next run
+
+State comes in and the new state goes out in ``report.state``; nothing here touches the store.
+A run that cannot find out (repository locked by a backup, another test running, no scratch
+space, timeout) is UNKNOWN; a backup that cannot be opened or read back is CRITICAL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+from backup_tests.params import BackupParams
+from backup_tests.repo_lock import Busy, repository_lock
+from backup_tests.report import BackupState, RestoreTestReport, judge_age, judge_estimate
+from backup_tests.restic import Restic, ResticError
+from backup_tests.restic_output import (
+    OLDEST_SUPPORTED,
+    Failure,
+    parse_check,
+    parse_ls,
+    parse_ls_snapshot,
+    parse_restore,
+)
+from backup_tests.sampling import Rotation, include_pattern, select_sample
+from backup_tests.scratch import ScratchError, private_scratch_async, sweep_stale
+from backup_tests.verify import (
+    check_canary,
+    missing_from_backup,
+    snapshot_root,
+    verify_restored,
+)
+from watchdog.durations import humanize
+from watchdog.model import State
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+# Failures that mean "could not find out" rather than "the backup is bad".
+_UNKNOWN_FAILURES = {Failure.LOCKED, Failure.INTERRUPTED}
+
+
+async def run_restore_test(backup: BackupParams, rpo_seconds: float, rto_seconds: float,
+                           state: BackupState, *, full: bool, clock: Callable[[], datetime],
+                           work_dir: Path, progress: Progress | None = None,
+                           environ: dict[str, str] | None = None,
+                           sleep=None) -> RestoreTestReport:
+    """Run one restore test of ``backup``; never raises for a failed test (the report says)."""
+    started = time.monotonic()
+    report = RestoreTestReport(backup.id, backup.service, clock(), full=full,
+                               rpo_seconds=rpo_seconds, rto_seconds=rto_seconds, state=state)
+    say = progress or (lambda _text: None)
+    kwargs = {"environ": environ} | ({"sleep": sleep} if sleep else {})
+    try:
+        restic = Restic(backup, work_dir, **kwargs)
+        async with repository_lock(work_dir, backup.repository, wait=backup.lock_wait):
+            await asyncio.to_thread(sweep_stale, backup.scratch_dir)
+            await _run(restic, backup, report, state, full, clock, say)
+    except ResticError as exc:
+        level = State.UNKNOWN if exc.failure in _UNKNOWN_FAILURES or "no answer within" in \
+            exc.message else State.CRITICAL
+        report.add(level, _explain(exc, backup))
+    except (Busy, ScratchError) as exc:
+        report.add(State.UNKNOWN, str(exc))
+    except OSError as exc:
+        report.add(State.UNKNOWN, f"restore test could not run: {exc}")
+    report.duration = time.monotonic() - started
+    return report
+
+
+def _explain(exc: ResticError, backup: BackupParams) -> str:
+    if exc.failure is Failure.WRONG_PASSWORD:
+        return (f"wrong password for repository of backup {backup.id}: restic cannot open it "
+                "with the configured password_file/password_command")
+    if exc.failure is Failure.NO_REPOSITORY:
+        return f"repository of backup {backup.id} does not exist or cannot be reached ({exc.message})"
+    if exc.failure is Failure.LOCKED:
+        return (f"repository is locked (a backup or maintenance is running) and stayed locked "
+                f"for {humanize(backup.lock_wait)}; test postponed ({exc.message})")
+    return str(exc)
+
+
+async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
+               state: BackupState, full: bool, clock: Callable[[], datetime],
+               say: Progress) -> None:
+    # 1. version
+    version = await restic.detect_version()
+    report.restic_version = str(version)
+    if version < OLDEST_SUPPORTED:
+        report.add(State.WARNING, f"restic {version} is older than {OLDEST_SUPPORTED}, the "
+                   "oldest supported; results may be wrong")
+
+    # 2. freshness, from the newest snapshot of the series; one `ls latest` also lists it
+    # (every restic command pays the key derivation, ~0.5 s: one call fewer per run)
+    say("reading the newest snapshot")
+    run = await restic.run_ok(["ls", "--json", "latest", *restic.snapshot_filter()])
+    list_seconds = run.seconds
+    snap = parse_ls_snapshot(run.stdout)
+    if snap is None:
+        report.add(State.CRITICAL, "no snapshot in the repository matches this backup "
+                   "(host/paths/tags): nothing to restore")
+        return
+    files = [node for node in parse_ls(run.stdout) if node.type == "file"]
+    now = clock()
+    report.snapshot_id, report.snapshot_time = snap.id, snap.time
+    report.age_seconds = max(0.0, (now - snap.time).total_seconds())
+    level, text = judge_age(report.age_seconds, report.rpo_seconds or 0,
+                            backup.rpo_warn_percent, backup.rpo_crit_percent, "newest snapshot")
+    report.add(level, text)
+
+    # 3. integrity: structure plus one rotating slice of the stored data
+    n = backup.read_data_subsets
+    k = min(max(state.subset_next, 1), n)
+    subset_arg = "--read-data" if n == 1 else f"--read-data-subset={k}/{n}"
+    report.subset = "all" if n == 1 else f"{k}/{n}"
+    say(f"checking repository ({report.subset} of the stored data)")
+    args = ["check", subset_arg] + (["--json"] if version.has_json_check else [])
+    run = await restic.run_ok(args, accept=(0, 1))
+    check = parse_check(run.stdout, run.stderr, run.code)
+    report.integrity_errors = check.errors
+    if check.errors:
+        detail = "; ".join(check.messages[:3]) or "see restic check"
+        packs = f" (damaged packs: {', '.join(p[:12] for p in check.broken_packs[:5])})" \
+            if check.broken_packs else ""
+        report.add(State.CRITICAL, f"repository check found {check.errors} error(s) in "
+                   f"{report.subset} of the stored data{packs}: {detail}")
+    else:
+        report.add(State.OK, f"repository check of {report.subset} clean")
+    new_state = replace(state, subset_next=k % n + 1)
+
+    # 4. choose what to restore
+    report.snapshot_bytes = sum(node.size for node in files)
+    selection = select_sample(files, backup.canaries, backup.sample,
+                              Rotation(state.sample_seed, state.sample_cursor,
+                                       state.sample_cycle))
+    chosen = files if full else list(selection.files)
+    if not full:
+        new_state = replace(new_state, sample_cursor=selection.rotation.cursor,
+                            sample_cycle=selection.rotation.cycle)
+        report.coverage = selection.coverage
+    for path in selection.missing_critical:
+        report.add(State.CRITICAL, f"critical path {path} is not in the snapshot")
+    needed = sum(node.size for node in chosen)
+
+    # 5-6. restore into private scratch, verify, time
+    async with private_scratch_async(backup.scratch_dir, backup.id, needed) as target:
+        say(f"restoring {len(chosen)} files ({needed / 1e6:.1f} MB)"
+            + (" — full drill" if full else ""))
+        args = ["restore", snap.id, "--target", str(target), "--verify"]
+        if version.has_json_restore:
+            args.append("--json")
+        if not full:
+            for node in chosen:
+                args += ["--include", include_pattern(node.path)]
+        if full or chosen:
+            run = await restic.run_ok(args, accept=(0, 1))
+            restore = parse_restore(run.stdout, run.stderr)
+            report.restore_seconds = run.seconds
+            if run.code != 0 and not restore.errors:
+                restore = replace(restore, errors=(f"restic restore failed: {run.stderr.strip()[-200:]}",))
+        else:
+            restore = parse_restore("", "")
+            report.restore_seconds = 0.0
+        say("verifying restored files")
+        source = Path(backup.source) if backup.source else None
+        root = snapshot_root(snap.paths, (node.path for node in files))
+        # hashing and walking block: in a thread, so the daemon's event loop keeps running
+        verification = await asyncio.to_thread(verify_restored, target, chosen, restore.errors,
+                                               snap.time, source, root)
+        canary_age = backup.canary_max_age or report.rpo_seconds or 86400
+        canaries = [check_canary(target, path, now, canary_age, path in selection.canaries)
+                    for path in backup.canaries]
+    report.files, report.bytes = verification.files, verification.bytes
+    report.verified = verification.verified
+    report.mismatched = len(verification.mismatched) + len(verification.damaged)
+    report.changed_since_backup = len(verification.changed_since_backup)
+    if verification.damaged:
+        report.add(State.CRITICAL, f"{len(verification.damaged)} file(s) did not restore "
+                   f"intact: {_paths(verification.damaged)}"
+                   + (f" — restic: {restore.errors[0]}" if restore.errors else ""))
+    elif restore.errors:
+        report.add(State.CRITICAL, f"restore reported errors: {'; '.join(restore.errors[:3])}")
+    if verification.mismatched:
+        report.add(State.CRITICAL, f"{len(verification.mismatched)} file(s) differ from the "
+                   f"live source although unchanged since the backup (corruption): "
+                   f"{_paths(verification.mismatched)}")
+    if source is not None and source.is_dir():
+        missing, examined = await asyncio.to_thread(
+            missing_from_backup, source, root, {n.path for n in files}, snap.time,
+            max(backup.sample.files, 1))
+        report.missing = len(missing)
+        if missing:
+            report.add(State.WARNING, f"{len(missing)} of {examined} sampled live files older "
+                       f"than the snapshot are missing from the backup (wrong exclude or "
+                       f"path?): {_paths(missing)}")
+    elif source is not None:
+        report.add(State.WARNING, f"source {source} is not a readable directory; no comparison "
+                   "with the live data")
+    _judge_canaries(report, canaries)
+    report.add(State.OK, f"{report.verified} of {report.files} restored files verified")
+
+    # 6. timing: measured by us; the estimate prefers a full drill's measured rate
+    seconds = report.restore_seconds or 0.0
+    if report.bytes and seconds > 0:
+        # the restore pays the repository opening and index loading that `ls` also paid;
+        # without subtracting it a small sample would wildly overstate the full restore
+        transfer = max(seconds - list_seconds, seconds * 0.1)
+        rate = report.bytes / transfer
+        if full:
+            report.bytes_per_second = report.bytes / seconds
+            report.estimated_full_restore_seconds = seconds
+            report.estimate_basis = "measured by this full drill"
+            new_state = replace(new_state, drill_bytes_per_second=report.bytes_per_second,
+                                drill_at=now.isoformat())
+        else:
+            report.bytes_per_second = rate
+            if state.drill_bytes_per_second:
+                rate = state.drill_bytes_per_second
+                basis = f"estimate at the rate of the full drill of {state.drill_at[:10]}"
+            else:
+                basis = "estimate from the sample"
+            report.estimated_full_restore_seconds = list_seconds + \
+                (report.snapshot_bytes or 0) / rate
+            report.estimate_basis = basis
+        if report.rto_seconds:
+            level, text = judge_estimate(report.estimated_full_restore_seconds,
+                                         report.rto_seconds, backup.rto_warn_percent,
+                                         backup.rto_crit_percent,
+                                         "measured" if full else report.estimate_basis)
+            report.add(level, text)
+    report.state = new_state
+
+
+def _judge_canaries(report: RestoreTestReport, canaries) -> None:
+    for canary in canaries:
+        entry = {"path": canary.path, "status": canary.status}
+        if canary.created_at:
+            entry["created_at"] = canary.created_at.isoformat()
+        report.canaries.append(entry)
+        if canary.status != "ok":
+            report.add(State.CRITICAL, f"canary {canary.path} {canary.status}: {canary.detail}")
+    points = [c.created_at for c in canaries if c.status == "ok" and c.created_at]
+    if points:
+        report.recovery_point = min(points)
+        report.add(State.OK, f"canary proves data of {report.recovery_point:%Y-%m-%d %H:%M} "
+                   "recoverable")
+
+
+def _paths(paths: list[str], limit: int = 5) -> str:
+    shown = ", ".join(paths[:limit])
+    return shown + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
+

@@ -1,0 +1,101 @@
+"""Which files a sample restore test restores: canaries, critical paths, and a rotating sample.
+
+The random part walks the snapshot's files in a fixed pseudo-random order (SHA-256 of a per-
+backup seed and the path) from where the previous run stopped, so each run restores files not
+yet restored in this cycle, and every file is covered once per cycle. New files slot into the
+order by their hash; deleted ones simply drop out. Pure: the caller keeps the cursor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from backup_tests.params import SampleParams
+from backup_tests.restic_output import Node
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """Where the random sample stands: the last key taken, and how many cycles completed."""
+
+    seed: str
+    cursor: str = ""
+    cycle: int = 0
+
+
+@dataclass(frozen=True)
+class Selection:
+    files: tuple[Node, ...]          # every file to restore, no duplicates
+    canaries: tuple[str, ...]        # canary paths found in the snapshot
+    missing_canaries: tuple[str, ...]
+    missing_critical: tuple[str, ...]  # critical paths with no file in the snapshot
+    random_count: int
+    rotation: Rotation
+    coverage: float                  # share of the snapshot's files covered in this cycle
+
+    @property
+    def bytes(self) -> int:
+        return sum(n.size for n in self.files)
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(n.path for n in self.files)
+
+
+def order_key(seed: str, path: str) -> str:
+    return hashlib.sha256(f"{seed}\0{path}".encode()).hexdigest()
+
+
+def _under(path: str, prefix: str) -> bool:
+    prefix = prefix.rstrip("/") or "/"
+    return path == prefix or path.startswith(prefix + "/") or prefix == "/"
+
+
+def select_sample(files: Sequence[Node], canaries: Sequence[str], params: SampleParams,
+                  rotation: Rotation) -> Selection:
+    """Choose the files of one run; ``files`` are the snapshot's regular files."""
+    by_path = {n.path: n for n in files}
+    chosen: dict[str, Node] = {}
+    found_canaries = tuple(c for c in canaries if c in by_path)
+    missing_canaries = tuple(c for c in canaries if c not in by_path)
+    for path in found_canaries:
+        chosen[path] = by_path[path]
+    missing_critical = []
+    for prefix in params.critical_paths:
+        under = [n for n in files if _under(n.path, prefix)]
+        if not under:
+            missing_critical.append(prefix)
+        for node in under:
+            chosen.setdefault(node.path, node)
+
+    keyed = sorted((order_key(rotation.seed, n.path), n) for n in files
+                   if n.path not in chosen and n.size <= params.max_file_size)
+    start = next((i for i, (k, _) in enumerate(keyed) if k > rotation.cursor), len(keyed))
+    cursor, cycle, taken, budget = rotation.cursor, rotation.cycle, 0, params.max_bytes
+    for step in range(len(keyed)):
+        if taken >= params.files:
+            break
+        index = start + step
+        if index >= len(keyed):
+            if index == len(keyed):
+                cycle += 1  # wrapped: everything was offered once
+            index -= len(keyed)
+        key, node = keyed[index]
+        cursor = key
+        if node.size > budget:
+            continue
+        chosen[node.path] = node
+        budget -= node.size
+        taken += 1
+    # the order is walked from the smallest key: everything up to the cursor is done this cycle
+    coverage = sum(1 for k, _ in keyed if k <= cursor) / len(keyed) if keyed else 1.0
+    return Selection(tuple(chosen.values()), found_canaries, missing_canaries,
+                     tuple(missing_critical), taken, Rotation(rotation.seed, cursor, cycle),
+                     round(coverage, 4))
+
+
+def include_pattern(path: str) -> str:
+    """A path as a restic ``--include`` pattern: glob characters escaped (filepath.Match)."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in path)

@@ -1,0 +1,160 @@
+"""``interfaces``: the ports that matter are up; error/discard rates and utilisation.
+
+Ports that matter: the configured ``ports`` (by name, alias, description or index), else
+those that were admin-up and oper-up the first time the check ran (remembered, by name, as
+Checkmk's discovery does). Admin-down ports are never a problem. Rates come from counter
+deltas between polls; 32-bit wraps are added back, a device reboot skips one interval."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from checks.base import CheckParams, Evaluation, TargetInfo
+from checks.snmp import ifmib
+from checks.snmp import oids as O
+from checks.snmp.common import fetch, high
+from checks.snmp.rates import rate
+from checks.snmp.session import Need, Poll
+from checks.snmp.values import integer
+from watchdog.model import CheckContext, Metric, Outcome, Result, State
+
+NEED = Need.of([O.SYS_UPTIME], ifmib.TABLES)
+IGNORED_TYPES = {"softwareLoopback"}
+IF_IN_UCAST, IF_OUT_UCAST, IFX_HC_IN_UCAST, IFX_HC_OUT_UCAST = 11, 17, 7, 11
+
+
+class InterfacesParams(CheckParams):
+    check: Literal["interfaces"] = "interfaces"
+    ports: list[str] | None = Field(
+        None, description="Ports that must be up, by name, alias, description or index; "
+        "default: the ports that were up (and admin-up) when first checked.",
+        examples=[["Gi0/1", "uplink"]])
+    down_state: Literal["critical", "warning"] = Field(
+        "critical", description="State of a port that matters when it is down.")
+    error_warn_percent: float = Field(0.01, ge=0, description="Warn when errors+discards "
+                                      "exceed this % of packets (Checkmk's 0.01 %).")
+    error_crit_percent: float = Field(0.1, ge=0, description="Critical above this % "
+                                      "(Checkmk's 0.1 %).")
+    min_packets: int = Field(1000, ge=0, description="Judge error rates only over intervals "
+                             "with at least this many packets (avoids 1-of-3 = 33 %).")
+    utilisation_warn: float | None = Field(80.0, description="Warn when a port's traffic in "
+                                           "either direction exceeds this % of its speed.")
+    utilisation_crit: float | None = Field(None, description="Critical above this %.")
+
+
+class InterfacesCheck:
+    type = "interfaces"
+    Params = InterfacesParams
+
+    async def collect(self, target: TargetInfo, params: InterfacesParams) -> Poll:
+        return await fetch(target, NEED)
+
+    def evaluate(self, raw: Poll, params: InterfacesParams, ctx: CheckContext) -> Evaluation:
+        return evaluate_interfaces(raw.values, params, ctx)
+
+
+def _matches(port: dict[str, Any], wanted: str) -> bool:
+    return wanted in (port["name"], port["alias"], port["descr"], str(port["index"]))
+
+
+def _packets(values, index: int, direction: str) -> int | None:
+    hc_col, col = (IFX_HC_IN_UCAST, IF_IN_UCAST) if direction == "in" else (
+        IFX_HC_OUT_UCAST, IF_OUT_UCAST)
+    hc = integer(values.get(f"{O.IF_X_TABLE}.{hc_col}.{index}"))
+    return hc if hc is not None else integer(values.get(f"{O.IF_TABLE}.{col}.{index}"))
+
+
+def evaluate_interfaces(values, params: InterfacesParams, ctx: CheckContext) -> Evaluation:
+    ports = ifmib.parse_interfaces(values)
+    if not ports:
+        return Evaluation(Outcome.unknown("the device has no IF-MIB interface table"),
+                          ctx.memory)
+    now = ctx.now.timestamp()
+    ticks = integer(values.get(O.SYS_UPTIME))
+    previous = ctx.memory
+    elapsed = now - previous["at"] if previous.get("at") else 0.0
+    rebooted = (ticks is not None and previous.get("ticks") is not None
+                and (ticks < previous["ticks"] or ticks / 100 + 60 < elapsed))
+    results: list[Result] = []
+    metrics: list[Metric] = []
+    if params.ports is not None:
+        watched = []
+        for wanted in params.ports:
+            found = [p for p in ports if _matches(p, wanted)]
+            if not found:
+                results.append(Result(State.UNKNOWN, f"port {wanted!r} not found"))
+            watched.extend(found)
+        watched_names = [p["name"] for p in watched]
+    else:
+        watched_names = previous.get("watched")
+        if watched_names is None:
+            watched_names = [p["name"] for p in ports if p["admin_status"] == "up"
+                             and p["oper_status"] == "up" and p["type"] not in IGNORED_TYPES]
+        watched = [p for p in ports if p["name"] in set(watched_names)]
+    discards = ifmib.discards(values)
+    counters: dict[str, list] = {}
+    down = State.parse(params.down_state)
+    up_count = 0
+    for port in watched:
+        label = port["alias"] and f"{port['name']} ({port['alias']})" or port["name"]
+        if port["admin_status"] == "down":
+            continue
+        if port["oper_status"] not in ("up", "dormant"):
+            results.append(Result(down, f"port {label} is {port['oper_status']}"))
+            continue
+        up_count += 1
+        bits = ifmib.counter_bits(values, port["index"])
+        in_d, out_d = discards.get(port["index"], (None, None))
+        now_counters = [port["in_octets"], port["out_octets"],
+                        (port["in_errors"] or 0) + (port["out_errors"] or 0)
+                        + (in_d or 0) + (out_d or 0),
+                        (_packets(values, port["index"], "in") or 0)
+                        + (_packets(values, port["index"], "out") or 0), bits]
+        counters[port["name"]] = now_counters
+        before = (previous.get("counters") or {}).get(port["name"])
+        if before and elapsed > 0 and not rebooted:
+            results.extend(_rates(label, port, before, now_counters, elapsed, params, metrics))
+    absent = [n for n in watched_names if n not in {p["name"] for p in watched}]
+    for name in absent:
+        results.append(Result(down, f"port {name} has disappeared"))
+    results.insert(0, Result(State.OK, f"{up_count} of {len(watched)} watched ports up "
+                                       f"({len(ports)} interfaces)"))
+    memory = {"at": now, "ticks": ticks, "watched": watched_names, "counters": counters}
+    return Evaluation(Outcome.of(results, metrics, ports), memory)
+
+
+def _rates(label: str, port: dict, before: list, after: list, elapsed: float,
+           params: InterfacesParams, metrics: list[Metric]) -> list[Result]:
+    results = []
+    bits = after[4]
+    in_rate = rate(before[0], after[0], elapsed, bits) if None not in (before[0], after[0]) \
+        else None
+    out_rate = rate(before[1], after[1], elapsed, bits) if None not in (before[1], after[1]) \
+        else None
+    speed = port["speed_bps"]
+    for direction, octets_per_s in (("in", in_rate), ("out", out_rate)):
+        if octets_per_s is None:
+            continue
+        metrics.append(Metric(f"{port['name']}_{direction}_bps", round(octets_per_s * 8),
+                              "", min=0, max=speed))
+        if speed:
+            util = 100.0 * octets_per_s * 8 / speed
+            result = high(util, params.utilisation_warn, params.utilisation_crit,
+                          f"port {label} {direction} at {util:.0f} % of its speed")
+            if not result.state.is_ok:
+                results.append(result)
+    errors = rate(before[2], after[2], 1.0, 32)  # deltas; errors counters are 32-bit
+    packets = rate(before[3], after[3], 1.0, 64 if bits == 64 else 32)
+    if errors is not None and packets is not None and packets >= params.min_packets:
+        percent = 100.0 * errors / max(packets, 1)
+        metrics.append(Metric(f"{port['name']}_error_percent", round(percent, 4), "%",
+                              params.error_warn_percent, params.error_crit_percent))
+        result = high(percent, params.error_warn_percent, params.error_crit_percent,
+                      f"port {label} errors/discards {percent:.3f} % of packets")
+        if not result.state.is_ok:
+            results.append(result)
+    return results
+
+

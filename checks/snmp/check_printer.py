@@ -1,0 +1,90 @@
+"""``printer``: every marker supply's level and the printer's error state.
+
+Levels: warn 20 % / critical 10 % of capacity (Checkmk's printer_supply defaults); a waste
+container is judged by the room left. RFC 3805's "some remaining" (-3) is WARNING by default
+(as Checkmk), "unknown"/"other" (-2/-1) are OK with no percentage. Errors from
+hrPrinterDetectedErrorState: paper jam, no paper, no toner, door open, offline... are
+CRITICAL; low paper/toner, service requested, near-full output are WARNING."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from checks.base import CheckParams, Evaluation, TargetInfo
+from checks.snmp import printer as prt
+from checks.snmp.common import fetch, low
+from checks.snmp.session import Need, Poll
+from watchdog.model import CheckContext, Metric, Outcome, Result, State
+
+NEED = Need.of(prt.SCALARS, prt.TABLES)
+
+
+class PrinterParams(CheckParams):
+    check: Literal["printer"] = "printer"
+    supply_warn_percent: float = Field(20, ge=0, le=100, description="Warn at or below this "
+                                       "% left (Checkmk's default).")
+    supply_crit_percent: float = Field(10, ge=0, le=100, description="Critical at or below "
+                                       "this % left (Checkmk's default).")
+    some_remaining_state: Literal["ok", "warning"] = Field(
+        "warning", description="State of a supply that reports only 'some remaining' (-3), "
+        "as Checkmk's default.")
+    ignore_kinds: list[str] = Field(default_factory=list, description="Supply kinds not to "
+                                    "judge, e.g. [staples, fuser].")
+
+
+class PrinterCheck:
+    type = "printer"
+    Params = PrinterParams
+
+    async def collect(self, target: TargetInfo, params: PrinterParams) -> Poll:
+        return await fetch(target, NEED)
+
+    def evaluate(self, raw: Poll, params: PrinterParams, ctx: CheckContext) -> Evaluation:
+        return evaluate_printer(raw.values, params, ctx)
+
+
+def _name(supply: dict) -> str:
+    kind = supply["kind"].replace("_", " ")
+    descr = supply["descr"]
+    if supply["color"] and supply["color"] not in descr.lower():
+        return f"{supply['color']} {descr or kind}"
+    return descr or kind
+
+
+def evaluate_printer(values, params: PrinterParams, ctx: CheckContext) -> Evaluation:
+    supplies = prt.parse_supplies(values, params.supply_warn_percent)
+    status = prt.parse_printer_status(values)
+    if not supplies and status is None:
+        return Evaluation(Outcome.unknown("the device has no Printer-MIB supplies and no "
+                                          "printer status"), ctx.memory)
+    results: list[Result] = []
+    metrics: list[Metric] = []
+    if status is not None:
+        for error in status["critical"]:
+            results.append(Result(State.CRITICAL, error))
+        for error in status["warning"]:
+            results.append(Result(State.WARNING, error))
+        results.append(Result(State.OK, f"printer {status['status']}"))
+    for supply in supplies:
+        if supply["kind"] in params.ignore_kinds:
+            continue
+        name = _name(supply)
+        left = prt.space_left_percent(supply)
+        if supply["state"] == "some_remaining":
+            results.append(Result(State.parse(params.some_remaining_state),
+                                  f"{name}: some remaining (no level reported)"))
+            continue
+        if left is None:
+            results.append(Result(State.OK, f"{name}: level unknown"))
+            continue
+        what = "room left" if supply.get("_waste") else "left"
+        text = f"{name}: {left:.0f} % {what}"
+        if supply.get("_over_capacity"):
+            text += " (reported above its capacity; shown as 100 %)"
+        results.append(low(left, params.supply_warn_percent, params.supply_crit_percent, text))
+        metrics.append(Metric(f"supply_{supply['index']}", left, "%",
+                              params.supply_warn_percent, params.supply_crit_percent, 0, 100))
+    items = [prt.public(s) for s in supplies]
+    return Evaluation(Outcome.of(results, metrics, items))

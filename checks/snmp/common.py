@@ -1,0 +1,45 @@
+"""What the SNMP checks share: getting the target's session, and judging a level."""
+
+from __future__ import annotations
+
+from checks.base import TargetInfo
+from checks.snmp.session import Need, Poll, SnmpSession
+from watchdog.model import Result, State
+
+
+def session_of(target: TargetInfo) -> SnmpSession:
+    """The target's shared session (made by the kind); a private one when run alone."""
+    session = target.session
+    if isinstance(session, SnmpSession):
+        return session
+    return SnmpSession.for_target(target)
+
+
+async def fetch(target: TargetInfo, need: Need) -> Poll:
+    return await session_of(target).fetch(need)
+
+
+def high(value: float, warn: float | None, crit: float | None, text: str) -> Result:
+    """A result for a value that is bad when high."""
+    if crit is not None and value >= crit:
+        return Result(State.CRITICAL, f"{text} (critical at {crit:g})")
+    if warn is not None and value >= warn:
+        return Result(State.WARNING, f"{text} (warning at {warn:g})")
+    return Result(State.OK, text)
+
+
+def low(value: float, warn: float | None, crit: float | None, text: str) -> Result:
+    """A result for a value that is bad when low."""
+    if crit is not None and value <= crit:
+        return Result(State.CRITICAL, f"{text} (critical at {crit:g})")
+    if warn is not None and value <= warn:
+        return Result(State.WARNING, f"{text} (warning at {warn:g})")
+    return Result(State.OK, text)
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"

@@ -1,0 +1,30 @@
+"""``ssh``: Linux and Windows servers checked over SSH, agentless, with pinned host keys."""
+
+from __future__ import annotations
+
+from checks.base import TargetKind
+from checks.ssh.checks_command import CommandCheck
+from checks.ssh.checks_patches import PatchesCheck
+from checks.ssh.checks_system import (
+    DiskCheck,
+    LoadCheck,
+    MemoryCheck,
+    ServicesCheck,
+    TimesyncCheck,
+    UptimeCheck,
+)
+from checks.ssh.connection import SshConnection, SshSession
+
+SSH_KIND = TargetKind(
+    "ssh",
+    "A Linux or Windows server checked over SSH with a pinned host key. Checks: disk, memory, "
+    "load, uptime, services, timesync, patches, command.",
+    {c.type: c for c in (DiskCheck(), MemoryCheck(), LoadCheck(), UptimeCheck(),
+                         ServicesCheck(), TimesyncCheck(), PatchesCheck(), CommandCheck())},
+    connection=SshConnection,
+    default_checks=lambda: [{"check": "disk"}, {"check": "memory"}, {"check": "load"},
+                            {"check": "uptime"}, {"check": "patches"}],
+    session=SshSession.for_target,
+)
+
+__all__ = ["SSH_KIND", "SshConnection", "SshSession"]

@@ -1,0 +1,149 @@
+"""What every ``ssh`` check shares: getting the session, running a framed script, and turning
+a changed host key into a CRITICAL security event."""
+
+from __future__ import annotations
+
+import time
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import Field
+
+from checks.base import CheckParams, CollectError, Evaluation, TargetInfo
+from checks.ssh.connection import (
+    CommandResult,
+    HostKeyChanged,
+    SshConnection,
+    SshSession,
+    posix_wrap,
+    powershell_wrap,
+)
+from checks.ssh.sections import Section, parse_sections, sections_script
+from watchdog.durations import humanize
+from watchdog.model import CheckContext, Outcome, Result, State
+from watchdog.types import Duration
+
+ABSENT = 200  # section exit status meaning "this tool is not installed here"
+
+
+class SshCheckParams(CheckParams):
+    timeout: Duration = Field(30.0, description="Longest the remote commands may take "
+                              "(bounded also by the target's command_timeout).")
+
+
+@dataclass(frozen=True)
+class HostKeyAlarm:
+    """Collected instead of data when the host key changed: nothing was run."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class RemoteData:
+    sections: dict[str, Section]
+    os: str
+    internet_facing: bool
+    # Local clock before and after the command: the remote clock is compared with the middle.
+    sent_at: float = 0.0
+    received_at: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@asynccontextmanager
+async def session_of(target: TargetInfo):
+    """The target's shared session, or a one-off one (tests, tools) closed afterwards."""
+    if isinstance(target.session, SshSession):
+        yield target.session
+        return
+    if not isinstance(target.connection, SshConnection):
+        raise CollectError(f"target {target.id} has no ssh: settings")
+    session = SshSession.for_target(target)
+    try:
+        yield session
+    finally:
+        await session.close()
+
+
+def command_timeout(target: TargetInfo, params: CheckParams) -> float:
+    conn = target.connection
+    limit = conn.command_timeout if isinstance(conn, SshConnection) else params.timeout
+    return min(limit, params.timeout)
+
+
+async def run_sections(target: TargetInfo, params: CheckParams, parts: list[tuple[str, str]],
+                       need_os: str | None = "linux") -> RemoteData | HostKeyAlarm:
+    """Run a framed POSIX script on a Linux target (or ``need_os=None`` to skip the check)."""
+    timeout = command_timeout(target, params)
+    try:
+        async with session_of(target) as session:
+            os_name = await session.detect_os(timeout)
+            if need_os and os_name != need_os:
+                raise CollectError(f"check {params.check_name} needs a {need_os} target; "
+                                   f"{target.id} is {os_name}")
+            sent = time.time()
+            result = await session.run(posix_wrap(sections_script(parts), timeout + 2), timeout)
+            received = time.time()
+    except HostKeyChanged as exc:
+        return HostKeyAlarm(str(exc))
+    _raise_for_wrapper(result, timeout)
+    conn = target.connection
+    return RemoteData(parse_sections(result.stdout), os_name,
+                      bool(getattr(conn, "internet_facing", False)), sent, received)
+
+
+async def run_powershell(target: TargetInfo, params: CheckParams, script: str
+                         ) -> CommandResult | HostKeyAlarm:
+    timeout = command_timeout(target, params)
+    try:
+        async with session_of(target) as session:
+            return await session.run(powershell_wrap(script), timeout)
+    except HostKeyChanged as exc:
+        return HostKeyAlarm(str(exc))
+
+
+async def run_argv(target: TargetInfo, params: CheckParams, argv: list[str]
+                   ) -> CommandResult | HostKeyAlarm:
+    from checks.ssh.connection import shell_command
+    timeout = command_timeout(target, params)
+    command = shell_command(["env", "LC_ALL=C", "LANG=C", "timeout", "-k", "5",
+                             str(int(timeout) + 2), *argv])
+    try:
+        async with session_of(target) as session:
+            if await session.detect_os(timeout) != "linux":
+                raise CollectError("check command runs plugins on Linux targets only")
+            return await session.run(command, timeout)
+    except HostKeyChanged as exc:
+        return HostKeyAlarm(str(exc))
+
+
+def _raise_for_wrapper(result: CommandResult, timeout: float) -> None:
+    if result.exit_status == 124:
+        raise CollectError(f"remote commands did not finish within {timeout:g}s")
+    if result.exit_status in (126, 127):
+        raise CollectError(f"cannot run sh/timeout/env on the target: {result.stderr.strip()}")
+
+
+def alarm(raw: HostKeyAlarm, ctx: CheckContext) -> Evaluation:
+    """A changed host key pages at once; what the check remembered is kept untouched."""
+    return Evaluation(Outcome.of([Result(State.CRITICAL, raw.message)], immediate=True,
+                                 items=[{"kind": "security_event", "event": "host_key_changed",
+                                         "message": raw.message}]), dict(ctx.memory))
+
+
+def section(raw: RemoteData, name: str) -> Section:
+    found = raw.sections.get(name)
+    if found is None:
+        raise CollectError(f"the remote output lacks the {name!r} part (output cut short?)")
+    return found
+
+
+def days(seconds: float) -> str:
+    """A duration in plain words: '3 hours 5 minutes', '4 days 2 hours'."""
+    return humanize(seconds)
+
+
+def gib(n_bytes: float) -> str:
+    if n_bytes >= 1024 ** 3:
+        return f"{n_bytes / 1024 ** 3:.1f} GiB"
+    return f"{n_bytes / 1024 ** 2:.0f} MiB"

@@ -1,0 +1,117 @@
+"""Pure parsers for Linux system facts: df, /proc/meminfo, /proc/loadavg, /proc/uptime,
+systemctl, timedatectl."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MAX_LINES = 100_000
+
+# Filesystems that hold no data of their own (after Checkmk's df and check_disk's defaults).
+PSEUDO_FILESYSTEMS = frozenset({
+    "proc", "sysfs", "devtmpfs", "tmpfs", "ramfs", "devpts", "cgroup", "cgroup2", "pstore",
+    "bpf", "tracefs", "debugfs", "securityfs", "configfs", "fusectl", "mqueue", "hugetlbfs",
+    "autofs", "binfmt_misc", "nsfs", "squashfs", "iso9660", "udf", "efivarfs", "rpc_pipefs",
+    "selinuxfs", "fuse.lxcfs", "fuse.gvfsd-fuse", "fuse.portal", "none", "rootfs", "devfs",
+})
+
+# fs (may hold spaces), type, size, used, avail, use%, mount (may hold spaces; starts with /)
+_DF_LINE = re.compile(r"^(?P<fs>.+?)\s+(?P<type>\S+)\s+(?P<size>\d+|-)\s+(?P<used>\d+|-)\s+"
+                      r"(?P<avail>\d+|-)\s+(?P<pct>\d+%|-)\s+(?P<mount>/.*)$")
+_OCTAL = re.compile(r"\\([0-7]{3})")
+
+
+@dataclass(frozen=True)
+class DfRow:
+    device: str
+    fstype: str
+    size: int       # KiB for blocks, count for inodes
+    used: int
+    avail: int
+    mount: str
+
+
+def _unescape(mount: str) -> str:
+    """Some df builds print a space in a mount point as ``\\040``."""
+    return _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), mount)
+
+
+def parse_df(text: str) -> list[DfRow]:
+    """``df -PTk`` or ``df -PTi`` (C locale), header skipped. Rows with no numbers (``-``) are
+    dropped: the filesystem does not report them."""
+    rows = []
+    for line in text.splitlines()[1:MAX_LINES]:
+        match = _DF_LINE.match(line.rstrip("\n"))
+        if not match or "-" in (match["size"], match["used"], match["avail"]):
+            continue
+        rows.append(DfRow(match["fs"], match["type"], int(match["size"]), int(match["used"]),
+                          int(match["avail"]), _unescape(match["mount"])))
+    return rows
+
+
+def real_filesystems(rows: list[DfRow], ignore_types: frozenset[str] = PSEUDO_FILESYSTEMS
+                     ) -> list[DfRow]:
+    return [r for r in rows if r.fstype not in ignore_types and r.size > 0]
+
+
+def parse_key_values(text: str, sep: str = "=") -> dict[str, str]:
+    """``Key=value`` lines (timedatectl show, systemctl show)."""
+    found = {}
+    for line in text.splitlines()[:MAX_LINES]:
+        key, found_sep, value = line.partition(sep)
+        if found_sep:
+            found[key.strip()] = value.strip()
+    return found
+
+
+def parse_meminfo(text: str) -> dict[str, int]:
+    """``/proc/meminfo`` in bytes."""
+    values = {}
+    for key, value in parse_key_values(text, ":").items():
+        parts = value.split()
+        if parts and parts[0].isdigit():
+            values[key] = int(parts[0]) * (1024 if len(parts) > 1 else 1)
+    return values
+
+
+def parse_loadavg(text: str) -> tuple[float, float, float]:
+    one, five, fifteen = text.split()[:3]
+    return float(one), float(five), float(fifteen)
+
+
+def parse_uptime(text: str) -> float:
+    return float(text.split()[0])
+
+
+@dataclass(frozen=True)
+class Unit:
+    name: str
+    load: str
+    active: str
+    sub: str
+    description: str
+
+
+def parse_failed_units(text: str) -> list[Unit]:
+    """``systemctl list-units --failed --plain --no-legend --no-pager``."""
+    units = []
+    for line in text.splitlines()[:MAX_LINES]:
+        parts = line.strip().lstrip("●* ").split(None, 4)
+        if len(parts) >= 4 and "." in parts[0]:
+            units.append(Unit(parts[0], parts[1], parts[2], parts[3],
+                              parts[4] if len(parts) > 4 else ""))
+    return units
+
+
+SYSTEMD_ABSENT = ("System has not been booted with systemd", "Failed to connect to bus",
+                  "systemctl: not found", "timedatectl: not found", "command not found")
+
+
+def systemd_absent(text: str) -> str | None:
+    """The reason systemd cannot answer (a container, a non-systemd init), or None."""
+    for marker in SYSTEMD_ABSENT:
+        if marker in text:
+            line = next((ln for ln in text.splitlines() if marker in ln), marker)
+            return line.strip()
+    return None

@@ -1,0 +1,130 @@
+"""A restic repository with a canary and a nightly-style backup, for the tests and the demo.
+
+    lab = ResticLab(tmp_path).create()          # source tree, password file, repository
+    lab.nightly_backup()                         # canary write + restic backup, as cron would
+    lab.backups_yaml("clerk-records")            # the ``backups:`` entry pointing at it
+
+``python -m lab.restic_lab DIR`` does the same and prints the YAML (the demo uses it).
+Uses the restic binary directly: this is a fixture, not the product's restic driver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+from backup_tests.canary import write_canary
+
+PASSWORD = "lab-password-not-secret"
+CANARY_NAME = ".muni-watchdog-canary.json"
+
+
+def make_tree(root: Path, small_files: int = 120, large_files: int = 2,
+              large_size: int = 3 * 1024 * 1024, seed: int = 7) -> list[Path]:
+    """A town-hall-like share: many small documents in folders, a few large files."""
+    rng = random.Random(seed)
+    made = []
+    for i in range(small_files):
+        folder = root / f"dept-{i % 6}" / f"year-{2020 + i % 5}"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"doc-{i:05d}.txt"
+        path.write_bytes(rng.randbytes(rng.randint(200, 40_000)))
+        made.append(path)
+    for i in range(large_files):
+        (root / "archive").mkdir(parents=True, exist_ok=True)
+        path = root / "archive" / f"scan-{i}.bin"
+        path.write_bytes(rng.randbytes(large_size))
+        made.append(path)
+    return made
+
+
+class ResticLab:
+    def __init__(self, base: str | Path, restic: str = "restic"):
+        self.base = Path(base)
+        self.source = self.base / "share"
+        self.repository = str(self.base / "repo")
+        self.password_file = self.base / "restic.password"
+        self.canary = self.source / CANARY_NAME
+        self.restic = restic
+        self.options: list[str] = []  # restic -o KEY=VALUE, e.g. sftp.command
+
+    def env(self) -> dict[str, str]:
+        return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C",
+                "RESTIC_REPOSITORY": self.repository,
+                "RESTIC_PASSWORD_FILE": str(self.password_file),
+                "RESTIC_CACHE_DIR": str(self.base / "lab-cache")}
+
+    def run(self, *args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+        options = [x for option in self.options for x in ("-o", option)]
+        done = subprocess.run([self.restic, *args, *options], env=self.env(), capture_output=True,
+                              text=True, timeout=600, **kwargs)
+        if check and done.returncode:
+            raise RuntimeError(f"restic {args[0]} exited {done.returncode}: {done.stderr}")
+        return done
+
+    def create(self, **tree) -> ResticLab:
+        self.base.mkdir(parents=True, exist_ok=True)
+        self.password_file.write_text(PASSWORD + "\n")
+        self.password_file.chmod(0o600)
+        if not self.source.exists():
+            make_tree(self.source, **tree)
+        self.run("init")
+        return self
+
+    def nightly_backup(self, now: datetime | None = None) -> str:
+        """Write the canary, then back up the share (absolute path). Returns the snapshot id."""
+        write_canary(self.canary, now or datetime.now(UTC))
+        out = self.run("backup", "--json", "--quiet", "--host", "townhall",
+                       str(self.source)).stdout
+        summary = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        return summary[-1]["snapshot_id"]
+
+    def backups_yaml(self, service: str, backup_id: str = "clerk-share",
+                     scratch_dir: str | None = None) -> str:
+        scratch = scratch_dir or str(self.base / "scratch")
+        Path(scratch).mkdir(parents=True, exist_ok=True)
+        return (f"  - id: {backup_id}\n"
+                f"    service: {service}\n"
+                f"    repository: {self.repository}\n"
+                f"    password_file: {self.password_file}\n"
+                f"    host: townhall\n"
+                f"    canaries: [{self.canary}]\n"
+                f"    source: {self.source}\n"
+                f"    scratch_dir: {scratch}\n")
+
+    def data_packs(self) -> list[Path]:
+        return sorted((Path(self.repository) / "data").rglob("*"), key=lambda p: p.name)
+
+
+def demo_backup(state_dir: str | Path, service: str,
+                backup_id: str = "website-files") -> tuple[ResticLab, str]:
+    """For the demo lab: a repository under ``state_dir`` with a fresh nightly-style backup.
+
+    Returns the lab (call ``lab.nightly_backup()`` again to simulate the next night) and the
+    ``backups:`` list item to put in the demo config (the service must list ``backup_id``).
+    """
+    lab = ResticLab(Path(state_dir) / "restic-lab")
+    if not Path(lab.repository, "config").exists():
+        lab.create()
+    lab.nightly_backup()
+    return lab, lab.backups_yaml(service, backup_id)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("directory", help="where to create the share and the repository")
+    parser.add_argument("--service", default="clerk-records")
+    args = parser.parse_args()
+    lab = ResticLab(args.directory).create()
+    lab.nightly_backup()
+    print("backups:")
+    print(lab.backups_yaml(args.service), end="")
+
+
+if __name__ == "__main__":
+    main()

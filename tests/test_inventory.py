@@ -1,0 +1,79 @@
+"""The device inventory (CLI, CSV and JSON) and the on-call weekly digest."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+
+from tests.report_fixture import CONFIG, NOW, build, make_config, state_row
+from watchdog.cli import main
+from watchdog.reports.deliver import digest
+from watchdog.reports.digest import render_digest_text
+
+SWITCH = {"descr": "HP ProCurve J9773A 2530-24G-PoEP Switch, revision YA.16.02",
+          "object_id": "1.3.6.1.4.1.11.2.3.7.11.154", "name": "core-switch",
+          "uptime_seconds": 86400, "device_class": "switch", "vendor": "HP",
+          "model": "J9773A", "serial": "SG12345678", "firmware": "YA.16.02.0012"}
+
+
+def _devices(tmp_path):
+    store = build(tmp_path)
+    state_row(store, "mail", "system", [SWITCH], ["email"])
+    state_row(store, "pay", "supplies", [
+        {"index": "1.1", "descr": "Black Toner", "kind": "toner", "level_percent": 8.0,
+         "state": "low"}], ["payments"])
+    state_row(store, "pay", "ups", [{"battery_status": "low", "replace_battery": True}],
+              ["payments"])
+    state_row(store, "mail", "disk", [], ["email"], metrics=[
+        {"name": "/srv_days_until_full", "value": 12.0}], flapping=1)
+    store.db.execute("INSERT INTO check_runs (target, check_name, started_at, duration, state, "
+                     "summary) VALUES ('mail', 'system', '2026-11-30T10:00:00.000+00:00', 0.1, "
+                     "0, 'ok')")
+    return store
+
+
+def test_inventory_csv_and_json(tmp_path, capsys):
+    _devices(tmp_path)
+    cfg = tmp_path / "town.yaml"
+    cfg.write_text(CONFIG.format(port=25).replace("{{", "{").replace("}}", "}"))
+    state = str(tmp_path / "state")
+    assert main(["inventory", "-c", str(cfg), "--state-dir", state, "--csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    [switch] = [r for r in rows if r["target"] == "mail"]
+    assert (switch["device_class"], switch["vendor"], switch["model"], switch["serial"],
+            switch["firmware_or_os"]) == ("switch", "HP", "J9773A", "SG12345678",
+                                          "YA.16.02.0012")
+    assert switch["first_seen"].startswith("2026-10-20") and switch["host"] == "127.0.0.1"
+    assert switch["last_seen"].startswith("2026-11-30")
+    assert main(["inventory", "-c", str(cfg), "--state-dir", state, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data[0]["serial"] == "SG12345678" and data[0]["uptime_seconds"] == 86400
+
+
+def test_digest_lists_what_needs_attention(tmp_path):
+    store = _devices(tmp_path)
+    store.add_exception("mail", "*", "Dana", "old OS", datetime(2026, 12, 5, tzinfo=UTC),
+                        NOW)
+    d = digest(store, make_config(), NOW)
+    assert [x.split(" ")[0] for x in d.open_incidents] == ["#2"]
+    assert d.unacknowledged == ["#2 pay/http"]
+    assert d.flapping == ["mail/disk"]
+    assert any("old OS" in x for x in d.expiring)
+    assert d.devices == ["mail: /srv full in about 12 days", "pay: Black Toner at 8.0 %",
+                         "pay: UPS battery needs replacing"]
+    assert "DEVICES DUE FOR ATTENTION" in render_digest_text(d)
+
+
+def test_report_monthly_cli_prints_and_writes_html(tmp_path, capsys):
+    build(tmp_path)
+    cfg = tmp_path / "town.yaml"
+    cfg.write_text(CONFIG.format(port=25).replace("{{", "{").replace("}}", "}"))
+    args = ["report", "monthly", "-c", str(cfg), "--state-dir", str(tmp_path / "state"),
+            "--month", "2026-11"]
+    assert main(args) == 0
+    assert "P1 EMAIL" in capsys.readouterr().out
+    out = tmp_path / "r.html"
+    assert main([*args, "--out", str(out)]) == 0 and "<table" in out.read_text()
+    assert main([*args[:-1], "2026-13"]) == 2

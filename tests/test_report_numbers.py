@@ -1,0 +1,107 @@
+"""The monthly report's numbers from a history with known answers (tests/report_fixture.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.report_fixture import NOW, build, make_config
+from watchdog.reports.deliver import monthly_report
+from watchdog.reports.history import maintenance_occurrences, subtract, union
+
+
+@pytest.fixture
+def report(tmp_path):
+    store = build(tmp_path)
+    return monthly_report(store, make_config(), 2026, 11, NOW)
+
+
+def test_availability_counts_month_end_overlap_once_and_excludes_maintenance(report):
+    email = report.services[0]
+    assert email.id == "email"
+    # 30 min after midnight Nov 1 + 50 min on the 12th; the 60 min in maintenance excluded
+    assert email.outage_seconds == 80 * 60
+    assert email.monitored_seconds == 30 * 86400
+    assert email.availability == pytest.approx(100 * (1 - 80 / 43200))
+    assert email.target_percent == 99.9 and email.met_target is False
+
+
+def test_partial_month_is_judged_over_the_monitored_part(report):
+    pay = report.services[1]
+    assert pay.monitored_seconds == 15 * 86400      # from Nov 16
+    assert pay.outage_seconds == 0 and pay.availability == 100.0
+    assert pay.target_percent == 99.5 and pay.met_target
+
+
+def test_incident_response_against_promise(report):
+    [incident] = report.services[0].incidents
+    assert incident.acknowledge_seconds == 19 * 60 and incident.promise_kept is True
+    assert incident.recover_seconds == 50 * 60
+    [open_one] = report.services[1].incidents
+    assert open_one.promise_kept is False   # P2 4h promise, never acknowledged, month ended
+
+
+def test_restore_failed_then_passed_drill_measured_and_coverage(report):
+    backups = report.services[0].backups
+    assert [t.verdict for t in backups.tests] == ["critical", "ok", "ok"]
+    assert backups.run == 3 and backups.passed == 2
+    assert backups.worst_age_seconds == 5 * 3600
+    assert backups.restore_estimate_seconds == 2400 and backups.restore_measured
+    # subsets 4/12 (Oct), 2/12, 3/12 read cleanly this quarter; 1/12 had errors
+    assert backups.coverage == {"mail-backup": pytest.approx(3 / 12)}
+    assert report.services[1].backups.configured == []
+
+
+def test_patching_exceptions_and_maintenance(report):
+    email, pay = report.services
+    assert email.patches.overdue == [("mail", "openssl", 10.0)]
+    assert email.patches.reboots == [("mail", "/run/reboot-required")]
+    assert pay.patches.hosts == 0
+    assert [x["reason"] for x in pay.exceptions] == ["vendor upgrade scheduled"]
+    assert [m[3] for m in email.maintenance] == ["patch night"]
+
+
+def test_trends_and_changes(report):
+    [restore_rate, latency] = report.leading
+    [outage] = report.trailing
+    assert [p.month for p in outage.points] == ["2026-06", "2026-07", "2026-08", "2026-09",
+                                                 "2026-10", "2026-11"]
+    assert [p.value for p in outage.points] == [None, None, None, None, 30.0, 80.0]
+    assert restore_rate.points[-2].value == 100.0
+    assert restore_rate.current == pytest.approx(66.7)
+    assert latency.current == 10.0
+    assert report.changes.new_problems == ["pay/http"]
+    assert report.changes.fixed_problems == ["mail/http"]
+
+
+def test_summary_speaks_plainly(report):
+    text = report.summary
+    assert "Email was down for 1 hour 20 minutes (2 times)" in text
+    assert "Below its availability target: Email." in text
+    assert "1 accepted risk is open" in text
+    assert "not answered within the promised time" in text
+
+
+def test_no_data_is_said_not_invented(tmp_path):
+    from watchdog.store import Store
+    store = Store.open(tmp_path / "empty")
+    report = monthly_report(store, make_config(), 2026, 11, NOW)
+    assert all(s.availability is None for s in report.services)
+    assert "no data yet" in __import__("watchdog.reports.render", fromlist=["x"]) \
+        .render_monthly_text(report)
+    assert "Monitoring had not started" in report.summary
+    assert all(p.value is None for p in report.trailing[0].points)
+
+
+def test_interval_helpers_and_recurring_maintenance():
+    d = lambda h: datetime(2026, 11, 1, h, tzinfo=UTC)  # noqa: E731
+    assert union([(d(1), d(3)), (d(2), d(4)), (d(6), d(7))]) == [(d(1), d(4)), (d(6), d(7))]
+    assert subtract([(d(1), d(5))], [(d(2), d(3))]) == [(d(1), d(2)), (d(3), d(5))]
+    rows = [{"scope": "{}", "starts_at": "2026-10-01T00:00:00+00:00",
+             "ends_at": "2027-01-01T00:00:00+00:00", "ended_at": None,
+             "recurrence": "sun 02:00-04:00", "owner": "Dana", "reason": "patch night"}]
+    found = maintenance_occurrences(rows, datetime(2026, 11, 1, tzinfo=UTC),
+                                    datetime(2026, 12, 1, tzinfo=UTC), "UTC")
+    assert [o.start.day for o in found] == [1, 8, 15, 22, 29]
+    assert all((o.end - o.start).total_seconds() == 7200 for o in found)

@@ -1,0 +1,116 @@
+"""SNMP traps: the pure trap -> event mapping, and the receiver fed by net-snmp's snmptrap and
+snmpinform on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+
+import pytest
+
+from checks.snmp import ber
+from checks.snmp.traps import Trap, TrapReceiver, decode_trap, map_trap
+from watchdog.model import State
+
+SENDERS = {"127.0.0.1": ("ups-basement", b"traps-secret")}
+
+
+def trap(oid: str, varbinds=None, sender="127.0.0.1", community=b"traps-secret") -> Trap:
+    return Trap(sender, 1, community, oid, varbinds or {})
+
+
+@pytest.mark.parametrize("oid, varbinds, state, summary, immediate", [
+    ("1.3.6.1.2.1.33.2.1", {}, State.CRITICAL, "UPS on battery (upsTrapOnBattery)", True),
+    ("1.3.6.1.4.1.318.0.5", {}, State.CRITICAL, "APC: UPS on battery", True),
+    ("1.3.6.1.4.1.318.0.9", {}, State.OK, "APC: mains power restored", False),
+    ("1.3.6.1.2.1.33.2.3", {"1.3.6.1.2.1.33.1.6.2.1.2.7": "1.3.6.1.2.1.33.1.6.3.3"},
+     State.CRITICAL, "UPS alarm: low battery", True),
+    ("1.3.6.1.2.1.33.2.3", {"1.3.6.1.2.1.33.1.6.2.1.2.7": "1.3.6.1.2.1.33.1.6.3.1"},
+     State.WARNING, "UPS alarm: battery bad (replace battery)", False),
+    ("1.3.6.1.2.1.33.2.4", {"1.3.6.1.2.1.33.1.6.2.1.2.7": "1.3.6.1.2.1.33.1.6.3.2"},
+     State.OK, "UPS alarm cleared: on battery", False),
+    ("1.3.6.1.2.1.43.18.2.0.1", {"1.3.6.1.2.1.43.18.1.1.2.1.5": 3,
+                                 "1.3.6.1.2.1.43.18.1.1.7.1.5": 8},
+     State.CRITICAL, "printer: paper jam", False),
+    ("1.3.6.1.2.1.43.18.2.0.1", {"1.3.6.1.2.1.43.18.1.1.2.1.6": 4,
+                                 "1.3.6.1.2.1.43.18.1.1.7.1.6": 9999,
+                                 "1.3.6.1.2.1.43.18.1.1.8.1.6": b"Tray 2 low"},
+     State.WARNING, "printer: Tray 2 low", False),
+    ("1.3.6.1.6.3.1.1.5.3", {}, State.WARNING, "a port went down (linkDown)", False),
+])
+def test_trap_meanings(oid, varbinds, state, summary, immediate):
+    event = map_trap(trap(oid, varbinds), SENDERS)
+    assert (event.target, event.state, event.summary, event.immediate) == (
+        "ups-basement", state, summary, immediate)
+
+
+def test_unknown_senders_wrong_communities_and_meaningless_traps_are_ignored():
+    assert map_trap(trap("1.3.6.1.2.1.33.2.1", sender="192.0.2.99"), SENDERS) is None
+    assert map_trap(trap("1.3.6.1.2.1.33.2.1", community=b"public"), SENDERS) is None
+    assert map_trap(trap("1.3.6.1.4.1.99999.0.1"), SENDERS) is None
+
+
+def test_malformed_packets_raise_ber_errors_only():
+    for junk in (b"", b"\x30", b"\x30\x03\x02\x01\x01", bytes(range(60)),
+                 ber.encode_request(1, b"c", ber.GET, 1, ["1.3.6.1.2.1.1.3.0"])):
+        with pytest.raises(ber.BerError):
+            decode_trap(junk, "127.0.0.1")
+
+
+needs_snmptrap = pytest.mark.skipif(shutil.which("snmptrap") is None,
+                                    reason="net-snmp's snmptrap not installed (setup.sh "
+                                    "installs the snmp package)")
+
+
+async def _receive(commands: list[list[str]], senders=SENDERS) -> tuple[list, TrapReceiver]:
+    events = []
+    receiver = await TrapReceiver(senders, events.append, port=0, bind="127.0.0.1").start()
+    try:
+        for command in commands:
+            args = [a.replace("PORT", str(receiver.port)) for a in command]
+            process = await asyncio.create_subprocess_exec(
+                *args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                env={"MIBS": "", "PATH": "/usr/bin"})
+            _, err = await asyncio.wait_for(process.communicate(), 20)
+            assert process.returncode == 0, err
+        for _ in range(50):
+            if receiver.received >= len(commands):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await receiver.close()
+    return events, receiver
+
+
+@pytest.mark.integration
+@needs_snmptrap
+def test_receiver_turns_real_v1_and_v2c_traps_into_events():
+    events, receiver = asyncio.run(_receive([
+        # v2c upsTrapOnBattery
+        ["snmptrap", "-v2c", "-c", "traps-secret", "127.0.0.1:PORT", "", "1.3.6.1.2.1.33.2.1",
+         "1.3.6.1.2.1.33.1.2.2.0", "i", "5"],
+        # v1 APC PowerNet trap 9: power restored (enterprise 318, specific 9)
+        ["snmptrap", "-v1", "-c", "traps-secret", "127.0.0.1:PORT", "1.3.6.1.4.1.318",
+         "127.0.0.1", "6", "9", ""],
+        # v2c inform: the receiver must answer it, or snmpinform fails
+        ["snmpinform", "-v2c", "-c", "traps-secret", "-t", "2", "-r", "0",
+         "127.0.0.1:PORT", "", "1.3.6.1.4.1.318.0.5"],
+        # a stranger's community
+        ["snmptrap", "-v2c", "-c", "public", "127.0.0.1:PORT", "", "1.3.6.1.2.1.33.2.1"],
+    ]))
+    assert [(e.target, e.state, e.summary, e.immediate) for e in events] == [
+        ("ups-basement", State.CRITICAL, "UPS on battery (upsTrapOnBattery)", True),
+        ("ups-basement", State.OK, "APC: mains power restored", False),
+        ("ups-basement", State.CRITICAL, "APC: UPS on battery", True),
+    ]
+    assert receiver.ignored == 1
+
+
+@pytest.mark.integration
+@needs_snmptrap
+def test_receiver_ignores_unknown_senders():
+    events, receiver = asyncio.run(_receive(
+        [["snmptrap", "-v2c", "-c", "traps-secret", "127.0.0.1:PORT", "",
+          "1.3.6.1.2.1.33.2.1"]], senders={"192.0.2.5": ("ups", b"traps-secret")}))
+    assert events == [] and receiver.ignored == 1

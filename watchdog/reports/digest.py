@@ -1,0 +1,105 @@
+"""The on-call weekly digest for the MSP: what needs a technician's attention. Pure."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from watchdog.model import State
+from watchdog.reports.history import History, when
+from watchdog.reports.words import stamp
+
+EXPIRING_WITHIN = timedelta(days=14)
+DISK_FULL_WITHIN_DAYS = 30.0
+
+
+@dataclass(frozen=True)
+class Digest:
+    site: str
+    timezone: str
+    generated_at: datetime
+    open_incidents: list[str]
+    unacknowledged: list[str]
+    flapping: list[str]
+    noisiest: list[tuple[str, int]]
+    expiring: list[str]
+    devices: list[str]
+
+    @property
+    def title(self) -> str:
+        return f"{self.site}: on-call weekly digest"
+
+
+def build_digest(history: History, config: Any, now: datetime) -> Digest:
+    tz = config.site.timezone
+    open_rows = [i for i in history.incidents if i["status"] == "open"]
+    incidents = [f"#{i['id']} P{i['priority']} {i['target']}/{i['check_name']} "
+                 f"{State(i['state']).label} since {stamp(when(i['opened_at']), tz)}: "
+                 f"{i['summary']}" + (f" (acknowledged by {i['acked_by']})" if i["acked_by"]
+                                      else "") for i in open_rows]
+    unacked = [f"#{i['id']} {i['target']}/{i['check_name']}" for i in open_rows
+               if not i["acked_by"] and not i["suppressed_reason"]]
+    flapping = [f"{r['target']}/{r['check_name']}" for r in history.current if r["flapping"]]
+    week = now - timedelta(days=7)
+    counts = Counter(f"{n['target']}/{n['check_name']}" for n in history.notifications
+                     if n.get("target") and when(n["created_at"]) >= week)
+    expiring = [f"{x['target']}: {x['reason']} (owner {x['owner']}) expires "
+                f"{stamp(when(x['expires_at']), tz)}" for x in history.exceptions
+                if x["ended_at"] is None and now <= when(x["expires_at"]) <= now + EXPIRING_WITHIN]
+    return Digest(config.site.name, tz, now, incidents, unacked, flapping,
+                  counts.most_common(5), expiring, devices_due(history.current))
+
+
+def devices_due(current: list[dict[str, Any]] | Any) -> list[str]:
+    """Toner low, UPS battery to replace, disks filling within 30 days — from the items and
+    metrics the SNMP and SSH checks keep in their current state."""
+    due = []
+    for row in current:
+        where = f"{row['target']}"
+        for item in json.loads(row.get("items") or "[]"):
+            level = item.get("level_percent")
+            # the supply's own state: for a waste box the level is how full it is
+            if "level_percent" in item and item.get("state") in ("low", "empty"):
+                due.append(f"{where}: {item.get('descr') or item.get('kind')} at "
+                           f"{level if level is not None else '?'} %")
+            if item.get("replace_battery"):
+                due.append(f"{where}: UPS battery needs replacing")
+        for metric in json.loads(row.get("metrics") or "[]"):
+            if str(metric.get("name", "")).endswith("days_until_full") and \
+                    metric.get("value") is not None and metric["value"] <= DISK_FULL_WITHIN_DAYS:
+                volume = metric["name"].removesuffix("_days_until_full")
+                due.append(f"{where}: {volume} full in about {metric['value']:.0f} days")
+    return sorted(set(due))
+
+
+SECTIONS = (("Open incidents", "open_incidents"), ("Not acknowledged", "unacknowledged"),
+            ("Flapping checks", "flapping"), ("Accepted risks expiring within 14 days",
+                                               "expiring"), ("Devices due for attention",
+                                                             "devices"))
+
+
+def render_digest_text(d: Digest) -> str:
+    out = [d.title, f"Week to {stamp(d.generated_at, d.timezone)}", ""]
+    for heading, name in SECTIONS:
+        items = getattr(d, name)
+        out += [heading.upper(), *([f"- {x}" for x in items] or ["- none"]), ""]
+    out += ["NOISIEST CHECKS (alerts this week)",
+            *([f"- {k}: {n}" for k, n in d.noisiest] or ["- none"])]
+    return "\n".join(out) + "\n"
+
+
+def render_digest_html(d: Digest) -> str:
+    font = "font-family:Arial,Helvetica,sans-serif;font-size:14px;"
+    parts = [f'<h2 style="{font}font-size:20px">{html.escape(d.title)}</h2>']
+    sections = [(h, getattr(d, n)) for h, n in SECTIONS]
+    sections.append(("Noisiest checks (alerts this week)", [f"{k}: {n}" for k, n in d.noisiest]))
+    for heading, items in sections:
+        parts.append(f'<h3 style="{font}font-size:16px">{html.escape(heading)}</h3>')
+        parts.append("".join(f'<p style="{font}margin:2px 0">&bull; {html.escape(x)}</p>'
+                             for x in items) or f'<p style="{font}color:#777">None.</p>')
+    return ('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>'
+            + "".join(parts) + "</body></html>\n")
