@@ -7,6 +7,8 @@
   the switch (the printer is listed, not paged); the switch returns at 2m30s but the printer does
   not, so the printer is alerted then; nobody answers within its one-minute response promise, so
   it escalates to the backup owner; then the demo acknowledges it as the technician would;
+* SNMP devices simulated by snmpsim: a colour printer whose black toner runs low (a warning
+  after about two minutes), a UPS and a switch;
 * a file server (this machine over SSH, with its real patch state), and a restic repository of
   the website's files whose restore is tested every two minutes;
 * an SMTP server that captures the alert emails and prints them here.
@@ -123,6 +125,18 @@ notify:
 """
 
 
+OFFICE_SERVICE = """\
+  - id: office-devices
+    name: Town hall office devices
+    priority: 2
+    impact: Staff cannot print; the server closet loses power protection.
+    rto: 1d
+    rpo: 7d
+    owner: {name: Pat Kim (Clerk), contact: clerk@demo.example}
+    backup_owner: {name: Dana Reyes (MSP), contact: dana@msp.example}
+    targets: [demo-printer, demo-ups, demo-switch]
+"""
+
 FILE_SERVICE = """\
   - id: clerk-records
     name: Clerk's records (file server)
@@ -195,6 +209,15 @@ def main(argv: list[str] | None = None) -> int:
         stoppers.append(stop_ssh)
     except Exception as exc:  # the demo goes on without it, and says why
         print(f"(demo: no SSH lab host: {exc})")
+    try:  # a printer whose toner runs low, a UPS and a switch, simulated by snmpsim
+        from lab.snmp_lab import start_demo_devices
+        snmp_targets, stop_snmp = start_demo_devices(state / "snmp")
+        extra_targets += snmp_targets
+        stoppers.append(stop_snmp)
+        extra_services = OFFICE_SERVICE
+    except Exception as exc:
+        print(f"(demo: no SNMP devices: {exc})")
+        extra_services = ""
     backups = ""
     try:  # the website's files, backed up nightly with restic; restore-tested every 2 minutes
         from lab.restic_lab import demo_backup
@@ -206,8 +229,10 @@ def main(argv: list[str] | None = None) -> int:
                          website_url=website.url, ca_file=cert, smtp_port=smtp.port,
                          switch_port=devices["switch"].port,
                          printer_port=devices["printer"].port)
-    if extra_targets:
-        text = text.replace("\ntargets:\n", "\n" + FILE_SERVICE + "targets:\n", 1)
+    if "file-server" in extra_targets:
+        extra_services += FILE_SERVICE
+    if extra_services:
+        text = text.replace("\ntargets:\n", "\n" + extra_services + "targets:\n", 1)
     if backups:
         text = text.replace("    targets: [website]\n",
                             "    targets: [website]\n    backups: [website-files]\n", 1)

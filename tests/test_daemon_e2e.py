@@ -265,3 +265,58 @@ reports:
     assert smtp_server.wait_for(1, 20)
     assert "IT report for" in smtp_server.messages[0]["Subject"]
     assert list((tmp_path / "state" / "reports").glob("*.html"))
+
+
+@pytest.mark.skipif(__import__("shutil").which("snmptrap") is None,
+                    reason="net-snmp's snmptrap is not installed (scripts/setup.sh installs it)")
+def test_a_ups_on_battery_trap_alerts_at_once(tmp_path, smtp_server):
+    from lab.servers import free_port
+    community = tmp_path / "community"
+    community.write_text("traps-secret\n")
+    trap_port = free_port()
+    config = tmp_path / "c.yaml"
+    config.write_text(f"""\
+site:
+  name: Testville
+  snmp_traps: {{enabled: true, port: {trap_port}, bind: 127.0.0.1}}
+services:
+  - id: power
+    name: Server closet power
+    priority: 1
+    rto: 1h
+    rpo: 1d
+    owner: {{name: A, contact: a@town.example}}
+    backup_owner: {{name: B, contact: b@town.example}}
+    targets: [ups]
+targets:
+  - id: ups
+    kind: snmp
+    host: 127.0.0.1
+    snmp: {{version: 2c, port: {free_port()}, community_file: {community}}}
+    checks: [{{check: system, interval: 1h}}]
+notify:
+  channels:
+    - name: oncall
+      url: mailto://127.0.0.1:{smtp_server.port}?from=w@town.example&to=o@town.example
+  routes: [{{name: all, channels: [oncall]}}]
+  weekly_test: null
+""")
+    log = tmp_path / "daemon.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([*COMMAND, "run", "-c", str(config), "--state-dir",
+                                 str(tmp_path / "state")], stdout=out, stderr=subprocess.STDOUT,
+                                cwd=Path(__file__).parent.parent)
+        try:
+            wait_until(lambda: "traps: listening" in log.read_text(), 20, "the trap receiver")
+            for community_sent in ("wrong-community", "traps-secret"):
+                subprocess.run(["snmptrap", "-v2c", "-c", community_sent,
+                                f"127.0.0.1:{trap_port}", "", "1.3.6.1.2.1.33.2.1"],
+                               check=True, timeout=10)
+            assert smtp_server.wait_for(1, 20), log.read_text()
+            time.sleep(1)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=10)
+    subjects = smtp_server.subjects()
+    assert subjects == ["[P1 CRITICAL] Server closet power — ups/traps: UPS on battery "
+                        "(upsTrapOnBattery)"], subjects

@@ -155,14 +155,26 @@ def test_rates_across_a_32_bit_wrap_and_utilisation():
     params = InterfacesParams(ports=["g24"], utilisation_warn=50)
     values = dict(snap("switch"))
     first = evaluate_interfaces(values, params, ctx())
-    values[f"{O.IF_TABLE}.10.24"] = 999_999_000 - (WRAP - 4_294_000_000)  # wrapped
+    values[f"{O.IF_TABLE}.10.24"] = 75_000_000 - (WRAP - 4_294_000_000)  # wrapped
     values[f"{O.SYS_UPTIME}"] += 1000
     second = evaluate_interfaces(values, params, ctx(10, first.memory))
     metrics = {m.name: m.value for m in second.outcome.metrics}
-    # 999,999,000 octets in 10 s on a 100 Mbit/s port: 800 Mbit/s
-    assert metrics["g24_in_bps"] == 799_999_200
+    # 75,000,000 octets in 10 s on a 100 Mbit/s port: 60 Mbit/s
+    assert metrics["g24_in_bps"] == 60_000_000
     assert second.outcome.state is State.WARNING
-    assert "port g24 (old-camera) in at 800 % of its speed" in second.outcome.summary
+    assert "port g24 (old-camera) in at 60 % of its speed" in second.outcome.summary
+
+
+def test_a_rate_above_line_speed_is_a_wrong_speed_not_an_alarm():
+    params = InterfacesParams(ports=["g24"], utilisation_warn=50)
+    values = dict(snap("switch"))
+    first = evaluate_interfaces(values, params, ctx())
+    values[f"{O.IF_TABLE}.10.24"] = 999_999_000 - (WRAP - 4_294_000_000)  # 800 Mbit/s
+    values[f"{O.SYS_UPTIME}"] += 1000
+    second = evaluate_interfaces(values, params, ctx(10, first.memory))
+    assert second.outcome.state is State.OK
+    assert "port g24 (old-camera) in at 800 % of its stated speed: the speed the device " \
+        "reports is wrong, utilisation not judged" in second.outcome.summary
 
 
 def test_no_rates_across_a_reboot():

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lab.servers import SmtpCapture, free_port
+from watchdog.alerting import AlertProcessor
 from watchdog.config import parse_config
 from watchdog.engine import build_specs
 from watchdog.model import Metric, Outcome, Result, State
-from watchdog.alerting import AlertProcessor
 from watchdog.notifier import Notifier
 from watchdog.store import MIGRATIONS, PlannedNotification, Store
 from watchdog.transitions import decide

@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError, create_model, field_validator, mode
 from backup_tests.params import BackupParams
 from checks import KINDS
 from checks.base import CheckParams
+from checks.snmp.traps import TrapSettings
 from watchdog.config_errors import ConfigIssue, cross_reference_issues, pydantic_issues
 from watchdog.secrets import SecretError, read_secret
 from watchdog.transitions import Policy
@@ -90,6 +91,9 @@ class SiteConfig(Strict):
                                   "kept (state changes and alerts are kept for good).")
     business_hours: BusinessHours = Field(default_factory=BusinessHours,
                                           description="For routes limited to business hours.")
+    snmp_traps: TrapSettings = Field(
+        default_factory=TrapSettings, description="The SNMP trap receiver: UPS and printer "
+        "traps from known snmp targets become immediate results of their 'traps' check.")
 
     @field_validator("timezone")
     @classmethod

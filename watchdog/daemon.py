@@ -24,7 +24,7 @@ from watchdog import sdnotify
 from watchdog.alerting import AlertProcessor
 from watchdog.config import Config, ConfigError, load_config
 from watchdog.engine import CheckSpec, build_specs, close_sessions, run_check
-from watchdog.model import EventKind
+from watchdog.model import CheckKey, EventKind
 from watchdog.notifier import Notifier
 from watchdog.site_jobs import SiteJobs, backup_key
 from watchdog.store import Store
@@ -56,6 +56,7 @@ class Daemon(SiteJobs):
         self.stopping = asyncio.Event()
         self._foreign_tasks: set[asyncio.Task] = set()
         self._metrics_server = None
+        self._trap_receiver = None
         self._metrics_address: tuple[str, int] | None = None
 
     async def run(self) -> int:
@@ -75,6 +76,7 @@ class Daemon(SiteJobs):
         self.scheduler = AsyncIOScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
         self._apply(config)
+        await self._start_traps(config)
         self.scheduler.add_job(self._deliver, IntervalTrigger(seconds=OUTBOX_INTERVAL),
                                id="outbox", next_run_time=self.clock())
         self.scheduler.add_job(self._process_alerts, IntervalTrigger(seconds=ALERTS_INTERVAL),
@@ -98,6 +100,8 @@ class Daemon(SiteJobs):
         self.scheduler.shutdown(wait=False)
         await self._cancel_running()
         await close_sessions(self.specs.values())
+        if self._trap_receiver is not None:
+            await self._trap_receiver.close()
         if self._metrics_server is not None:
             self._metrics_server.shutdown()
             self._metrics_server.server_close()
@@ -144,8 +148,9 @@ class Daemon(SiteJobs):
             self.scheduler.add_job(self._run_check, self._trigger(interval), args=[job_id],
                                    id=job_id, next_run_time=now + timedelta(seconds=offset),
                                    misfire_grace_time=max(1, int(interval)))
-        self.store.remove_checks_not_in({s.key for s in specs} |
-                                        {backup_key(b.id) for b in config.backups})
+        self.store.remove_checks_not_in(
+            {s.key for s in specs} | {backup_key(b.id) for b in config.backups} |
+            {CheckKey(t.id, "traps") for t in config.targets if t.kind == "snmp"})
         return old
 
     def _recheck(self, targets: set[str]) -> None:
@@ -184,6 +189,7 @@ class Daemon(SiteJobs):
             return False
         sdnotify.notify("RELOADING=1")
         await close_sessions(self._apply(config))
+        await self._start_traps(config)
         sdnotify.notify("READY=1\nSTATUS=configuration reloaded")
         log.info("reloaded: %d checks on %d targets", len(self.specs), len(config.targets))
         return True

@@ -41,6 +41,7 @@ class SiteJobs:
     notifier: Any
     _metrics_server: Any
     _metrics_address: tuple[str, int] | None
+    _trap_receiver: Any
 
     def _install_site_jobs(self, config: Config) -> None:
         """The heartbeat ping and the weekly channel test, replaced on every reload."""
@@ -165,16 +166,8 @@ class SiteJobs:
             store.record_restore_test(report_row(report),
                                       report.state.as_dict() if report.state else None)
             outcome = report_to_outcome(report)
-            key = backup_key(backup.id)
-            previous, _memory = store.load_status(key)
-            # A weekly test cannot wait for three failures: one result decides (immediate).
-            policy = Policy(check_interval=7 * 86400, retry_interval=7 * 86400,
-                            max_attempts=1, recovery_attempts=1, flap_detection=False)
-            now = self.clock()
-            decision = decide(previous, outcome.state, outcome.summary, policy, now,
-                              outcome.immediate)
-            store.record_run(key, now, 0.0, outcome, decision.status, {}, (service.id,),
-                             service.priority, [(e, []) for e in decision.events])
+            decision = self._record_passive(backup_key(backup.id), outcome, (service.id,),
+                                            service.priority)
         except sqlite3.Error as exc:
             log.error("%s could not record the result: %s", where, exc)
             return
@@ -183,6 +176,71 @@ class SiteJobs:
             return
         log.log(logging.INFO if outcome.state.is_ok else logging.WARNING, "%s %s: %s", where,
                 outcome.state.name, outcome.summary)
+        if decision.events and self.scheduler:
+            self.scheduler.modify_job("alerts", next_run_time=self.clock())
+
+    def _record_passive(self, key: CheckKey, outcome, services, priority):
+        """Record a result that no scheduled check produced (a restore test, a trap): one
+        result decides (no soft retries), then the ordinary store and alert path."""
+        assert self.store is not None
+        previous, _memory = self.store.load_status(key)
+        policy = Policy(check_interval=7 * 86400, retry_interval=7 * 86400, max_attempts=1,
+                        recovery_attempts=1, flap_detection=False)
+        now = self.clock()
+        decision = decide(previous, outcome.state, outcome.summary, policy, now, True)
+        self.store.record_run(key, now, 0.0, outcome, decision.status, {}, tuple(services),
+                              priority, [(e, []) for e in decision.events])
+        return decision
+
+    async def _start_traps(self, config: Config) -> None:
+        """(Re)start the SNMP trap receiver for the v1/v2c snmp targets of ``config``."""
+        from checks.snmp.traps import TrapReceiver
+        from watchdog.secrets import SecretError, read_secret
+        if self._trap_receiver is not None:
+            await self._trap_receiver.close()
+            self._trap_receiver = None
+        settings = config.site.snmp_traps
+        if not settings.enabled:
+            return
+        senders: dict[str, tuple[str, bytes]] = {}
+        for target in config.targets:
+            connection = getattr(target, "snmp", None)
+            if target.kind != "snmp" or connection is None or connection.version == "3":
+                continue
+            try:
+                infos = await asyncio.get_running_loop().getaddrinfo(target.host, None)
+                community = read_secret(connection.community_ref).encode()
+            except (OSError, SecretError) as exc:
+                log.warning("traps: target=%s cannot be a trap sender: %s", target.id, exc)
+                continue
+            for info in infos:
+                senders[info[4][0]] = (target.id, community)
+        try:
+            self._trap_receiver = await TrapReceiver(senders, self._trap_event, settings.port,
+                                                     settings.bind).start()
+        except OSError as exc:
+            log.error("traps: cannot listen on %s:%d: %s (port 162 needs privileges; see the "
+                      "unit file's note, or use a port above 1023)", settings.bind,
+                      settings.port, exc)
+            return
+        log.info("traps: listening on %s:%d for %d senders", settings.bind,
+                 self._trap_receiver.port, len(senders))
+
+    def _trap_event(self, event) -> None:
+        from watchdog.model import Outcome, Result
+        config = self.config
+        if config is None or self.store is None:
+            return
+        services = [s.id for s in config.services_of(event.target)]
+        outcome = Outcome.of([Result(event.state, event.summary)], immediate=event.immediate)
+        try:
+            decision = self._record_passive(CheckKey(event.target, "traps"), outcome, services,
+                                            config.priority_of(event.target))
+        except sqlite3.Error as exc:
+            log.error("target=%s check=traps could not record a trap: %s", event.target, exc)
+            return
+        log.warning("target=%s check=traps %s: %s", event.target, event.state.name,
+                    event.summary)
         if decision.events and self.scheduler:
             self.scheduler.modify_job("alerts", next_run_time=self.clock())
 

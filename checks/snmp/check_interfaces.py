@@ -141,6 +141,13 @@ def _rates(label: str, port: dict, before: list, after: list, elapsed: float,
                               "", min=0, max=speed))
         if speed:
             util = 100.0 * octets_per_s * 8 / speed
+            if util > 110:
+                # More than the line can carry: the stated speed (ifSpeed/ifHighSpeed) or the
+                # counters are wrong, so a utilisation alarm would be noise. Say so instead.
+                results.append(Result(State.OK, f"port {label} {direction} at {util:.0f} % of "
+                                      "its stated speed: the speed the device reports is "
+                                      "wrong, utilisation not judged"))
+                continue
             result = high(util, params.utilisation_warn, params.utilisation_crit,
                           f"port {label} {direction} at {util:.0f} % of its speed")
             if not result.state.is_ok:
