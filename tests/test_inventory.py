@@ -77,3 +77,19 @@ def test_report_monthly_cli_prints_and_writes_html(tmp_path, capsys):
     out = tmp_path / "r.html"
     assert main([*args, "--out", str(out)]) == 0 and "<table" in out.read_text()
     assert main([*args[:-1], "2026-13"]) == 2
+
+
+def test_inventory_shows_an_ssh_hosts_os_and_kernel(tmp_path, capsys):
+    store = _devices(tmp_path)
+    state_row(store, "pay", "uptime", [
+        {"kind": "boot", "booted_at": "2026-11-20T06:00:00+00:00", "rebooted": False,
+         "os": "Debian GNU/Linux 12 (bookworm)", "os_id": "debian", "os_version": "12",
+         "kernel": "Linux 6.1.0-27-amd64 x86_64"}], ["payments"])
+    cfg = tmp_path / "town.yaml"
+    cfg.write_text(CONFIG.format(port=25).replace("{{", "{").replace("}}", "}"))
+    assert main(["inventory", "-c", str(cfg), "--state-dir", str(tmp_path / "state"),
+                 "--json"]) == 0
+    [server] = [d for d in json.loads(capsys.readouterr().out) if d["target"] == "pay"]
+    assert server["firmware_or_os"] == ("Debian GNU/Linux 12 (bookworm) (kernel Linux "
+                                        "6.1.0-27-amd64 x86_64)")
+    assert server["device_class"] == "server"

@@ -289,3 +289,15 @@ def test_evaluate_is_pure_given_memory(lab, known_hosts):
     second = run(target(lab, known_hosts), "uptime", memory={"boot_epoch": boot - 3600})
     assert second.outcome.state is State.WARNING and "rebooted" in second.outcome.summary
     assert CheckContext  # the context type is what evaluate receives
+
+
+def test_uptime_reports_the_os_for_the_inventory(lab, known_hosts):
+    import platform
+    from pathlib import Path
+
+    from checks.ssh.system import parse_os_release
+    outcome = run(target(lab, known_hosts), "uptime").outcome
+    [item] = outcome.items
+    local = parse_os_release(Path("/etc/os-release").read_text())
+    assert item["os"] == local["PRETTY_NAME"] and item["os_id"] == local["ID"]
+    assert item["kernel"].startswith(f"Linux {platform.release()}")

@@ -318,3 +318,13 @@ def test_changed_host_key_alarm_is_critical_immediate_and_keeps_memory():
                                      PatchesParams(), CheckContext(NOW, memory))
     assert result.outcome.state is State.CRITICAL and result.outcome.immediate
     assert result.memory == memory
+
+
+def test_os_release_parsing():
+    from checks.ssh.system import parse_os_release
+    text = ('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\n'
+            "VERSION_ID='12'\nID=debian\n# a comment\nnot a line\nHOME_URL=\"x\"\n")
+    fields = parse_os_release(text)
+    assert fields["PRETTY_NAME"] == "Debian GNU/Linux 12 (bookworm)"
+    assert (fields["VERSION_ID"], fields["ID"]) == ("12", "debian")
+    assert "not a line" not in fields and len(fields) == 5

@@ -26,6 +26,7 @@ from checks.ssh.system import (
     parse_key_values,
     parse_loadavg,
     parse_meminfo,
+    parse_os_release,
     parse_uptime,
     real_filesystems,
     systemd_absent,
@@ -270,7 +271,9 @@ class UptimeCheck:
 
     async def collect(self, target: TargetInfo, params: UptimeParams):
         return await run_sections(target, params, [("now", "date +%s"),
-                                                    ("uptime", "cat /proc/uptime")])
+                                                    ("uptime", "cat /proc/uptime"),
+                                                    ("os", "cat /etc/os-release"),
+                                                    ("kernel", "uname -srm")])
 
     def evaluate(self, raw, params: UptimeParams, ctx: CheckContext) -> Evaluation:
         if isinstance(raw, HostKeyAlarm):
@@ -286,10 +289,24 @@ class UptimeCheck:
             state = State.WARNING
             text = f"rebooted {days(uptime)} ago"
         booted_at = datetime.fromtimestamp(boot, UTC).isoformat()
+        # For the inventory: the OS and kernel, when the host tells (a missing file is fine).
+        os_release = parse_os_release(_optional(raw, "os"))
+        kernel = _optional(raw, "kernel").strip()[:200] or None
+        item = {"kind": "boot", "booted_at": booted_at, "rebooted": rebooted,
+                "os": os_release.get("PRETTY_NAME") or os_release.get("NAME"),
+                "os_id": os_release.get("ID"), "os_version": os_release.get("VERSION_ID"),
+                "kernel": kernel}
         return Evaluation(
             Outcome.of([Result(state, text)], [Metric("uptime", round(uptime), "s", min=0)],
-                       [{"kind": "boot", "booted_at": booted_at, "rebooted": rebooted}]),
+                       [item]),
             {"boot_epoch": boot})
+
+
+def _optional(raw, name: str) -> str:
+    """A section's text, or "" when the command failed or is missing: a host without
+    /etc/os-release or uname still has an uptime."""
+    found = raw.sections.get(name)
+    return found.text if found is not None and found.rc == 0 else ""
 
 
 # --- services and time ----------------------------------------------------------------------

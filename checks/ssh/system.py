@@ -84,6 +84,20 @@ def parse_uptime(text: str) -> float:
     return float(text.split()[0])
 
 
+def parse_os_release(text: str) -> dict[str, str]:
+    """``/etc/os-release`` (KEY=value, values optionally quoted) into a dict; bounded."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines()[:200]:
+        key, sep, value = line.strip().partition("=")
+        if not sep or not key.isidentifier():
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        fields[key] = value.replace('\\"', '"')[:200]
+    return fields
+
+
 @dataclass(frozen=True)
 class Unit:
     name: str

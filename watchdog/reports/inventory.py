@@ -1,7 +1,8 @@
 """The device inventory a town hands to bidders and auditors. Pure: current state in, rows out.
 
 Devices come from the items of SNMP ``system`` checks (ENTITY-MIB, sysDescr, the vendor MIBs:
-class, vendor, model, serial, firmware, uptime) and from SSH targets (``uptime``'s boot time,
+class, vendor, model, serial, firmware, uptime) and from SSH targets (``uptime``'s boot time and OS
+(``/etc/os-release``, ``uname``),
 ``patches``' running kernel). First and last seen come from the ``check_seen`` table.
 """
 
@@ -45,6 +46,9 @@ def inventory(current: Sequence[dict[str, Any]], seen: Sequence[dict[str, Any]],
             if system.get("mfg_date"):
                 made = when(system["mfg_date"])
                 device["age_days"] = round((now - made).total_seconds() / 86400) if made else None
+        if boot is not None and boot.get("os"):
+            kernel = f" (kernel {boot['kernel']})" if boot.get("kernel") else ""
+            device["firmware_or_os"] = f"{boot['os']}{kernel}"
         if boot is not None and boot.get("booted_at"):
             device["device_class"] = device["device_class"] or "server"
             booted = when(boot["booted_at"]) if isinstance(boot["booted_at"], str) else None
