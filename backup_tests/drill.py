@@ -12,6 +12,7 @@ space, timeout) is UNKNOWN; a backup that cannot be opened or read back is CRITI
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -19,7 +20,8 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from backup_tests.params import BackupParams
+from backup_tests.live_source import LiveFile, RemoteSourceReader, SourceUnavailable
+from backup_tests.params import BackupParams, RemoteSource
 from backup_tests.repo_lock import Busy, repository_lock
 from backup_tests.report import BackupState, RestoreTestReport, judge_age, judge_estimate
 from backup_tests.restic import Restic, ResticError
@@ -30,12 +32,14 @@ from backup_tests.restic_output import (
     parse_ls,
     parse_ls_snapshot,
     parse_restore,
+    parse_version_number,
 )
 from backup_tests.sampling import Rotation, include_pattern, select_sample
 from backup_tests.scratch import ScratchError, private_scratch_async, sweep_stale
 from backup_tests.verify import (
     check_canary,
     missing_from_backup,
+    relative_to_root,
     snapshot_root,
     verify_restored,
 )
@@ -54,8 +58,12 @@ async def run_restore_test(backup: BackupParams, rpo_seconds: float, rto_seconds
                            state: BackupState, *, full: bool, clock: Callable[[], datetime],
                            work_dir: Path, progress: Progress | None = None,
                            environ: dict[str, str] | None = None,
-                           sleep=None) -> RestoreTestReport:
-    """Run one restore test of ``backup``; never raises for a failed test (the report says)."""
+                           sleep=None,
+                           source_reader: RemoteSourceReader | None = None) -> RestoreTestReport:
+    """Run one restore test of ``backup``; never raises for a failed test (the report says).
+
+    ``source_reader`` reads the live data when ``backup.source`` is on an SSH target: the
+    caller builds it from that target's session (this package does not do SSH itself)."""
     started = time.monotonic()
     report = RestoreTestReport(backup.id, backup.service, clock(), full=full,
                                rpo_seconds=rpo_seconds, rto_seconds=rto_seconds, state=state)
@@ -65,7 +73,7 @@ async def run_restore_test(backup: BackupParams, rpo_seconds: float, rto_seconds
         restic = Restic(backup, work_dir, **kwargs)
         async with repository_lock(work_dir, backup.repository, wait=backup.lock_wait):
             await asyncio.to_thread(sweep_stale, backup.scratch_dir)
-            await _run(restic, backup, report, state, full, clock, say)
+            await _run(restic, backup, report, state, full, clock, say, source_reader)
     except ResticError as exc:
         level = State.UNKNOWN if exc.failure in _UNKNOWN_FAILURES or "no answer within" in \
             exc.message else State.CRITICAL
@@ -92,9 +100,15 @@ def _explain(exc: ResticError, backup: BackupParams) -> str:
 
 async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
                state: BackupState, full: bool, clock: Callable[[], datetime],
-               say: Progress) -> None:
-    # 1. version
-    version = await restic.detect_version()
+               say: Progress, source_reader: RemoteSourceReader | None) -> None:
+    # 1. version: remembered per binary (path, size, mtime), so an upgrade is noticed
+    binary = restic.binary_identity()
+    cached = parse_version_number(state.restic_version) \
+        if binary and binary == state.restic_binary else None
+    version = cached or await restic.detect_version()
+    restic.version = version
+    state = replace(state, restic_binary=binary, restic_version=str(version))
+    report.state = state
     report.restic_version = str(version)
     if version < OLDEST_SUPPORTED:
         report.add(State.WARNING, f"restic {version} is older than {OLDEST_SUPPORTED}, the "
@@ -118,24 +132,15 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
                             backup.rpo_warn_percent, backup.rpo_crit_percent, "newest snapshot")
     report.add(level, text)
 
-    # 3. integrity: structure plus one rotating slice of the stored data
+    # 3. integrity: structure plus one rotating slice of the stored data. It runs after the
+    # restore (never beside it: that would distort the measured restore time), while the
+    # restored files are verified and the scratch directory is removed.
     n = backup.read_data_subsets
     k = min(max(state.subset_next, 1), n)
     subset_arg = "--read-data" if n == 1 else f"--read-data-subset={k}/{n}"
     report.subset = "all" if n == 1 else f"{k}/{n}"
-    say(f"checking repository ({report.subset} of the stored data)")
-    args = ["check", subset_arg] + (["--json"] if version.has_json_check else [])
-    run = await restic.run_ok(args, accept=(0, 1))
-    check = parse_check(run.stdout, run.stderr, run.code)
-    report.integrity_errors = check.errors
-    if check.errors:
-        detail = "; ".join(check.messages[:3]) or "see restic check"
-        packs = f" (damaged packs: {', '.join(p[:12] for p in check.broken_packs[:5])})" \
-            if check.broken_packs else ""
-        report.add(State.CRITICAL, f"repository check found {check.errors} error(s) in "
-                   f"{report.subset} of the stored data{packs}: {detail}")
-    else:
-        report.add(State.OK, f"repository check of {report.subset} clean")
+    check_args = ["check", subset_arg] + (["--json"] if version.has_json_check else [])
+    checking: asyncio.Future | None = None
     new_state = replace(state, subset_next=k % n + 1)
 
     # 4. choose what to restore
@@ -153,33 +158,49 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
     needed = sum(node.size for node in chosen)
 
     # 5-6. restore into private scratch, verify, time
-    async with private_scratch_async(backup.scratch_dir, backup.id, needed) as target:
-        say(f"restoring {len(chosen)} files ({needed / 1e6:.1f} MB)"
-            + (" — full drill" if full else ""))
-        args = ["restore", snap.id, "--target", str(target), "--verify"]
-        if version.has_json_restore:
-            args.append("--json")
-        if not full:
-            for node in chosen:
-                args += ["--include", include_pattern(node.path)]
-        if full or chosen:
-            run = await restic.run_ok(args, accept=(0, 1))
-            restore = parse_restore(run.stdout, run.stderr)
-            report.restore_seconds = run.seconds
-            if run.code != 0 and not restore.errors:
-                restore = replace(restore, errors=(f"restic restore failed: {run.stderr.strip()[-200:]}",))
-        else:
-            restore = parse_restore("", "")
-            report.restore_seconds = 0.0
-        say("verifying restored files")
-        source = Path(backup.source) if backup.source else None
-        root = snapshot_root(snap.paths, (node.path for node in files))
-        # hashing and walking block: in a thread, so the daemon's event loop keeps running
-        verification = await asyncio.to_thread(verify_restored, target, chosen, restore.errors,
-                                               snap.time, source, root)
-        canary_age = backup.canary_max_age or report.rpo_seconds or 86400
-        canaries = [check_canary(target, path, now, canary_age, path in selection.canaries)
-                    for path in backup.canaries]
+    try:
+        async with private_scratch_async(backup.scratch_dir, backup.id, needed) as target:
+            say(f"restoring {len(chosen)} files ({needed / 1e6:.1f} MB)"
+                + (" — full drill" if full else ""))
+            args = ["restore", snap.id, "--target", str(target), "--verify"]
+            if version.has_json_restore:
+                args.append("--json")
+            if not full:
+                for node in chosen:
+                    args += ["--include", include_pattern(node.path)]
+            if full or chosen:
+                run = await restic.run_ok(args, accept=(0, 1))
+                restore = parse_restore(run.stdout, run.stderr)
+                report.restore_seconds = run.seconds
+                if run.code != 0 and not restore.errors:
+                    restore = replace(restore, errors=(
+                        f"restic restore failed: {run.stderr.strip()[-200:]}",))
+            else:
+                restore = parse_restore("", "")
+                report.restore_seconds = 0.0
+            say(f"verifying restored files; checking repository ({report.subset} of the stored "
+                "data)")
+            checking = asyncio.ensure_future(restic.run_ok(check_args, accept=(0, 1)))
+            source = Path(backup.source) if isinstance(backup.source, str) else None
+            root = snapshot_root(snap.paths, (node.path for node in files))
+            remote = None
+            if isinstance(backup.source, RemoteSource):
+                remote = await _remote_facts(backup, source_reader, chosen, root, snap.time,
+                                             report)
+            # hashing and walking block: in a thread, so the daemon's event loop keeps running
+            verification = await asyncio.to_thread(verify_restored, target, chosen,
+                                                   restore.errors, snap.time, source, root,
+                                                   remote=remote)
+            canary_age = backup.canary_max_age or report.rpo_seconds or 86400
+            canaries = [check_canary(target, path, now, canary_age, path in selection.canaries)
+                        for path in backup.canaries]
+        check_run = await checking
+    finally:
+        if checking is not None and not checking.done():
+            checking.cancel()  # the run failed or was cancelled: stop restic check too
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await checking
+    _judge_check(report, check_run)
     report.files, report.bytes = verification.files, verification.bytes
     report.verified = verification.verified
     report.mismatched = len(verification.mismatched) + len(verification.damaged)
@@ -206,6 +227,22 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
     elif source is not None:
         report.add(State.WARNING, f"source {source} is not a readable directory; no comparison "
                    "with the live data")
+    elif remote is not None and source_reader is not None:
+        try:
+            live = await source_reader.old_files(snap.time.timestamp(),
+                                                 max(backup.sample.files, 1), backup.timeout)
+        except SourceUnavailable as exc:
+            report.add(State.WARNING, f"live source {source_reader.where}: {exc}; no check "
+                       "for files missing from the backup")
+        else:
+            tree = [(root.rstrip("/") + "/" + rel) for rel in live]
+            known = {n.path for n in files}
+            missing = sorted(p for p in tree if p not in known)
+            report.missing = len(missing)
+            if missing:
+                report.add(State.WARNING, f"{len(missing)} of {len(tree)} sampled live files "
+                           f"on {source_reader.where} older than the snapshot are missing from "
+                           f"the backup (wrong exclude or path?): {_paths(missing)}")
     _judge_canaries(report, canaries)
     report.add(State.OK, f"{report.verified} of {report.files} restored files verified")
 
@@ -239,6 +276,40 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
                                          "measured" if full else report.estimate_basis)
             report.add(level, text)
     report.state = new_state
+
+
+def _judge_check(report: RestoreTestReport, run) -> None:
+    check = parse_check(run.stdout, run.stderr, run.code)
+    report.integrity_errors = check.errors
+    if check.errors:
+        detail = "; ".join(check.messages[:3]) or "see restic check"
+        packs = f" (damaged packs: {', '.join(p[:12] for p in check.broken_packs[:5])})" \
+            if check.broken_packs else ""
+        report.add(State.CRITICAL, f"repository check found {check.errors} error(s) in "
+                   f"{report.subset} of the stored data{packs}: {detail}")
+    else:
+        report.add(State.OK, f"repository check of {report.subset} clean")
+
+
+async def _remote_facts(backup: BackupParams, reader: RemoteSourceReader | None,
+                        chosen: list, root: str, snapshot_time: datetime,
+                        report: RestoreTestReport) -> dict[str, LiveFile] | None:
+    """What the live copies of ``chosen`` look like on the SSH target, by tree path."""
+    assert isinstance(backup.source, RemoteSource)
+    if reader is None:
+        report.add(State.WARNING, f"source on target {backup.source.target}: no SSH session "
+                   "was provided; no comparison with the live data")
+        return None
+    relative = {node.path: rel for node in chosen
+                if (rel := relative_to_root(root, node.path)) is not None}
+    try:
+        facts = await reader.stat_and_hash(list(relative.values()), snapshot_time.timestamp(),
+                                           backup.timeout)
+    except SourceUnavailable as exc:
+        report.add(State.WARNING, f"live source {reader.where} could not be read ({exc}); no "
+                   "comparison with the live data")
+        return None
+    return {tree: facts[rel] for tree, rel in relative.items() if rel in facts}
 
 
 def _judge_canaries(report: RestoreTestReport, canaries) -> None:

@@ -49,6 +49,15 @@ class SampleParams(Strict):
         "/srv/share/finance) restored on every run; a directory includes what is under it.")
 
 
+class RemoteSource(Strict):
+    """The live data of a backup on another machine, read over an ssh target's connection."""
+
+    target: str = Field(..., description="Id of a target of kind ssh (a Linux host with GNU "
+                        "coreutils and findutils).")
+    path: str = Field(..., pattern=r"^/", description="Absolute path of the backed-up "
+                      "directory on that target, e.g. /srv/clerk.")
+
+
 class BackupParams(Strict):
     id: str = Field(..., pattern=r"^[a-z0-9][a-z0-9_.-]*$",
                     description="Short unique name, e.g. clerk-share.")
@@ -83,9 +92,10 @@ class BackupParams(Strict):
     canary_max_age: Duration | None = Field(
         None, description="Critical when a restored canary is older than this (it dates the "
         "real recovery point); default: the service's rpo.")
-    source: str | None = Field(
-        None, description="Local path of the live data, to compare restored files that were "
-        "not modified since the snapshot; none = no comparison.")
+    source: str | RemoteSource | None = Field(
+        None, description="The live data, to compare restored files that were not modified "
+        "since the snapshot: a local path, or {target: ID, path: /srv/...} for a directory on "
+        "an ssh target (read over its SSH connection); none = no comparison.")
     scratch_dir: str = Field("/var/tmp", description="Where restores go, in a private 0700 "
                              "directory that is always removed afterwards.")
     restic_command: str = Field("restic", description="The restic program.")

@@ -23,6 +23,8 @@ class BackupState:
     sample_cycle: int = 0
     drill_bytes_per_second: float | None = None   # measured by the last full drill
     drill_at: str | None = None
+    restic_binary: str | None = None   # path:size:mtime of the restic last asked its version
+    restic_version: str | None = None  # what it said, so it is not asked again every run
 
     @classmethod
     def initial(cls) -> BackupState:

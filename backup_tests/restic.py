@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -168,6 +169,21 @@ class Restic:
                 delay = min(delay * 2, 60.0)
                 continue
             raise ResticError(failure, error_message(result.stderr), args[0])
+
+    def binary_identity(self) -> str | None:
+        """Which restic binary runs: resolved path, size and mtime; None when not found.
+
+        The detected version is remembered under this key, so ``restic version`` runs again
+        only after an upgrade replaced the binary."""
+        found = shutil.which(self.backup.restic_command, path=self.env.get("PATH"))
+        if found is None:
+            return None
+        try:
+            real = os.path.realpath(found)
+            st = os.stat(real)
+        except OSError:
+            return None
+        return f"{real}:{st.st_size}:{st.st_mtime_ns}"
 
     async def detect_version(self) -> ResticVersion:
         result = await self.run(["version"], timeout=60)

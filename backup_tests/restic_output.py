@@ -54,6 +54,12 @@ class ResticVersion:
 OLDEST_SUPPORTED = ResticVersion(0, 14, 0)
 
 
+def parse_version_number(text: str | None) -> ResticVersion | None:
+    """``0.14.0`` (as remembered in the state) back into a version; None if it is not one."""
+    match = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", text or "")
+    return ResticVersion(*(int(g) for g in match.groups())) if match else None
+
+
 def parse_version(text: str) -> ResticVersion:
     """``restic 0.14.0 compiled with go1.19.8 on linux/amd64`` -> ResticVersion(0, 14, 0)."""
     match = VERSION_RE.search(text)

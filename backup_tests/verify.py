@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from backup_tests.canary import CanaryError, read_canary
+from backup_tests.live_source import LiveFile
 from backup_tests.restic_output import Node
 
 CHUNK = 1024 * 1024
@@ -52,11 +53,16 @@ def snapshot_root(snapshot_paths: Sequence[str], file_paths: Iterable[str]) -> s
     return "/" + PurePosixPath(root).name
 
 
-def live_path(source: Path, root: str, node_path: str) -> Path | None:
+def relative_to_root(root: str, node_path: str) -> str | None:
+    """``node_path`` relative to the backed-up directory; None when it lies outside."""
     if root != "/" and not (node_path == root or node_path.startswith(root + "/")):
         return None
-    relative = node_path[len(root):].lstrip("/") if root != "/" else node_path.lstrip("/")
-    return source / relative
+    return node_path[len(root):].lstrip("/") if root != "/" else node_path.lstrip("/")
+
+
+def live_path(source: Path, root: str, node_path: str) -> Path | None:
+    relative = relative_to_root(root, node_path)
+    return None if relative is None else source / relative
 
 
 @dataclass
@@ -72,8 +78,13 @@ class Verification:
 
 def verify_restored(target: Path, files: Sequence[Node], restic_errors: Sequence[str],
                     snapshot_time: datetime, source: Path | None, root: str,
-                    workers: int = 4) -> Verification:
-    """Judge every restored file; restic ``--verify`` has already checked chunk hashes."""
+                    workers: int = 4, remote: Mapping[str, LiveFile] | None = None
+                    ) -> Verification:
+    """Judge every restored file; restic ``--verify`` has already checked chunk hashes.
+
+    The live copies are read from ``source`` (a local directory), or, for a source on another
+    machine, taken from ``remote``: what the remote side measured, keyed by tree path (a path
+    absent from it has no live copy)."""
     result = Verification()
     error_text = "\n".join(restic_errors)
     snap_ts = snapshot_time.timestamp()
@@ -86,6 +97,8 @@ def verify_restored(target: Path, files: Sequence[Node], restic_errors: Sequence
             return "damaged", node
         if size != node.size or node.path in error_text:
             return "damaged", node
+        if remote is not None:
+            return _against_remote(path, remote.get(node.path), snap_ts), node
         live = live_path(source, root, node.path) if source is not None else None
         if live is None:
             return "verified", node
@@ -117,6 +130,20 @@ def verify_restored(target: Path, files: Sequence[Node], restic_errors: Sequence
             else:
                 result.damaged.append(node.path)
     return result
+
+
+def _against_remote(restored: Path, live: LiveFile | None, snap_ts: float) -> str:
+    if live is None:
+        return "verified"  # deleted since the backup: nothing to compare
+    if max(live.mtime, live.ctime) > snap_ts:
+        return "changed"
+    if live.sha256 is None:
+        return "verified"  # not readable there: nothing to compare
+    try:
+        same = sha256_file(restored) == live.sha256
+    except OSError:
+        return "damaged"
+    return "source_match" if same else "mismatched"
 
 
 def missing_from_backup(source: Path, root: str, snapshot_files: set[str],

@@ -16,8 +16,12 @@ What each device exercises:
 * ``ups-apc``: an APC Smart-UPS via PowerNet, on mains, battery to replace.
 * ``ups-demo``: the same UPS with a healthy battery.
 * ``switch``: a 24-port switch, port 5 down, port 7 admin-down, port 24 without 64-bit
-  counters whose 32-bit ifInOctets counts 10^9 octets a second (it wraps every 4.3 s).
-* ``nas``: a Synology NAS whose 16 TB volume overflows hrStorageSize (Integer32).
+  counters whose 32-bit ifInOctets counts 10^9 octets a second (it wraps every 4.3 s); its
+  ENTITY-MIB chassis has a serial, an empty firmware column (the software column stands in)
+  and a manufacture date; its power supply has neither serial nor date.
+* ``nas``: a Synology NAS whose 16 TB volume overflows hrStorageSize (Integer32), listing its
+  installed packages (hrSWInstalledTable) with dates in the 11- and 8-octet DateAndTime forms,
+  all zeros ("not known"), garbage and empty.
 """
 
 from __future__ import annotations
@@ -161,8 +165,14 @@ def switch() -> list[Row]:
     rows += interfaces(ports)
     e = "1.3.6.1.2.1.47.1.1.1.1"
     rows += [(f"{e}.2.1", "4", "GS724Tv4"), (f"{e}.5.1", "2", 3),
+             (f"{e}.7.1", "4", "Unit 1"), (f"{e}.8.1", "4", "B1.0.0.4"),
              (f"{e}.9.1", "4", ""), (f"{e}.10.1", "4", "6.3.1.4"), (f"{e}.11.1", "4", "3PL1234567"),
-             (f"{e}.12.1", "4", "NETGEAR"), (f"{e}.13.1", "4", "GS724Tv4")]
+             (f"{e}.12.1", "4", "NETGEAR"), (f"{e}.13.1", "4", "GS724Tv4"),
+             # entPhysicalMfgDate: 2017-06-21 09:30:00, 11-octet form at UTC+2
+             (f"{e}.17.1", "4x", "07e10615091e00002b0200"),
+             # a power supply without a date (all zeros: "not known") or a serial
+             (f"{e}.2.2", "4", "Internal PSU"), (f"{e}.5.2", "2", 6), (f"{e}.7.2", "4", "PSU 1"),
+             (f"{e}.11.2", "4", ""), (f"{e}.17.2", "4x", "0000000000000000")]
     return rows
 
 
@@ -193,6 +203,24 @@ def nas() -> list[Row]:
     m = "1.3.6.1.4.1.2021.4"
     rows += [(f"{m}.5.0", "2", 8_000_000), (f"{m}.6.0", "2", 1_200_000),
              (f"{m}.14.0", "2", 900_000), (f"{m}.15.0", "2", 4_000_000)]
+    rows += installed_software([  # name, type, hrSWInstalledDate as hex
+        ("DSM 7.2.1-69057 Update 5", 2, "07e8030e0a1e0f002b0100"),   # 11 octets, UTC+1
+        ("Hyper Backup 4.1.0-3718", 4, "07e80114081e0000"),          # 8 octets, local time
+        ("Synology Photos 1.6.1-0071", 4, "0000000000000000"),       # zeros: not known
+        ("Active Backup for Business 2.7.0-13233", 4, "ffff"),       # garbage
+        ("Antivirus Essential 1.4.7-3054", 3, ""),                   # empty
+    ])
+    return rows
+
+
+def installed_software(packages: list[tuple[str, int, str]]) -> list[Row]:
+    """HOST-RESOURCES-MIB hrSWInstalledTable rows (index from 1)."""
+    t = "1.3.6.1.2.1.25.6.3.1"
+    rows: list[Row] = [("1.3.6.1.2.1.25.6.1.0", "67", 45_000_000)]  # hrSWInstalledLastChange
+    for i, (name, typ, date) in enumerate(packages, 1):
+        rows += [(f"{t}.1.{i}", "2", i), (f"{t}.2.{i}", "4", name),
+                 (f"{t}.3.{i}", "6", "0.0"), (f"{t}.4.{i}", "2", typ),
+                 (f"{t}.5.{i}", "4x", date)]
     return rows
 
 

@@ -320,3 +320,63 @@ notify:
     subjects = smtp_server.subjects()
     assert subjects == ["[P1 CRITICAL] Server closet power — ups/traps: UPS on battery "
                         "(upsTrapOnBattery)"], subjects
+
+
+@pytest.mark.skipif(__import__("shutil").which("snmptrap") is None,
+                    reason="net-snmp's snmptrap is not installed (scripts/setup.sh installs it)")
+def test_a_v3_ups_on_battery_trap_pages_once(tmp_path, smtp_server):
+    from lab.servers import free_port
+    (tmp_path / "auth").write_text("v3-auth-secret\n")
+    (tmp_path / "priv").write_text("v3-priv-secret\n")
+    trap_port = free_port()
+    config = tmp_path / "c.yaml"
+    config.write_text(f"""\
+site:
+  name: Testville
+  snmp_traps: {{enabled: true, port: {trap_port}, bind: 127.0.0.1}}
+services:
+  - id: power
+    name: Server closet power
+    priority: 1
+    rto: 1h
+    rpo: 1d
+    owner: {{name: A, contact: a@town.example}}
+    backup_owner: {{name: B, contact: b@town.example}}
+    targets: [ups]
+targets:
+  - id: ups
+    kind: snmp
+    host: 127.0.0.1
+    snmp: {{version: 3, port: {free_port()}, user: watchdog, auth_protocol: SHA-256,
+            auth_password_file: {tmp_path / "auth"}, priv_protocol: AES,
+            priv_password_file: {tmp_path / "priv"}}}
+    checks: [{{check: system, interval: 1h}}]
+notify:
+  channels:
+    - name: oncall
+      url: mailto://127.0.0.1:{smtp_server.port}?from=w@town.example&to=o@town.example
+  routes: [{{name: all, channels: [oncall]}}]
+  weekly_test: null
+""")
+    log = tmp_path / "daemon.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([*COMMAND, "run", "-c", str(config), "--state-dir",
+                                 str(tmp_path / "state")], stdout=out, stderr=subprocess.STDOUT,
+                                cwd=Path(__file__).parent.parent)
+        try:
+            wait_until(lambda: "traps: listening" in log.read_text(), 20, "the trap receiver")
+            for auth_password in ("wrong-password", "v3-auth-secret"):
+                subprocess.run(["snmptrap", "-v3", "-u", "watchdog", "-l", "authPriv",
+                                "-a", "SHA-256", "-A", auth_password, "-x", "AES",
+                                "-X", "v3-priv-secret", "-e", "0x80001f8880ccddeeff01",
+                                f"127.0.0.1:{trap_port}", "", "1.3.6.1.2.1.33.2.1"],
+                               check=True, timeout=10, env={"MIBS": "", "PATH": "/usr/bin"})
+            assert smtp_server.wait_for(1, 20), log.read_text()
+            time.sleep(1)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=10)
+    subjects = smtp_server.subjects()
+    assert subjects == ["[P1 CRITICAL] Server closet power — ups/traps: UPS on battery "
+                        "(upsTrapOnBattery)"], subjects
+    assert "not authenticated" in log.read_text()

@@ -93,3 +93,55 @@ def test_inventory_shows_an_ssh_hosts_os_and_kernel(tmp_path, capsys):
     assert server["firmware_or_os"] == ("Debian GNU/Linux 12 (bookworm) (kernel Linux "
                                         "6.1.0-27-amd64 x86_64)")
     assert server["device_class"] == "server"
+
+
+def test_inventory_shows_entity_mib_identity_age_and_installed_software(tmp_path, capsys):
+    from checks.snmp.check_software import SoftwareParams, evaluate_software
+    from checks.snmp.check_system import SystemParams, evaluate_system
+    from checks.snmp.session import Poll
+    from lab.snmp_lab import DATA_DIR
+    from lab.snmp_recordings import load_snapshot
+    from watchdog.model import CheckContext
+
+    store = _devices(tmp_path)
+    # the items the checks store, from the lab recordings: the switch's ENTITY-MIB chassis,
+    # the NAS's installed packages
+    switch = load_snapshot(DATA_DIR / "switch.snmprec")
+    items = evaluate_system(Poll(switch, {"interfaces"}), SystemParams(),
+                            CheckContext(NOW, {})).outcome.items
+    state_row(store, "mail", "system", list(items), ["email"])
+    nas = load_snapshot(DATA_DIR / "nas.snmprec")
+    state_row(store, "pay", "software", list(evaluate_software(nas, SoftwareParams())
+                                            .outcome.items), ["payments"])
+    cfg = tmp_path / "town.yaml"
+    cfg.write_text(CONFIG.format(port=25).replace("{{", "{").replace("}}", "}"))
+    state = str(tmp_path / "state")
+    assert main(["inventory", "-c", str(cfg), "--state-dir", state, "--json"]) == 0
+    devices = {d["target"]: d for d in json.loads(capsys.readouterr().out)}
+    mail, pay = devices["mail"], devices["pay"]
+    assert (mail["vendor"], mail["model"], mail["serial"], mail["firmware_or_os"]) == (
+        "NETGEAR", "GS724Tv4", "3PL1234567", "6.3.1.4")
+    assert mail["mfg_date"] == "2017-06-21T09:30:00+02:00"
+    made = datetime(2017, 6, 21, 7, 30, tzinfo=UTC)   # the CLI measures from the real clock
+    assert abs(mail["age_days"] - (datetime.now(UTC) - made).total_seconds() / 86400) <= 1
+    assert mail["software"] == [] and mail["software_count"] is None
+    assert pay["software_count"] == 5
+    assert pay["software"][2] == {"name": "DSM 7.2.1-69057 Update 5",
+                                  "type": "operating_system",
+                                  "installed": "2024-03-14T10:30:15+01:00"}
+    assert main(["inventory", "-c", str(cfg), "--state-dir", state, "--csv"]) == 0
+    rows = {r["target"]: r for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
+    assert rows["pay"]["software_count"] == "5" and "software" not in rows["pay"]
+    assert rows["mail"]["age_days"] == str(mail["age_days"])
+    assert rows["mail"]["mfg_date"].startswith("2017-06-21")
+
+
+def test_inventory_age_from_an_8_octet_date_and_garbage_dates():
+    from watchdog.reports.inventory import inventory
+    current = [{"target": "sw", "check_name": "system", "items": json.dumps([
+        {"device_class": "network", "model": "X"},
+        {"kind": "chassis", "mfg_date": "2020-12-01T08:00:00"}])},
+        {"target": "ap", "check_name": "system", "items": json.dumps([
+            {"device_class": "wireless", "mfg_date": "not a date"}])}]
+    rows = {r["target"]: r for r in inventory(current, [], {}, NOW)}
+    assert rows["sw"]["age_days"] == 2191 and rows["ap"]["age_days"] is None

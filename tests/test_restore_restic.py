@@ -313,3 +313,21 @@ def test_sftp_repository_through_a_test_sshd(tmp_path):
     finally:
         sshd.stop()
         shutil.rmtree(remote, ignore_errors=True)
+
+
+def test_restic_version_is_asked_once_per_binary(lab):
+    calls = lab.base / "calls.log"
+    wrapper = lab.base / "restic-wrapper"
+    wrapper.write_text(f"#!/bin/sh\necho \"$1\" >> {calls}\nexec restic \"$@\"\n")
+    wrapper.chmod(0o755)
+    backup = params(lab, restic_command=str(wrapper))
+    first = run(backup, lab)
+    second = run(backup, lab, state=first.state)
+    assert first.verdict is second.verdict is State.OK, second.problems
+    assert second.restic_version == first.restic_version == first.state.restic_version
+    assert calls.read_text().split().count("version") == 1
+    os.utime(wrapper, ns=(0, 0))  # "upgraded": a different binary must be asked again
+    run(backup, lab, state=second.state)
+    assert calls.read_text().split().count("version") == 2
+    # the check still runs on every run, after the restore
+    assert calls.read_text().split().count("check") == 3

@@ -387,3 +387,49 @@ def test_discover_v3_authpriv_via_cli(snmpd):
     assert (f"snmp: {{version: 3, port: {snmpd.port}, user: {snmpd.user}, auth_protocol: "
             f"SHA-256, auth_password_file: {conn.auth_password_file}, priv_protocol: AES, "
             f"priv_password_file: {conn.priv_password_file}}}") in out.stdout
+
+
+# ---- inventory: ENTITY-MIB and installed software (hrSWInstalledTable) ------------------
+def _software_of(port: int, conn: SnmpConnection):
+    from checks.snmp.check_software import NEED as SOFTWARE_NEED
+    from checks.snmp.check_software import SoftwareParams, evaluate_software
+
+    async def run():
+        session = SnmpSession("127.0.0.1", conn)
+        try:
+            system, software = await asyncio.gather(session.fetch(SYSTEM_NEED),
+                                                    session.fetch(SOFTWARE_NEED))
+        finally:
+            await session.close()
+        assert system is software and session.polls == 1  # one poll for both checks
+        return system
+    poll = asyncio.run(run())
+    return poll, evaluate_software(poll.values, SoftwareParams()).outcome
+
+
+def test_switch_recording_gives_entity_chassis_and_its_date(sim, tmp_path):
+    from checks.snmp import entity
+    found, poll = asyncio.run(discover("127.0.0.1", community_conn(tmp_path, sim.port,
+                                                                   "switch")))
+    assert_contract(found)  # the discover contract keeps its keys
+    assert (found["system"]["vendor"], found["system"]["model"], found["system"]["serial"],
+            found["system"]["firmware"]) == ("NETGEAR", "GS724Tv4", "3PL1234567", "6.3.1.4")
+    assert entity.chassis(poll.values)["mfg_date"] == "2017-06-21T09:30:00+02:00"
+
+
+def test_software_from_the_nas_recording_over_snmp(sim, tmp_path):
+    poll, outcome = _software_of(sim.port, community_conn(tmp_path, sim.port, "nas"))
+    assert outcome.summary == "5 installed packages"
+    dates = {i["name"]: i["installed"] for i in outcome.items}
+    assert dates["DSM 7.2.1-69057 Update 5"] == "2024-03-14T10:30:15+01:00"
+    assert dates["Synology Photos 1.6.1-0071"] is None
+
+
+def test_software_from_net_snmp_reads_dpkg(snmpd, tmp_path):
+    # Debian's snmpd serves hrSWInstalledTable from the dpkg database: name_version, type 4
+    poll, outcome = _software_of(snmpd.port, community_conn(tmp_path, snmpd.port,
+                                                            snmpd.community))
+    names = [i["name"] for i in outcome.items]
+    assert len(names) > 50 and any(n.startswith("snmpd_") for n in names)
+    assert {i["type"] for i in outcome.items} <= {"application", "unknown", "operating_system"}
+    assert outcome.state is State.OK

@@ -10,7 +10,8 @@ import subprocess
 import pytest
 
 from checks.snmp import ber
-from checks.snmp.traps import Trap, TrapReceiver, decode_trap, map_trap
+from checks.snmp.traps import Trap, TrapReceiver, decode_trap, map_trap, message_version
+from checks.snmp.traps_v3 import V3User
 from watchdog.model import State
 
 SENDERS = {"127.0.0.1": ("ups-basement", b"traps-secret")}
@@ -63,9 +64,11 @@ needs_snmptrap = pytest.mark.skipif(shutil.which("snmptrap") is None,
                                     "installs the snmp package)")
 
 
-async def _receive(commands: list[list[str]], senders=SENDERS) -> tuple[list, TrapReceiver]:
+async def _receive(commands: list[list[str]], senders=SENDERS,
+                   v3_users=None) -> tuple[list, TrapReceiver]:
     events = []
-    receiver = await TrapReceiver(senders, events.append, port=0, bind="127.0.0.1").start()
+    receiver = await TrapReceiver(senders, events.append, port=0, bind="127.0.0.1",
+                                  v3_users=v3_users).start()
     try:
         for command in commands:
             args = [a.replace("PORT", str(receiver.port)) for a in command]
@@ -113,4 +116,88 @@ def test_receiver_ignores_unknown_senders():
     events, receiver = asyncio.run(_receive(
         [["snmptrap", "-v2c", "-c", "traps-secret", "127.0.0.1:PORT", "",
           "1.3.6.1.2.1.33.2.1"]], senders={"192.0.2.5": ("ups", b"traps-secret")}))
+    assert events == [] and receiver.ignored == 1
+
+
+# ---- SNMPv3 (USM by pysnmp, on the same socket) ---------------------------------------------
+
+V3_USERS = {"127.0.0.1": ("ups-basement", V3User("watchdog", "SHA", "auth-secret-1",
+                                                 "AES", "priv-secret-1"))}
+V3_AUTH_ONLY = {"127.0.0.1": ("ups-basement", V3User("monitor", "SHA-256", "auth-secret-2"))}
+
+
+def v3(command: str, user: str, auth: str, priv: str | None, oid: str,
+       level: str | None = None, engine_id: str = "0x80001f8880aabbccdd01") -> list[str]:
+    args = [command, "-v3", "-u", user, "-l", level or ("authPriv" if priv else "authNoPriv"),
+            "-a", "SHA-256" if user == "monitor" else "SHA", "-A", auth]
+    if priv:
+        args += ["-x", "AES", "-X", priv]
+    # a trap carries the sender's engine id; an inform discovers the receiver's
+    args += ["-e", engine_id] if command == "snmptrap" else ["-t", "2", "-r", "0"]
+    return [*args, "127.0.0.1:PORT", "", oid]
+
+
+def test_message_version_tells_v1_v2c_and_v3_apart():
+    assert message_version(ber.encode_request(0, b"c", ber.GET, 1, ["1.3.6.1"])) == 0
+    assert message_version(ber.encode_request(1, b"c", ber.GET, 1, ["1.3.6.1"])) == 1
+    with pytest.raises(ber.BerError):
+        message_version(b"\x30\x03\x04\x01\x03")
+
+
+@pytest.mark.integration
+@needs_snmptrap
+def test_receiver_authenticates_and_decrypts_real_v3_traps_and_informs():
+    events, receiver = asyncio.run(_receive([
+        v3("snmptrap", "watchdog", "auth-secret-1", "priv-secret-1", "1.3.6.1.2.1.33.2.1"),
+        v3("snmpinform", "watchdog", "auth-secret-1", "priv-secret-1", "1.3.6.1.4.1.318.0.9"),
+        # v2c still served on the same port
+        ["snmptrap", "-v2c", "-c", "traps-secret", "127.0.0.1:PORT", "", "1.3.6.1.4.1.318.0.5"],
+    ], v3_users=V3_USERS))
+    assert [(e.target, e.state, e.summary, e.immediate) for e in events] == [
+        ("ups-basement", State.CRITICAL, "UPS on battery (upsTrapOnBattery)", True),
+        ("ups-basement", State.OK, "APC: mains power restored", False),
+        ("ups-basement", State.CRITICAL, "APC: UPS on battery", True),
+    ]
+    assert receiver.ignored == 0
+
+
+@pytest.mark.integration
+@needs_snmptrap
+def test_receiver_accepts_auth_no_priv_v3_traps_and_informs():
+    events, receiver = asyncio.run(_receive([
+        v3("snmptrap", "monitor", "auth-secret-2", None, "1.3.6.1.2.1.33.2.1"),
+        v3("snmpinform", "monitor", "auth-secret-2", None, "1.3.6.1.6.3.1.1.5.3"),
+    ], senders={}, v3_users=V3_AUTH_ONLY))
+    assert [(e.state, e.summary) for e in events] == [
+        (State.CRITICAL, "UPS on battery (upsTrapOnBattery)"),
+        (State.WARNING, "a port went down (linkDown)")]
+    assert receiver.ignored == 0
+
+
+@pytest.mark.integration
+@needs_snmptrap
+def test_receiver_ignores_v3_traps_with_wrong_passwords_unknown_users_or_less_security():
+    events, receiver = asyncio.run(_receive([
+        v3("snmptrap", "watchdog", "wrong-password", "priv-secret-1", "1.3.6.1.2.1.33.2.1"),
+        v3("snmptrap", "watchdog", "auth-secret-1", "wrong-privacy", "1.3.6.1.2.1.33.2.1",
+           engine_id="0x80001f8880aabbccdd02"),
+        v3("snmptrap", "stranger", "auth-secret-1", "priv-secret-1", "1.3.6.1.2.1.33.2.1"),
+        # right auth password, but the target requires privacy
+        v3("snmptrap", "watchdog", "auth-secret-1", None, "1.3.6.1.2.1.33.2.1"),
+        # and after all that, the right credentials still work
+        v3("snmptrap", "watchdog", "auth-secret-1", "priv-secret-1", "1.3.6.1.4.1.318.0.9"),
+    ], v3_users=V3_USERS))
+    assert [e.summary for e in events] == ["APC: mains power restored"]
+    assert receiver.ignored == 4
+
+
+@pytest.mark.integration
+@needs_snmptrap
+def test_receiver_ignores_v3_traps_from_unknown_addresses_and_v3_without_v3_targets():
+    events, receiver = asyncio.run(_receive([
+        v3("snmptrap", "watchdog", "auth-secret-1", "priv-secret-1", "1.3.6.1.2.1.33.2.1")],
+        v3_users={"192.0.2.5": V3_USERS["127.0.0.1"]}))
+    assert events == [] and receiver.ignored == 1
+    events, receiver = asyncio.run(_receive([
+        v3("snmptrap", "watchdog", "auth-secret-1", "priv-secret-1", "1.3.6.1.2.1.33.2.1")]))
     assert events == [] and receiver.ignored == 1

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import sys
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from backup_tests.canary import write_canary
 from backup_tests.drill import run_restore_test
+from backup_tests.live_source import RemoteSourceReader, SourceUnavailable
+from backup_tests.params import BackupParams, RemoteSource
 from backup_tests.report import BackupState, RestoreTestReport
 from watchdog.cli import (
     EXIT_INVALID_CONFIG,
@@ -102,9 +106,8 @@ def cmd_restore_test(args: argparse.Namespace) -> int:
                 if show_progress:
                     print(f"{backup_id}: {text}…", file=sys.stderr, flush=True)
 
-            report = asyncio.run(run_restore_test(
-                backup, service.rpo, service.rto, state, full=args.full,
-                clock=lambda: datetime.now(UTC), work_dir=work_dir, progress=progress))
+            report = asyncio.run(_run_one(config, backup, service, state, args.full,
+                                          work_dir, progress))
             store.record_restore_test(report_row(report),
                                       report.state.as_dict() if report.state else None)
             reports.append(report)
@@ -116,6 +119,42 @@ def cmd_restore_test(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
         store.close()
     return int(State.worst(r.verdict for r in reports))
+
+
+async def _run_one(config, backup: BackupParams, service, state: BackupState, full: bool,
+                   work_dir: Path, progress) -> RestoreTestReport:
+    async with remote_source(config, backup) as reader:
+        return await run_restore_test(backup, service.rpo, service.rto, state, full=full,
+                                      clock=lambda: datetime.now(UTC), work_dir=work_dir,
+                                      progress=progress, source_reader=reader)
+
+
+@contextlib.asynccontextmanager
+async def remote_source(config, backup: BackupParams
+                        ) -> AsyncIterator[RemoteSourceReader | None]:
+    """The reader of a backup's live source on an ssh target (None for a local or no source),
+    over a session of its own that is closed afterwards; wiring for the daemon and the CLI."""
+    source = backup.source
+    if not isinstance(source, RemoteSource):
+        yield None
+        return
+    from checks.base import CollectError, TargetInfo
+    from checks.ssh.connection import SshSession
+    target = config.target_by_id[source.target]  # validation made sure it exists, kind ssh
+    session = SshSession.for_target(TargetInfo(target.id, target.kind, target.host,
+                                               target.ssh))
+
+    async def run(command: str, timeout: float) -> tuple[int, str, str]:
+        try:
+            result = await session.run(command, timeout)
+        except CollectError as exc:
+            raise SourceUnavailable(str(exc)) from None
+        return result.exit_status, result.stdout, result.stderr
+
+    try:
+        yield RemoteSourceReader(run, source.path, f"{target.id}:{source.path}")
+    finally:
+        await session.close()
 
 
 def report_row(report: RestoreTestReport) -> dict[str, Any]:

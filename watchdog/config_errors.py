@@ -236,8 +236,16 @@ def cross_reference_issues(source: Source, check_types_by_kind: dict[str, set[st
             if isinstance(values, list):
                 for i, value in enumerate(values):
                     refer(path + (key, i), value, known, what)
+    ssh_target_ids = {t.get("id") for _, t in entries("targets") if t.get("kind") == "ssh"}
     for path, backup in entries("backups"):
         refer(path + ("service",), backup.get("service"), service_ids, "service")
+        live = backup.get("source")
+        if isinstance(live, dict):  # {target, path}: the live data on an ssh target
+            refer(path + ("source", "target"), live.get("target"), target_ids, "target")
+            if live.get("target") in target_ids - ssh_target_ids:
+                issue(path + ("source", "target"), f"target '{live.get('target')}' is not of "
+                      "kind ssh; a remote source is read over SSH (use an ssh target, or a "
+                      "local path)")
 
     parents: dict[str, list[str]] = {}
     for path, target in entries("targets"):

@@ -148,7 +148,7 @@ class SiteJobs:
         """Run a restore test and treat its verdict as an ordinary check result."""
         from backup_tests.drill import run_restore_test
         from backup_tests.report import BackupState, report_to_outcome
-        from watchdog.cli_backup import report_row
+        from watchdog.cli_backup import remote_source, report_row
         config, store = self.config, self.store
         if config is None or store is None:
             return
@@ -160,9 +160,11 @@ class SiteJobs:
         log.info("%s %s started", where, "full drill" if full else "sample restore test")
         try:
             state = BackupState.from_dict(store.restore_test_state(backup.id))
-            report = await run_restore_test(backup, service.rpo, service.rto, state, full=full,
-                                            clock=self.clock,
-                                            work_dir=self.state_dir / "restore-tests")
+            async with remote_source(config, backup) as source_reader:
+                report = await run_restore_test(backup, service.rpo, service.rto, state,
+                                                full=full, clock=self.clock,
+                                                work_dir=self.state_dir / "restore-tests",
+                                                source_reader=source_reader)
             store.record_restore_test(report_row(report),
                                       report.state.as_dict() if report.state else None)
             outcome = report_to_outcome(report)
@@ -193,8 +195,10 @@ class SiteJobs:
         return decision
 
     async def _start_traps(self, config: Config) -> None:
-        """(Re)start the SNMP trap receiver for the v1/v2c snmp targets of ``config``."""
+        """(Re)start the SNMP trap receiver for the snmp targets of ``config`` (v1/v2c by
+        community, v3 by USM user)."""
         from checks.snmp.traps import TrapReceiver
+        from checks.snmp.traps_v3 import V3User
         from watchdog.secrets import SecretError, read_secret
         if self._trap_receiver is not None:
             await self._trap_receiver.close()
@@ -203,28 +207,36 @@ class SiteJobs:
         if not settings.enabled:
             return
         senders: dict[str, tuple[str, bytes]] = {}
+        v3_users: dict[str, tuple[str, V3User]] = {}
         for target in config.targets:
-            connection = getattr(target, "snmp", None)
-            if target.kind != "snmp" or connection is None or connection.version == "3":
+            c = getattr(target, "snmp", None)
+            if target.kind != "snmp" or c is None:
                 continue
             try:
                 infos = await asyncio.get_running_loop().getaddrinfo(target.host, None)
-                community = read_secret(connection.community_ref).encode()
+                if c.version == "3":
+                    user = V3User(c.user, c.auth_protocol, c.auth_ref and read_secret(c.auth_ref),
+                                  c.priv_protocol, c.priv_ref and read_secret(c.priv_ref))
+                else:
+                    community = read_secret(c.community_ref).encode()
             except (OSError, SecretError) as exc:
                 log.warning("traps: target=%s cannot be a trap sender: %s", target.id, exc)
                 continue
             for info in infos:
-                senders[info[4][0]] = (target.id, community)
+                if c.version == "3":
+                    v3_users[info[4][0]] = (target.id, user)
+                else:
+                    senders[info[4][0]] = (target.id, community)
         try:
             self._trap_receiver = await TrapReceiver(senders, self._trap_event, settings.port,
-                                                     settings.bind).start()
+                                                     settings.bind, v3_users).start()
         except OSError as exc:
             log.error("traps: cannot listen on %s:%d: %s (port 162 needs privileges; see the "
                       "unit file's note, or use a port above 1023)", settings.bind,
                       settings.port, exc)
             return
         log.info("traps: listening on %s:%d for %d senders", settings.bind,
-                 self._trap_receiver.port, len(senders))
+                 self._trap_receiver.port, len(senders) + len(v3_users))
 
     def _trap_event(self, event) -> None:
         from watchdog.model import Outcome, Result

@@ -1,7 +1,8 @@
 """SNMP monitoring: switches, printers, UPSes, servers and NAS.
 
 Layout: ``client`` (pysnmp requests), ``session`` (one poll per target for all its checks),
-pure parsers per MIB (``system``, ``ifmib``, ``hostres``, ``printer``, ``ups``), the
+pure parsers per MIB (``system``, ``entity``, ``ifmib``, ``hostres``, ``software``, ``printer``,
+``ups``), the
 counter math (``rates``), and the checks (``check_*``, ``device``)."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from checks.base import TargetKind
 from checks.snmp.check_interfaces import InterfacesCheck
 from checks.snmp.check_printer import PrinterCheck
+from checks.snmp.check_software import SoftwareCheck
 from checks.snmp.check_storage import StorageCheck
 from checks.snmp.check_system import SystemCheck
 from checks.snmp.check_ups import UpsCheck
@@ -18,10 +20,10 @@ from checks.snmp.session import SnmpSession
 
 SNMP_KIND = TargetKind(
     "snmp", "A device that speaks SNMP: switch, printer, UPS, server, NAS. Checks: system, "
-    "device, interfaces, storage, printer, ups. Without checks: system + device (the profile "
+    "device, interfaces, storage, printer, ups, software. Without checks: system + device (the profile "
     "of the detected device class).",
     {c.type: c for c in (SystemCheck(), DeviceCheck(), InterfacesCheck(), StorageCheck(),
-                         PrinterCheck(), UpsCheck())},
+                         PrinterCheck(), UpsCheck(), SoftwareCheck())},
     connection=SnmpConnection,
     default_checks=lambda: [{"check": "system"}, {"check": "device"}],
     session=SnmpSession.for_target,

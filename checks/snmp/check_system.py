@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from checks.base import CheckParams, Evaluation, TargetInfo
+from checks.snmp import entity
 from checks.snmp import oids as O
 from checks.snmp import system as sysmod
 from checks.snmp.client import SnmpError
@@ -24,9 +25,7 @@ from checks.snmp.values import integer
 from watchdog.model import CheckContext, Metric, Outcome, Result, State
 from watchdog.types import Duration
 
-SYSTEM_NEED = Need.of(sysmod.SCALARS, [*sysmod.TABLES, *(f"{O.ENT_PHYSICAL}.{c}" for c in (
-    O.ENT_CLASS, O.ENT_FIRMWARE, O.ENT_SOFTWARE, O.ENT_SERIAL, O.ENT_MFG, O.ENT_MODEL))],
-    sysmod.PROBES)
+SYSTEM_NEED = Need.of(sysmod.SCALARS, sysmod.TABLES, sysmod.PROBES)
 UNREACHABLE = {"host_down", "no_agent", "no_answer"}
 
 
@@ -68,6 +67,10 @@ class SystemCheck:
 def evaluate_system(poll: Poll, params: SystemParams, ctx: CheckContext) -> Evaluation:
     values = poll.values
     system = sysmod.parse_system(values, poll.answering)
+    chassis = entity.chassis(values)
+    # ENTITY-MIB's extra facts (manufacture date, hardware revision) go in their own item:
+    # the ``system`` item is the discover contract's object and keeps its keys.
+    items = [system] if chassis is None else [system, {"kind": "chassis", **chassis}]
     ticks = integer(values.get(O.SYS_UPTIME))
     now = ctx.now.timestamp()
     memory: dict[str, Any] = {
@@ -80,7 +83,7 @@ def evaluate_system(poll: Poll, params: SystemParams, ctx: CheckContext) -> Eval
                       + " answers SNMP")]
     if ticks is None:
         results.append(Result(State.UNKNOWN, "no sysUpTime in the answer"))
-        return Evaluation(Outcome.of(results, items=[system]), memory)
+        return Evaluation(Outcome.of(results, items=items), memory)
     event = reboot_event(ctx.memory, memory)
     if event == "reboot":
         memory["last_reboot_at"] = now - ticks / 100.0
@@ -93,7 +96,7 @@ def evaluate_system(poll: Poll, params: SystemParams, ctx: CheckContext) -> Eval
         when = datetime.fromtimestamp(last, ctx.now.tzinfo).strftime("%Y-%m-%d %H:%M")
         results.append(Result(State.WARNING, f"rebooted at {when}"))
     metrics = [Metric("uptime", round(uptime), "s", min=0)]
-    return Evaluation(Outcome.of(results, metrics, [system]), memory)
+    return Evaluation(Outcome.of(results, metrics, items), memory)
 
 
 def reboot_event(previous: Any, current: dict[str, Any]) -> str | None:

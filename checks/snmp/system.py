@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from checks.snmp import entity
 from checks.snmp import oids as O
 from checks.snmp.values import Snapshot, column, index_key, integer, oid_text, text
 
@@ -23,7 +24,7 @@ HR_DEVICE_TYPE = "1.3.6.1.2.1.25.3.2.1.2"
 HR_DEVICE_PRINTER = "1.3.6.1.2.1.25.3.1.5"
 SCALARS = (*O.SYSTEM_SCALARS, O.HR_SYSTEM_UPTIME, *MODEL_OIDS, *SERIAL_OIDS, *FIRMWARE_OIDS,
            *VENDOR_OIDS)
-TABLES = (HR_DEVICE_TYPE, O.HR_DEVICE_DESCR)
+TABLES = (HR_DEVICE_TYPE, O.HR_DEVICE_DESCR, *entity.TABLES)
 # Roots whose presence classifies a device (one GETNEXT each).
 PROBES = {"printer": O.PRT_SUPPLIES, "ups": O.UPS_MIB, "apc": "1.3.6.1.4.1.318.1.1.1",
           "cyberpower": "1.3.6.1.4.1.3808.1.1.1", "eaton": "1.3.6.1.4.1.534.1",
@@ -83,16 +84,9 @@ def identity(snapshot: Snapshot) -> dict[str, str | None]:
     that has them), Printer-MIB's serial, and the sysObjectID's enterprise."""
     result: dict[str, str | None] = {"vendor": None, "model": None, "serial": None,
                                      "firmware": None}
-    classes = column(snapshot, O.ENT_PHYSICAL, O.ENT_CLASS)
-    rows = sorted(set(classes) | set(column(snapshot, O.ENT_PHYSICAL, O.ENT_MODEL)),
-                  key=lambda i: (integer(classes.get(i)) != 3, index_key(i)))  # 3: chassis
-    fields = (("vendor", O.ENT_MFG), ("model", O.ENT_MODEL), ("serial", O.ENT_SERIAL),
-              ("firmware", O.ENT_FIRMWARE), ("firmware", O.ENT_SOFTWARE))
-    for row in rows[:50]:
-        for key, col in fields:
-            value = text(snapshot.get(f"{O.ENT_PHYSICAL}.{col}.{row}"))
-            if value and result[key] is None:
-                result[key] = value
+    found = entity.chassis(snapshot)
+    if found is not None:
+        result.update({key: found[key] for key in result})
     for key, candidates in (("model", MODEL_OIDS), ("serial", SERIAL_OIDS),
                             ("firmware", FIRMWARE_OIDS), ("vendor", VENDOR_OIDS)):
         for oid in candidates:

@@ -64,6 +64,20 @@ class TrapEvent:
     trap_oid: str
 
 
+def message_version(data: bytes) -> int:
+    """The msgVersion of an SNMP message (0 = v1, 1 = v2c, 3 = v3); raises ber.BerError."""
+    try:
+        tag, pos, end = ber._header(data, 0, len(data))
+        if tag != ber.SEQUENCE:
+            raise ber.BerError("not a sequence")
+        tag, v_start, v_end = ber._header(data, pos, end)
+    except IndexError as exc:
+        raise ber.BerError(str(exc)) from None
+    if tag != ber.INTEGER or not 0 < v_end - v_start <= 4:
+        raise ber.BerError("no version")
+    return int.from_bytes(data[v_start:v_end], "big", signed=True)
+
+
 def decode_trap(data: bytes, sender: str) -> Trap:
     """Decode an SNMPv1 Trap-PDU, SNMPv2-Trap-PDU or InformRequest; raises ber.BerError."""
     version, community, pdu_type, message, start, end = ber.decode_message(data)
@@ -147,7 +161,12 @@ def map_trap(trap: Trap, senders: Mapping[str, tuple[str, bytes]]) -> TrapEvent 
     known = senders.get(trap.sender)
     if known is None or trap.community != known[1]:
         return None
-    target = known[0]
+    return event_for(trap, known[0])
+
+
+def event_for(trap: Trap, target: str) -> TrapEvent | None:
+    """The event of an accepted trap from ``target`` (v1/v2c by community, v3 by USM user),
+    or None for a trap with no meaning to us."""
     meaning = TRAP_MEANINGS.get(trap.trap_oid)
     if meaning is not None:
         return TrapEvent(target, meaning[0], meaning[1], meaning[2], trap.trap_oid)
@@ -187,27 +206,46 @@ class _TrapProtocol(asyncio.DatagramProtocol):
 
 class TrapReceiver:
     """Listens on UDP; calls ``on_event(TrapEvent)`` for each meaningful trap from a known
-    sender. ``senders``: {address: (target id, community bytes)}. Informs are acknowledged
-    only when they come from a known sender with the right community."""
+    sender. ``senders``: {address: (target id, community bytes)} for v1/v2c; ``v3_users``:
+    {address: (target id, :class:`checks.snmp.traps_v3.V3User`)} for v3. Informs are
+    acknowledged only when they come from a known sender with the right community or
+    credentials.
+
+    One socket serves every version: a datagram's msgVersion (0, 1 or 3) picks our BER codec
+    or, for v3, the pysnmp engine of :mod:`checks.snmp.traps_v3` (USM needs it)."""
 
     def __init__(self, senders: Mapping[str, tuple[str, bytes]],
                  on_event: Callable[[TrapEvent], None], port: int = 162,
-                 bind: str = "0.0.0.0"):
+                 bind: str = "0.0.0.0", v3_users: Mapping[str, tuple[str, Any]] | None = None):
         self.senders, self.on_event = dict(senders), on_event
+        self.v3_users = dict(v3_users or {})
         self.port, self.bind = port, bind
         self.ignored = 0
         self.received = 0
         self._transport: asyncio.DatagramTransport | None = None
+        self._v3: Any = None
 
     async def start(self) -> TrapReceiver:
         loop = asyncio.get_running_loop()
+        if self.v3_users:
+            from checks.snmp.traps_v3 import V3TrapEngine
+            self._v3 = V3TrapEngine(self.v3_users)
         self._transport, _ = await loop.create_datagram_endpoint(
             lambda: _TrapProtocol(self), local_addr=(self.bind, self.port))
+        if self._v3 is not None:
+            self._v3.attach(self._transport)
         self.port = self._transport.get_extra_info("sockname")[1]
         return self
 
     def handle(self, data: bytes, addr, transport) -> None:
         self.received += 1
+        try:
+            version = message_version(data)
+        except ber.BerError:
+            version = None
+        if version == 3:
+            self._handle_v3(data, addr)
+            return
         try:
             trap = decode_trap(data, addr[0])
         except ber.BerError as exc:
@@ -233,6 +271,34 @@ class TrapReceiver:
         except Exception:  # a bad consumer must not stop the receiver
             log.exception("target=%s handling trap %s failed", known[0], trap.trap_oid)
 
+    def _handle_v3(self, data: bytes, addr) -> None:
+        from checks.snmp.traps_v3 import V3Ignored
+        if self._v3 is None:
+            self.ignored += 1
+            log.info("trap from %s ignored: SNMPv3, and no v3 target is configured", addr[0])
+            return
+        try:
+            trap = self._v3.receive(data, addr)
+        except V3Ignored as exc:
+            self.ignored += 1
+            log.info("SNMPv3 trap from %s ignored: %s", addr[0], exc)
+            return
+        if trap is None:  # an engine id discovery probe, answered by pysnmp
+            self.received -= 1
+            return
+        target = self.v3_users[addr[0]][0]
+        event = event_for(trap, target)
+        if event is None:
+            log.info("target=%s trap %s has no meaning here; ignored", target, trap.trap_oid)
+            return
+        try:
+            self.on_event(event)
+        except Exception:  # a bad consumer must not stop the receiver
+            log.exception("target=%s handling trap %s failed", target, trap.trap_oid)
+
     async def close(self) -> None:
+        if self._v3 is not None:
+            self._v3.close()
+            self._v3 = None
         if self._transport is not None:
             self._transport.close()
