@@ -232,20 +232,3 @@ def to_html(message: Message) -> str:
     flush()
     parts.append("</body></html>")
     return "\n".join(parts)
-
-
-# Kept for callers that want the plain layout of a single alert.
-def render_title(alert: AlertInfo) -> str:
-    return _message_for(alert).title
-
-
-def render_body(alert: AlertInfo) -> str:
-    return "\n".join(_message_for(alert).lines) + "\n"
-
-
-def _message_for(alert: AlertInfo) -> Message:
-    if alert.kind == "recovery":
-        return recovery_message(alert.site, alert)
-    if alert.kind.startswith("flapping"):
-        return flapping_message(alert.site, alert)
-    return problem_message(alert.site, [alert])

@@ -58,8 +58,14 @@ def bare(lab: ResticLab, scratch: Path) -> float:
     target = Path(tempfile.mkdtemp(dir=scratch))
     started = time.monotonic()
     lab.run("restore", "latest", "--target", str(target))
-    subprocess.run(f"find {target} -type f -print0 | xargs -0 -P1 sha256sum > /dev/null",
-                   shell=True, check=True)
+    # The peer: find | xargs sha256sum, as an admin would run it (no shell string).
+    find = subprocess.Popen(["find", str(target), "-type", "f", "-print0"],
+                            stdout=subprocess.PIPE)
+    subprocess.run(["xargs", "-0", "-P1", "sha256sum"], stdin=find.stdout,
+                   stdout=subprocess.DEVNULL, check=True)
+    find.stdout.close()
+    if find.wait() != 0:
+        raise RuntimeError("find failed")
     seconds = time.monotonic() - started
     shutil.rmtree(target)
     return seconds

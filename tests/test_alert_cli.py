@@ -50,7 +50,7 @@ def site(tmp_path):
     decision = decide(None, State.CRITICAL, "port 25: refused", spec.policy, now)
     store.record_run(spec.key, now, 0.1, Outcome.of([Result(State.CRITICAL, "refused")]),
                      decision.status, {}, spec.services, spec.priority,
-                     [(e, []) for e in decision.events])
+                     decision.events)
     AlertProcessor(config, store, lambda: now).process()
     store.close()
     return path, tmp_path / "state"

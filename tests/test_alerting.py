@@ -97,7 +97,7 @@ class Harness:
         decision = decide(previous, state, summary, spec.policy, self.clock())
         outcome = Outcome.of([Result(state, summary)], [Metric("m", 1)])
         self.store.record_run(spec.key, self.clock(), 0.1, outcome, decision.status, {},
-                              spec.services, spec.priority, [(e, []) for e in decision.events])
+                              spec.services, spec.priority, decision.events)
 
     def advance(self, seconds: float) -> None:
         self.clock.now += timedelta(seconds=seconds)

@@ -82,7 +82,7 @@ def run_problem(config, store, clock):
     decision = decide(None, State.CRITICAL, "port 25: connection refused", spec.policy, clock())
     store.record_run(spec.key, clock(), 0.1, Outcome.of([Result(State.CRITICAL, "x")]),
                      decision.status, {}, spec.services, spec.priority,
-                     [(e, []) for e in decision.events])
+                     decision.events)
     AlertProcessor(config, store, clock).process()
 
 
@@ -165,7 +165,7 @@ def test_failing_channel_falls_back_and_reports_the_failure(tmp_path, smtp_serve
     decision = decide(previous, State.OK, "back", spec.policy, clock())
     store.record_run(spec.key, clock(), 0.1, Outcome.of([Result(State.OK, "back")]),
                      decision.status, {}, spec.services, spec.priority,
-                     [(e, []) for e in decision.events])
+                     decision.events)
     AlertProcessor(config, store, clock).process()
     asyncio.run(notifier.deliver_due())
     assert sms.wait_for(2, 10)

@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from watchdog import __version__
 from watchdog.config import DEFAULT_CONFIG, ConfigError, load_config
@@ -42,6 +43,38 @@ def add_state_dir_option(p: argparse.ArgumentParser) -> None:
 def load_config_or_report(path: str, check_secrets: bool = True):
     """Load the config, or print every error to stderr and return None (exit 2 then)."""
     return _load_or_report(path, check_secrets)
+
+
+def open_store_for_write(state_dir: str):
+    """Open the database to write; as root, act as the database's owner so files that SQLite
+    creates (the -wal and -shm files) stay usable by the service user."""
+    from watchdog.store import DB_NAME, Store
+    path = Path(state_dir) / DB_NAME
+    if not path.exists():
+        raise FileNotFoundError(f"no state database at {path}; has the daemon run with this "
+                                "--state-dir?")
+    owner = path.stat()
+    if os.geteuid() == 0 and owner.st_uid != 0:
+        os.setgid(owner.st_gid)
+        os.setuid(owner.st_uid)
+    return Store.open(state_dir)
+
+
+def open_config_and_store(args: argparse.Namespace, write: bool = False):
+    """The configuration and the state database for a command: ``(None, None)`` when the
+    configuration is invalid (its errors printed), ``(config, None)`` when there is no
+    database (the reason printed)."""
+    from watchdog.store import Store
+    config = load_config_or_report(args.config, check_secrets=False)
+    if config is None:
+        return None, None
+    try:
+        store = open_store_for_write(args.state_dir) if write else \
+            Store.open(args.state_dir, readonly=True)
+    except FileNotFoundError as exc:
+        print(exc, file=sys.stderr)
+        return config, None
+    return config, store
 
 
 def _add_config(p: argparse.ArgumentParser) -> None:

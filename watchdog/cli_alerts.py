@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from watchdog.cli import add_config_option, add_state_dir_option, load_config_or_report
+from watchdog.cli import (
+    add_config_option,
+    add_state_dir_option,
+    load_config_or_report,
+    open_config_and_store,
+    open_store_for_write,
+)
 from watchdog.durations import DurationError, humanize, parse_duration
 from watchdog.model import State
 
@@ -45,21 +49,6 @@ def parse_when(text: str, tz: str, now: datetime) -> datetime:
         raise WhenError(f"{text!r} is not a time: write 'now', '+2h', 'YYYY-MM-DD HH:MM' "
                         "(site time) or ISO-8601") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(tz))
-
-
-def open_store_for_write(state_dir: str):
-    """Open the database to write; as root, act as the database's owner so files that SQLite
-    creates (the -wal and -shm files) stay usable by the service user."""
-    from watchdog.store import DB_NAME, Store
-    path = Path(state_dir) / DB_NAME
-    if not path.exists():
-        raise FileNotFoundError(f"no state database at {path}; has the daemon run with this "
-                                "--state-dir?")
-    owner = path.stat()
-    if os.geteuid() == 0 and owner.st_uid != 0:
-        os.setgid(owner.st_gid)
-        os.setuid(owner.st_uid)
-    return Store.open(state_dir)
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -171,7 +160,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_test_alert)
 
 
-def _context(args, need_config: bool = True):
+def _context(args):
     config = load_config_or_report(args.config, check_secrets=False)
     if config is None:
         return None, None
@@ -179,14 +168,9 @@ def _context(args, need_config: bool = True):
 
 
 def cmd_incidents(args) -> int:
-    from watchdog.store import Store
-    config = load_config_or_report(args.config, check_secrets=False)
-    if config is None:
-        return 2
-    try:
-        store = Store.open(args.state_dir, readonly=True)
-    except FileNotFoundError as exc:
-        return _fail(str(exc), 3)
+    config, store = open_config_and_store(args)
+    if store is None:
+        return 2 if config is None else 3
     rows = store.incidents(None if args.all else "open")
     now = datetime.now(UTC)
     tz = config.site.timezone
@@ -286,14 +270,9 @@ def cmd_maintenance_add(args) -> int:
 
 
 def cmd_maintenance_list(args) -> int:
-    from watchdog.store import Store
-    config = load_config_or_report(args.config, check_secrets=False)
-    if config is None:
-        return 2
-    try:
-        store = Store.open(args.state_dir, readonly=True)
-    except FileNotFoundError as exc:
-        return _fail(str(exc), 3)
+    config, store = open_config_and_store(args)
+    if store is None:
+        return 2 if config is None else 3
     rows = store.maintenance_windows(include_ended=args.all)
     if args.json:
         print(json.dumps({"maintenance": [{**r, "scope": json.loads(r["scope"])}
@@ -355,14 +334,9 @@ def cmd_exception_add(args) -> int:
 
 
 def cmd_exception_list(args) -> int:
-    from watchdog.store import Store
-    config = load_config_or_report(args.config, check_secrets=False)
-    if config is None:
-        return 2
-    try:
-        store = Store.open(args.state_dir, readonly=True)
-    except FileNotFoundError as exc:
-        return _fail(str(exc), 3)
+    config, store = open_config_and_store(args)
+    if store is None:
+        return 2 if config is None else 3
     rows = store.exceptions(include_ended=args.all)
     if args.json:
         print(json.dumps({"exceptions": rows}, indent=2))

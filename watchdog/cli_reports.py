@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from watchdog.cli import add_config_option, add_state_dir_option, load_config_or_report
+from watchdog.cli import add_config_option, add_state_dir_option, open_config_and_store
 
 EXIT_INVALID_CONFIG = 2
 
@@ -51,18 +51,6 @@ def register(sub) -> None:
     i.set_defaults(handler=cmd_inventory)
 
 
-def _open(args: argparse.Namespace):
-    from watchdog.store import Store
-    config = load_config_or_report(args.config, check_secrets=False)
-    if config is None:
-        return None, None
-    try:
-        return config, Store.open(args.state_dir, readonly=not getattr(args, "send", False))
-    except FileNotFoundError as exc:
-        print(f"muni-watchdog: {exc}", file=sys.stderr)
-        return config, None
-
-
 def cmd_monthly(args: argparse.Namespace) -> int:
     from alerts.send import DeliveryError
     from watchdog.reports.deliver import monthly_report, send_monthly_report
@@ -70,7 +58,7 @@ def cmd_monthly(args: argparse.Namespace) -> int:
     from watchdog.reports.render import render_monthly_html, render_monthly_text
 
     now = datetime.now(UTC)
-    config, store = _open(args)
+    config, store = open_config_and_store(args, write=getattr(args, "send", False))
     if config is None:
         return EXIT_INVALID_CONFIG
     if store is None:
@@ -106,7 +94,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     from watchdog.reports.deliver import digest, send_digest
     from watchdog.reports.digest import render_digest_text
 
-    config, store = _open(args)
+    config, store = open_config_and_store(args, write=getattr(args, "send", False))
     if config is None:
         return EXIT_INVALID_CONFIG
     if store is None:
@@ -131,7 +119,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
 def cmd_inventory(args: argparse.Namespace) -> int:
     from watchdog.reports.inventory import as_csv, as_table, inventory
 
-    config, store = _open(args)
+    config, store = open_config_and_store(args, write=getattr(args, "send", False))
     if config is None:
         return EXIT_INVALID_CONFIG
     if store is None:

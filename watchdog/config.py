@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from dataclasses import dataclass
 from functools import cached_property
@@ -57,6 +58,16 @@ PRIORITY_DEFAULTS: dict[int, PriorityDefaults] = {
 # Monthly availability a service is held to when it does not set one: 99.9 % allows 43 minutes
 # of outage in a 30-day month, 99.5 % 3.6 hours, 99 % 7.2 hours, 98 % 14.4 hours, 95 % 36 hours.
 AVAILABILITY_TARGETS: dict[int, float] = {1: 99.9, 2: 99.5, 3: 99.0, 4: 98.0, 5: 95.0}
+
+
+WEEKLY_TIME = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):[0-5]\d$")
+
+
+def weekly_time(value: str) -> str:
+    """Validate a weekly moment written ``DAY HH:MM`` (site time), e.g. ``mon 10:00``."""
+    if not WEEKLY_TIME.match(value):
+        raise ValueError(f"{value!r} is not a weekly time; write DAY HH:MM, e.g. 'mon 10:00'")
+    return value
 
 
 class Person(Strict):
@@ -270,12 +281,7 @@ class NotifyConfig(Strict):
     @field_validator("weekly_test")
     @classmethod
     def _weekly(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        import re
-        if not re.match(r"^(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):[0-5]\d$", value):
-            raise ValueError(f"{value!r} is not a weekly time; write DAY HH:MM, e.g. 'mon 10:00'")
-        return value
+        return None if value is None else weekly_time(value)
 
 
 class MonthlyReportConfig(Strict):
@@ -294,10 +300,7 @@ class DigestConfig(Strict):
     @field_validator("when")
     @classmethod
     def _weekly(cls, value: str) -> str:
-        import re
-        if not re.match(r"^(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):[0-5]\d$", value):
-            raise ValueError(f"{value!r} is not a weekly time; write DAY HH:MM, e.g. 'mon 08:00'")
-        return value
+        return weekly_time(value)
 
 
 class MetricsConfig(Strict):

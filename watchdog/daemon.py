@@ -203,33 +203,32 @@ class Daemon(SiteJobs):
             result = await run_check(spec, memory, self.clock())
             decision = decide(previous, result.outcome.state, result.outcome.summary,
                               spec.policy, result.started_at, result.outcome.immediate)
-            planned = [(event, []) for event in decision.events]
             self.store.record_run(spec.key, result.started_at, result.duration, result.outcome,
                                   decision.status, dict(result.memory), spec.services,
-                                  spec.priority, planned)
+                                  spec.priority, decision.events)
         except sqlite3.Error as exc:
             # Nothing was committed, so the same transition is decided again next run: an
             # alert is delayed by a full disk, never lost.
             log.error("target=%s check=%s could not record the result: %s", spec.key.target,
                       spec.key.check, exc)
             return
-        self._log_run(spec, decision, planned)
+        self._log_run(spec, decision)
         if decision.next_interval != self.intervals.get(job_id) and self.scheduler:
             self.intervals[job_id] = decision.next_interval
             self.scheduler.reschedule_job(job_id, trigger=self._trigger(decision.next_interval))
-        if planned and self.scheduler:
+        if decision.events and self.scheduler:
             self.scheduler.modify_job("alerts", next_run_time=self.clock())
 
     @staticmethod
-    def _log_run(spec: CheckSpec, decision, planned) -> None:
+    def _log_run(spec: CheckSpec, decision) -> None:
         status = decision.status
         where = f"target={spec.key.target} check={spec.key.check}"
-        for event, _notes in planned:
+        for event in decision.events:
             level = logging.INFO if event.kind is EventKind.RECOVERY else logging.WARNING
             held = f" (held: {event.suppressed_reason})" if event.suppressed_reason else ""
             log.log(level, "%s %s %s -> %s%s: %s", where, event.kind.upper(),
                     event.previous_state.name, event.state.name, held, event.summary)
-        if not planned:
+        if not decision.events:
             if status.state_type.value == "soft":
                 if status.state.is_ok:
                     log.info("%s RECOVERING %d/%d: %s", where, status.attempt,

@@ -55,13 +55,12 @@ class Notifier:
                 if note.attempts >= self.config.notify.retry.fallback_after:
                     failing[note.channel] = note.last_error or "failing"
                 continue
-            if await self._try(note, now):
+            error = await self._try(note, now)
+            if error is None:
                 sent += 1
                 blocked.discard(note.channel)
             elif note.attempts + 1 >= self.config.notify.retry.fallback_after:
-                error = self.store.db.execute(
-                    "SELECT last_error FROM notifications WHERE id = ?", [note.id]).fetchone()[0]
-                failing[note.channel] = error or "failing"
+                failing[note.channel] = error
                 if not note.fallback_sent:
                     self._fall_back(note, failing[note.channel], now)
             now = self.clock()
@@ -98,7 +97,8 @@ class Notifier:
                 log.error("channel=%s failing (%s): notification %d also sent through %s",
                           note.channel, error, note.id, target)
 
-    async def _try(self, note: PendingNotification, now: datetime) -> bool:
+    async def _try(self, note: PendingNotification, now: datetime) -> str | None:
+        """Send one notification and record the attempt; the error, or None when sent."""
         urls = self.channel_urls.get(note.channel)
         attempt = self.store.start_attempt(note.id, now)
         error = None
@@ -119,20 +119,20 @@ class Notifier:
             self.store.finish_attempt(attempt, note.id, finished, True, None, None)
             log.info("channel=%s sent notification %d: %s", note.channel, note.id,
                      note.title or note.body[:80])
-            return True
+            return None
         retry = self.config.notify.retry
         age = (finished - note.created_at).total_seconds()
         if age >= retry.give_up_after or urls is None:
             self.store.finish_attempt(attempt, note.id, finished, False, error, None)
             log.error("channel=%s gave up on notification %d after %d attempts: %s",
                       note.channel, note.id, note.attempts + 1, error)
-            return False
+            return error
         delay = min(retry.first_delay * 2 ** note.attempts, retry.max_delay)
         self.store.finish_attempt(attempt, note.id, finished, False, error,
                                   finished + timedelta(seconds=delay))
         log.warning("channel=%s notification %d failed (attempt %d), retrying in %.0fs: %s",
                     note.channel, note.id, note.attempts + 1, delay, error)
-        return False
+        return error
 
     def queue_test(self, channels: list[str], now: datetime, why: str) -> int:
         """Write a test message for each channel into the outbox (the weekly route test)."""

@@ -26,6 +26,13 @@ def backup_key(backup_id: str) -> CheckKey:
     return CheckKey(f"backup:{backup_id}", "restore_test")
 
 
+def weekly_trigger(when: str, tz: str) -> CronTrigger:
+    """``"mon 10:00"`` (validated by the config) as a cron trigger in the site's zone."""
+    day, hhmm = when.split()
+    hour, minute = map(int, hhmm.split(":"))
+    return CronTrigger(day_of_week=day, hour=hour, minute=minute, timezone=tz)
+
+
 def _ping(url: str) -> None:
     import urllib.request
     with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (configured URL)
@@ -43,29 +50,28 @@ class SiteJobs:
     _metrics_address: tuple[str, int] | None
     _trap_receiver: Any
 
+    def _remove_jobs(self, *job_ids: str) -> None:
+        for job_id in job_ids:
+            if self.scheduler.get_job(job_id):
+                self.scheduler.remove_job(job_id)
+
     def _install_site_jobs(self, config: Config) -> None:
         """The heartbeat ping and the weekly channel test, replaced on every reload."""
         assert self.scheduler is not None
-        for job_id in ("heartbeat", "weekly-test"):
-            if self.scheduler.get_job(job_id):
-                self.scheduler.remove_job(job_id)
+        self._remove_jobs("heartbeat", "weekly-test")
         beat = config.notify.heartbeat
         if beat is not None:
             self.scheduler.add_job(self._heartbeat, IntervalTrigger(seconds=beat.interval),
                                    id="heartbeat", next_run_time=self.clock())
         if config.notify.weekly_test and config.notify.channels:
-            day, hhmm = config.notify.weekly_test.split()
-            hour, minute = map(int, hhmm.split(":"))
-            self.scheduler.add_job(self._weekly_test, CronTrigger(
-                day_of_week=day, hour=hour, minute=minute, timezone=config.site.timezone),
-                id="weekly-test", misfire_grace_time=3600)
+            self.scheduler.add_job(self._weekly_test, weekly_trigger(
+                config.notify.weekly_test, config.site.timezone), id="weekly-test",
+                misfire_grace_time=3600)
 
     def _install_report_jobs(self, config: Config) -> None:
         """The monthly leadership summary, the weekly digest, and the /metrics endpoint."""
         assert self.scheduler is not None
-        for job_id in ("report-monthly", "report-digest"):
-            if self.scheduler.get_job(job_id):
-                self.scheduler.remove_job(job_id)
+        self._remove_jobs("report-monthly", "report-digest")
         tz = config.site.timezone
         monthly = config.reports.monthly
         if monthly is not None:
@@ -75,11 +81,9 @@ class SiteJobs:
                 id="report-monthly", misfire_grace_time=6 * 3600)
         digest = config.reports.digest
         if digest is not None:
-            day, hhmm = digest.when.split()
-            hour, minute = map(int, hhmm.split(":"))
-            self.scheduler.add_job(self._send_report, CronTrigger(
-                day_of_week=day, hour=hour, minute=minute, timezone=tz), args=["digest", 0],
-                id="report-digest", misfire_grace_time=6 * 3600)
+            self.scheduler.add_job(self._send_report, weekly_trigger(digest.when, tz),
+                                   args=["digest", 0], id="report-digest",
+                                   misfire_grace_time=6 * 3600)
         self._start_metrics(config)
 
     def _start_metrics(self, config: Config) -> None:
@@ -191,7 +195,7 @@ class SiteJobs:
         now = self.clock()
         decision = decide(previous, outcome.state, outcome.summary, policy, now, True)
         self.store.record_run(key, now, 0.0, outcome, decision.status, {}, tuple(services),
-                              priority, [(e, []) for e in decision.events])
+                              priority, decision.events)
         return decision
 
     async def _start_traps(self, config: Config) -> None:

@@ -159,15 +159,6 @@ def from_iso(text: str | None) -> datetime | None:
 
 
 @dataclass(frozen=True)
-class PlannedNotification:
-    """A message the daemon decided to send for an event, before it is tried."""
-
-    channel: str
-    title: str
-    body: str
-
-
-@dataclass(frozen=True)
 class PendingNotification:
     id: int
     event_id: int | None
@@ -254,8 +245,9 @@ class Store(AlertingStore):
     def record_run(self, key: CheckKey, started_at: datetime, duration: float, outcome: Outcome,
                    status: CheckStatus, memory: dict[str, Any], services: Sequence[str],
                    priority: int | None,
-                   events: Iterable[tuple[Event, Sequence[PlannedNotification]]]) -> list[int]:
-        """Write a run, the new current state, its events and their outbox rows atomically.
+                   events: Iterable[Event]) -> list[int]:
+        """Write a run, the new current state and its events atomically (the alert loop turns
+        the events into incidents and outbox rows).
 
         Returns the ids of the events written.
         """
@@ -272,12 +264,12 @@ class Store(AlertingStore):
             row.update(target=key.target, check_name=key.check, memory=json.dumps(memory),
                        services=json.dumps(list(services)), metrics=metrics, items=items)
             self.db.table("current_state").upsert(row, pk=("target", "check_name"))
-            for event, planned in events:
-                event_ids.append(self._insert_event(key, event, services, priority, planned))
+            for event in events:
+                event_ids.append(self._insert_event(key, event, services, priority))
         return event_ids
 
     def _insert_event(self, key: CheckKey, event: Event, services: Sequence[str],
-                      priority: int | None, planned: Sequence[PlannedNotification]) -> int:
+                      priority: int | None) -> int:
         cursor = self.db.execute(
             "INSERT INTO events (at, target, check_name, kind, state, previous_state, since, "
             "summary, services, priority, notify, suppressed_reason, processed) "
@@ -285,14 +277,7 @@ class Store(AlertingStore):
             [iso(event.at), key.target, key.check, str(event.kind), int(event.state),
              int(event.previous_state), iso(event.since), event.summary,
              json.dumps(list(services)), priority, int(event.notify), event.suppressed_reason])
-        event_id = cursor.lastrowid
-        for note in planned:
-            self.db.execute(
-                "INSERT INTO notifications (event_id, channel, idempotency_key, title, body, "
-                "created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [event_id, note.channel, f"event-{event_id}-{note.channel}", note.title,
-                 note.body, iso(event.at), iso(event.at)])
-        return event_id
+        return cursor.lastrowid
 
     def remove_checks_not_in(self, keys: set[CheckKey]) -> int:
         """Forget the current state of checks no longer configured (history stays)."""
@@ -311,22 +296,6 @@ class Store(AlertingStore):
         return cursor.rowcount
 
     # -- outbox ------------------------------------------------------------------------------
-
-    def channels_told_of_problem(self, key: CheckKey) -> list[str]:
-        """Channels that were sent the current problem (its recovery goes to all of them)."""
-        events = list(self.db.query(
-            "SELECT id, kind FROM events WHERE target = ? AND check_name = ? AND notify = 1 "
-            "AND kind IN ('problem', 'recovery') ORDER BY id DESC", [key.target, key.check]))
-        channels: list[str] = []
-        for event in events:
-            if event["kind"] == "recovery":
-                break
-            for row in list(self.db.query(
-                    "SELECT channel FROM notifications WHERE event_id = ? ORDER BY id",
-                    [event["id"]])):
-                if row["channel"] not in channels:
-                    channels.append(row["channel"])
-        return channels
 
     def pending_notifications(self, limit: int = 1000) -> list[PendingNotification]:
         """Unsent notifications, oldest first (whether or not their retry time has come)."""
