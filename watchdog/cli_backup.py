@@ -71,9 +71,17 @@ def cmd_canary_write(args: argparse.Namespace) -> int:
     return 0
 
 
-def _terminate_as_exit(signum, _frame) -> None:
-    # SIGTERM ends the run through the normal exception path, so scratch directories are removed
-    raise SystemExit(128 + signum)
+async def _stop_on_sigterm(coro):
+    """Run ``coro``; SIGTERM cancels it. Cancellation arrives at an ``await``, so the run stops
+    restic and removes its scratch directory, and no library call is cut in half (an exception
+    raised from a signal handler can land anywhere, even while a library holds a lock). The
+    daemon stops its runs the same way."""
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
+    try:
+        return await coro
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 def cmd_restore_test(args: argparse.Namespace) -> int:
@@ -95,7 +103,6 @@ def cmd_restore_test(args: argparse.Namespace) -> int:
     store = Store.open(args.state_dir)
     work_dir = Path(args.state_dir) / WORK_SUBDIR
     show_progress = sys.stderr.isatty() and not args.json
-    previous = signal.signal(signal.SIGTERM, _terminate_as_exit)
     reports = []
     try:
         for backup in backups:
@@ -106,8 +113,11 @@ def cmd_restore_test(args: argparse.Namespace) -> int:
                 if show_progress:
                     print(f"{backup_id}: {text}…", file=sys.stderr, flush=True)
 
-            report = asyncio.run(_run_one(config, backup, service, state, args.full,
-                                          work_dir, progress))
+            try:
+                report = asyncio.run(_stop_on_sigterm(_run_one(
+                    config, backup, service, state, args.full, work_dir, progress)))
+            except asyncio.CancelledError:
+                return 128 + signal.SIGTERM  # stopped; the run cleaned up after itself
             store.record_restore_test(report_row(report),
                                       report.state.as_dict() if report.state else None)
             reports.append(report)
@@ -116,7 +126,6 @@ def cmd_restore_test(args: argparse.Namespace) -> int:
             else:
                 print_report(report)
     finally:
-        signal.signal(signal.SIGTERM, previous)
         store.close()
     return int(State.worst(r.verdict for r in reports))
 
