@@ -140,7 +140,7 @@ targets:
         "town.yaml:24: targets[1].checks[1].port: required key 'port' is missing; add it",
         "town.yaml:25: targets[1].checks[1].prot: unknown key 'prot'; did you mean 'port'? "
         "(allowed here: check, name, interval, retry_interval, max_attempts, recovery_attempts, "
-        "timeout, port, connect_warn)",
+        "timeout, affects_availability, port, connect_warn)",
         "town.yaml:31: targets[2].checks[0].url: 'ftp://x' must start with http:// or https://",
         "town.yaml:32: targets[2].checks[0].keywrod: unknown key 'keywrod'; did you mean "
         "'keyword'? (allowed here: check, name, interval, retry_interval, max_attempts, "
