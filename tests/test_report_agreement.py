@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.test_report_words import grammar_errors, seconds_of
 from watchdog.config import parse_config
 from watchdog.reports.deliver import monthly_report
 from watchdog.reports.metrics import snapshot_from_store
@@ -112,6 +113,21 @@ def _event(store, target, check, kind, state, previous, since, at, services, una
         unavailable=unavailable))
 
 
+def _incident(rng, store, tid, check, services, since, hard, end):
+    told = rng.random() < 0.8
+    acked = hard + timedelta(seconds=rng.choice([30, 59, 60, 61, 82, 3599, 3600, 3601,
+                                                 4 * 3600 + 1, 86400])) \
+        if told and rng.random() < 0.7 else None
+    store.create_incident(
+        target=tid, check_name=check, services=json.dumps(services), priority=1, state=2,
+        summary="down", opened_at=iso(since), hard_at=iso(hard), resolved_at=iso(end),
+        status="resolved", first_notified_at=iso(hard) if told else None,
+        acked_by="Dana" if acked else None, acked_at=iso(acked) if acked else None,
+        suppressed_reason=None if told else rng.choice(
+            ["parent web0 down", "maintenance: work (Dana)", "accepted risk: x (Kim)",
+             "flapping"]))
+
+
 def _episodes(rng, store, tid, check, services, first, counts):
     """Problems one after another; returns the truth: (outage start, end, when it was
     recorded). ``counts``: whether a CRITICAL of this check is an outage by its type/config
@@ -144,6 +160,8 @@ def _episodes(rng, store, tid, check, services, first, counts):
                    int(counts))
             if counts:
                 out.append((down_at, end, down_at))
+        if rng.random() < 0.4:
+            _incident(rng, store, tid, check, services, since, hard, end)
         if end < MONTH_END + timedelta(days=1) or rng.random() < 0.5:
             _event(store, tid, check, "recovery", 0, 2, since, end, services, 0)
         else:   # still down when the report is made
@@ -206,6 +224,13 @@ def test_paragraph_tables_trend_and_metrics_agree(seed, tmp_path):
             any(r.availability == 100.0 for r in report.services))
         # the verdict beside the figure agrees with it
         assert ("met" if s.met_target else "missed") in shown.string[shown.end():][:40]
+    # leadership's words: no check ids, counts agree, acknowledgements agree with promises
+    for tid, check in g.truth:
+        assert f"{tid}/{check}" not in text + page
+    assert grammar_errors(text) == []
+    for said, verdict, promised in re.findall(
+            r"acknowledged in ([^,]+), (within|later than) the promised ([^;]+);", text):
+        assert (seconds_of(said) <= seconds_of(promised)) == (verdict == "within"), said
     monitored_rows = [s for s in report.services if s.availability is not None]
     says_none = "had an outage." in paragraph and "No " in paragraph
     assert says_none == (bool(monitored_rows) and all(s.outage_seconds == 0
