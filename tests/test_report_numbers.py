@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -143,3 +144,26 @@ def test_a_short_outage_is_named_in_the_paragraph_and_never_shown_as_100_percent
     [trend] = report.trailing
     assert trend.points[-1].value == pytest.approx(45 / 60)
     assert trend.points[-1].text == "under 1 minute"      # not "0 minutes" (was round(.., 1))
+
+
+def test_pending_security_updates_are_counted_with_their_age(tmp_path):
+    """Issue 10: "Oldest security update waiting: 0 days" next to "88 security updates
+    pending". The report and its trend now say both, the same way."""
+    from tests.report_fixture import run, state_row
+    from watchdog.reports.render import render_monthly_html, render_monthly_text
+    from watchdog.store import Store
+
+    store = Store.open(tmp_path / "patches")
+    run(store, "mail", "tcp", "2026-10-01T00:00:00", ["email"])
+    items = [{"kind": "package", "name": f"lib{i}", "security": True, "pending_days": 0.2}
+             for i in range(88)]
+    items.append({"kind": "package", "name": "phased", "security": True, "phased": True,
+                  "pending_days": 30.0})           # not offered yet: not waiting on anyone
+    state_row(store, "mail", "patches", items, ["email"])
+    report = monthly_report(store, make_config(), 2026, 11, NOW)
+    text = render_monthly_text(report)
+    assert "Patching: 88 security updates pending, the oldest waiting less than a day; none " \
+        "over the 3-day patch policy." in text
+    [_, latency] = report.leading
+    assert latency.points[-1].text == "88 pending, oldest less than a day"
+    assert not re.search(r"\b0 days", text + render_monthly_html(report))
