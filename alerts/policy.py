@@ -139,7 +139,19 @@ def suppression_reason(target: str, services: Sequence[str], parents: Mapping[st
             return f"accepted risk: {why}"
     for ancestor in _ancestors(target, parents):
         if ancestor in down:
-            return f"parent {ancestor} down"
+            return parent_down_reason(ancestor)
+    return None
+
+
+def parent_down_reason(parent: str) -> str:
+    """The suppression reason of a problem held because ``parent`` is down."""
+    return f"parent {parent} down"
+
+
+def held_by_parent(reason: str | None) -> str | None:
+    """The parent named by a :func:`parent_down_reason`, else None."""
+    if reason and reason.startswith("parent ") and reason.endswith(" down"):
+        return reason[len("parent "):-len(" down")] or None
     return None
 
 

@@ -11,6 +11,7 @@ characters), ``teams`` (under Apprise's 1,000-character limit for workflows://).
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -190,6 +191,29 @@ def flapping_message(site: str, alert: AlertInfo) -> Message:
 def notice_message(site: str, title: str, lines: Sequence[str], short: str) -> Message:
     """Anything else: maintenance summaries, expired exceptions, delivery failures, tests."""
     return Message(title, (f"{site} — muni-watchdog", "", *lines), short)
+
+
+def fallback_message(message: Message, via: str, failing: str, failures: int,
+                     error: str) -> Message:
+    """The whole message again, for a fallback channel, with the delivery failure on top
+    (under the site line): the on-call gets the service, impact, owners, last results and the
+    ack command even when the usual channel is down."""
+    note = (f"DELIVERY PROBLEM: sent through {via} because channel {failing} failed "
+            f"{failures} times: {error}")
+    head, rest = message.lines[:2], message.lines[2:]
+    return Message(f"[via {via}] {message.title}", (*head, note, "", *rest),
+                   f"[via {via}: {failing} failing] {message.short}")
+
+
+def message_to_json(message: Message) -> str:
+    """The message as stored with each outbox row, so a fallback copy can be laid out anew."""
+    return json.dumps({"title": message.title, "lines": list(message.lines),
+                       "short": message.short})
+
+
+def message_from_json(text: str) -> Message:
+    data = json.loads(text)
+    return Message(data["title"], tuple(data["lines"]), data["short"])
 
 
 # -- layouts ----------------------------------------------------------------------------------

@@ -45,6 +45,10 @@ class CheckParams(Strict):
     recovery_attempts: int | None = Field(
         None, ge=1, le=20, description="Consecutive successes before a recovery is declared.")
     timeout: Duration = Field(10.0, description="Longest a single run may take (then UNKNOWN).")
+    affects_availability: bool | None = Field(
+        None, description="Whether this check's CRITICAL is an outage of its services "
+        "(counted against their availability) — true — or only needs attention — false. "
+        "Default: as its check type declares (see 'What counts as an outage').")
 
     @property
     def check_name(self) -> str:

@@ -140,7 +140,9 @@ def _judge_status(raw: HttpRaw, params: HttpParams) -> Result:
 def _judge_time(seconds: float, params: HttpParams) -> Result:
     text = f"answered in {seconds:.2f}s"
     if params.response_crit is not None and seconds > params.response_crit:
-        return Result(State.CRITICAL, f"slow: {text} (critical above {params.response_crit:g}s)")
+        # It answered: slow is a problem to look at, not an outage (no answer at all is).
+        return Result(State.CRITICAL, f"slow: {text} (critical above {params.response_crit:g}s)",
+                      affects_availability=False)
     if params.response_warn is not None and seconds > params.response_warn:
         return Result(State.WARNING, f"slow: {text} (warning above {params.response_warn:g}s)")
     return Result(State.OK, text)
@@ -151,7 +153,8 @@ def _judge_certificate(days: float, params: HttpParams) -> Result:
         return Result(State.CRITICAL, f"TLS certificate expired {-days:.0f} days ago")
     text = f"TLS certificate expires in {days:.0f} days"
     if days < params.certificate_crit_days:
-        return Result(State.CRITICAL, text)
+        # Still valid: browsers connect. An expired certificate (above) is an outage.
+        return Result(State.CRITICAL, text, affects_availability=False)
     if days < params.certificate_warn_days:
         return Result(State.WARNING, text)
     return Result(State.OK, text)

@@ -2,6 +2,8 @@
 gateway and a json:// webhook; fallback when a channel keeps failing; test-alert."""
 
 import asyncio
+import html as htmllib
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -201,3 +203,86 @@ def test_weekly_test_message_reaches_every_channel(tmp_path, smtp_server, receiv
     assert smtp_server.messages[0]["Subject"] == "[TEST] muni-watchdog: the weekly test message"
     assert sms.json_bodies()[0]["message"] == "muni-watchdog weekly test: this channel works."
     assert hook.wait_for(1, 10)
+
+
+def test_fallback_email_carries_the_whole_message_with_the_failure_on_top(tmp_path,
+                                                                         smtp_server):
+    """Issue 10: the copy sent through the backup relay held only the subject and "Sent
+    through backup-relay because relay failed 3 times". It must be the whole message."""
+    dead = free_port()
+    text = config_text(smtp_server.port, 1, 1, 1, extra=f"""\
+    - name: relay
+      url: mailto://127.0.0.1:{dead}?from=watchdog@town.example&to=oncall@msp.example
+      fallback: backup-relay
+    - name: backup-relay
+      url: mailto://127.0.0.1:{smtp_server.port}?from=watchdog@town.example&to=oncall@msp.example
+""").replace("channels: [oncall-email, msp-teams, oncall-sms, webhook]", "channels: [relay]")
+    text = text.replace("      url_env: MW_TEAMS_URL\n", "      url: json://127.0.0.1:9/x\n")
+    config = parse_config(text, "t.yaml")
+    store, clock = Store.open(tmp_path), Clock()
+    notifier = Notifier(config, store, clock)
+    run_problem(config, store, clock)
+    for _ in range(3):
+        asyncio.run(notifier.deliver_due())
+        clock.now += timedelta(minutes=5)
+    assert smtp_server.wait_for(1, 10)
+    mail = smtp_server.messages[0]
+    assert mail["Subject"] == ("[via backup-relay] [P1 CRITICAL] Staff email — mail/tcp: port "
+                               "25: connection refused")
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    plain = mail.get_body(preferencelist=("plain",)).get_content()
+    for body in (re.sub(r"<[^>]+>", " ", html), plain):
+        flat = " ".join(htmllib.unescape(body).split())
+        failure = flat.index("DELIVERY PROBLEM: sent through backup-relay because channel "
+                             "relay failed 3 times")
+        for part in ("PROBLEM: mail/tcp is CRITICAL [incident 1]",
+                     "Service: Staff email (priority 1)",
+                     "Public impact: Staff cannot send or receive email.",
+                     "Owner: Ann Owner <ann@town.example>",
+                     "Backup owner: Bo Backup <bo@msp.example>", "Last results:",
+                     'muni-watchdog ack 1 --by "YOUR NAME"'):
+            assert flat.find(part) > failure, (part, flat[:400])
+    # the original is still retried on its own channel
+    original = store.notifications()[0]
+    assert original["channel"] == "relay" and original["status"] == "pending"
+
+
+@pytest.mark.parametrize("source, target", [("email", "text"), ("text", "email"),
+                                            ("teams", "email"), ("sms", "email"),
+                                            ("email", "sms"), ("email", "teams")])
+def test_a_fallback_copy_is_the_whole_message_in_its_own_layout(source, target):
+    """Every pair of layouts: the copy is laid out for the fallback channel from the whole
+    message, whatever the failing channel's own layout was (an SMS's 160 characters do not
+    become the email)."""
+    from alerts.render import AlertInfo, ServiceInfo, layout, message_to_json, problem_message
+    from watchdog.notifier import fallback_copy
+    from watchdog.store import PendingNotification
+
+    at = datetime(2026, 11, 2, 13, 0, tzinfo=UTC)
+    alert = AlertInfo(
+        site="Testville", timezone="UTC", kind="problem", state="critical",
+        previous_state="ok", target="mail", host="mail.town.example", check="tcp",
+        summary="port 25: connection refused", since=at - timedelta(minutes=2), at=at,
+        services=(ServiceInfo("email", "Staff email", 1, "Ann Owner", "Bo Backup",
+                              "Staff cannot send or receive email.", 3600),),
+        priority=1, incident=7, recent=((at, "critical", "port 25: connection refused"),))
+    message = problem_message("Testville", [alert])
+    title, body, body_format = layout(message, source)
+    note = PendingNotification(1, None, "primary", "k", title, body, at, 3, at, body_format,
+                               "problem", False, "boom", message_to_json(message))
+    copy_title, copy_body, copy_format, copy_message = fallback_copy(
+        note, "spare", target, 3, "connection refused")
+    assert (copy_title, copy_body, copy_format) == layout(
+        __import__("alerts.render", fromlist=["x"]).message_from_json(copy_message), target)
+    if target == "sms":
+        assert len(copy_body) <= 160 and copy_body.startswith("[via spare: primary failing]")
+        return
+    assert copy_title.startswith("[via spare] [P1 CRITICAL]")
+    flat = " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", copy_body)).split())
+    failure = flat.index("DELIVERY PROBLEM: sent through spare because channel primary failed "
+                         "3 times: connection refused")
+    for part in ("Public impact: Staff cannot send or receive email.", "Owner: Ann Owner",
+                 "Backup owner: Bo Backup", "muni-watchdog ack 7"):
+        assert flat.find(part) > failure, part
+    if target != "teams":
+        assert flat.find("Last results:") > failure

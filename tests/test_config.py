@@ -140,11 +140,12 @@ targets:
         "town.yaml:24: targets[1].checks[1].port: required key 'port' is missing; add it",
         "town.yaml:25: targets[1].checks[1].prot: unknown key 'prot'; did you mean 'port'? "
         "(allowed here: check, name, interval, retry_interval, max_attempts, recovery_attempts, "
-        "timeout, port, connect_warn)",
+        "timeout, affects_availability, port, connect_warn)",
         "town.yaml:31: targets[2].checks[0].url: 'ftp://x' must start with http:// or https://",
         "town.yaml:32: targets[2].checks[0].keywrod: unknown key 'keywrod'; did you mean "
         "'keyword'? (allowed here: check, name, interval, retry_interval, max_attempts, "
-        "recovery_attempts, timeout, url, method, expect_status, keyword, follow_redirects, "
+        "recovery_attempts, timeout, affects_availability, url, method, expect_status, keyword, "
+        "follow_redirects, "
         "response_warn, response_crit, certificate_warn_days, certificate_crit_days, "
         "verify_tls, ca_file)",
     ]

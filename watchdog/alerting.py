@@ -30,6 +30,7 @@ from alerts.render import (
     flapping_message,
     layout,
     local,
+    message_to_json,
     notice_message,
     problem_message,
     recovery_message,
@@ -127,7 +128,8 @@ class AlertProcessor:
             key = (f"{kind}-{'-'.join(map(str, incident_ids)) or 'site'}-{channel}-"
                    f"{iso(now)}-{uuid.uuid4().hex[:12]}")
             self.store.add_notification(channel, key, title, body, body_format, kind,
-                                        incident_ids, now, event_id)
+                                        incident_ids, now, event_id,
+                                        message=message_to_json(message))
             count += 1
         return count
 

@@ -202,7 +202,8 @@ class Daemon(SiteJobs):
             previous, memory = self.store.load_status(spec.key)
             result = await run_check(spec, memory, self.clock())
             decision = decide(previous, result.outcome.state, result.outcome.summary,
-                              spec.policy, result.started_at, result.outcome.immediate)
+                              spec.policy, result.started_at, result.outcome.immediate,
+                              unavailable=result.outcome.unavailable)
             self.store.record_run(spec.key, result.started_at, result.duration, result.outcome,
                                   decision.status, dict(result.memory), spec.services,
                                   spec.priority, decision.events)

@@ -15,6 +15,7 @@ from typing import Any
 
 from checks import KINDS
 from checks.base import CheckParams, CheckType, CollectError, TargetInfo
+from checks.impact import check_type_info
 from watchdog.config import Config
 from watchdog.model import CheckContext, CheckKey, Outcome
 from watchdog.transitions import Policy
@@ -79,6 +80,9 @@ async def run_check(spec: CheckSpec, memory: Mapping[str, Any], now: datetime) -
         log.exception("target=%s check=%s crashed", spec.key.target, spec.key.check)
         outcome = Outcome.unknown(f"check failed: {type(exc).__name__}: {exc}")
         new_memory = memory
+    # What each CRITICAL means for availability (checks.impact), settled once, here.
+    outcome = outcome.judged(check_type_info(spec.params.check).affects_availability,
+                             spec.params.affects_availability)
     return RunResult(outcome, dict(new_memory), now, time.monotonic() - started)
 
 

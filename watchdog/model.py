@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -81,11 +81,19 @@ class Metric:
 
 @dataclass(frozen=True)
 class Result:
-    """One judgement inside a check: a state and a one-line summary a person can read."""
+    """One judgement inside a check: a state and a one-line summary a person can read.
+
+    ``affects_availability`` says what a CRITICAL of this result means: True, the service
+    cannot be used (an outage: the website does not answer); False, someone should look but
+    the service works (its certificate expires in 10 days, toner is low); None, as the check
+    type declares (``checks.impact``). A check marks only the results that differ from its
+    type; the engine fills in the rest (:meth:`Outcome.judged`).
+    """
 
     state: State
     summary: str
     details: str = ""
+    affects_availability: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,23 @@ class Outcome:
                      key=lambda r: -r.state.badness)
         return ", ".join(r.summary for r in bad)
 
+    def judged(self, default: bool, override: bool | None = None) -> Outcome:
+        """Every result with its availability meaning settled: the check's own
+        ``affects_availability:`` when set (it overrides everything), else what the result
+        says, else ``default`` (the check type's)."""
+        def settle(r: Result) -> Result:
+            value = override if override is not None else (
+                r.affects_availability if r.affects_availability is not None else default)
+            return replace(r, affects_availability=value)
+        return replace(self, results=tuple(settle(r) for r in self.results))
+
+    @property
+    def unavailable(self) -> bool:
+        """True when a CRITICAL result means the service cannot be used: an outage.
+        Results not yet :meth:`judged` (None) do not count."""
+        return any(r.state is State.CRITICAL and r.affects_availability is True
+                   for r in self.results)
+
 
 class StateType(enum.StrEnum):
     SOFT = "soft"
@@ -152,6 +177,7 @@ class Event:
     summary: str
     notify: bool = True
     suppressed_reason: str | None = None
+    unavailable: bool = False    # the (CRITICAL) state means the service cannot be used
 
 
 @dataclass(frozen=True)

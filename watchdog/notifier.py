@@ -11,11 +11,19 @@ original channel keeps being retried.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from alerts.render import Message, layout
+from alerts.render import (
+    Message,
+    fallback_message,
+    layout,
+    message_from_json,
+    message_to_json,
+)
 from alerts.send import DeliveryError, send
 from watchdog.config import Config
 from watchdog.store import PendingNotification, Store, iso
@@ -78,22 +86,14 @@ class Notifier:
                 log.error("channel=%s is failing (%s) and has no fallback channel: add "
                           "'fallback:' to it or notify.fallback_channels", note.channel, error)
                 return
+            failures = self.config.notify.retry.fallback_after
             for target in targets:
                 fmt = self.config.channel_format(target)
-                note_line = (f"Sent through {target} because channel {note.channel} failed "
-                             f"{self.config.notify.retry.fallback_after} times: {error}")
-                if fmt == "sms" or note.body_format != "text":
-                    message = Message(f"[via {target}] {note.title}",
-                                      ("", "", note.title, "", note_line),
-                                      f"{note.title} (via {target}: {note.channel} failing)")
-                    title, body, body_format = layout(message, fmt)
-                else:
-                    title = f"[via {target}] {note.title}"
-                    body = f"{note.body}\n{note_line}\n"
-                    body_format = "text"
+                title, body, body_format, message = fallback_copy(
+                    note, target, fmt, failures, error)
                 self.store.add_notification(
                     target, f"fallback-{note.id}-{target}", title, body, body_format,
-                    note.kind, [], now, note.event_id, fallback_of=note.id)
+                    note.kind, [], now, note.event_id, fallback_of=note.id, message=message)
                 log.error("channel=%s failing (%s): notification %d also sent through %s",
                           note.channel, error, note.id, target)
 
@@ -145,5 +145,29 @@ class Notifier:
             for channel in channels:
                 title, body, body_format = layout(message, self.config.channel_format(channel))
                 self.store.add_notification(channel, f"test-{channel}-{iso(now)}", title, body,
-                                            body_format, "test", [], now)
+                                            body_format, "test", [], now,
+                                            message=message_to_json(message))
         return len(channels)
+
+
+def fallback_copy(note: PendingNotification, via: str, fmt: str, failures: int,
+                  error: str) -> tuple[str, str, str, str | None]:
+    """(title, body, body format, message JSON) of the copy of ``note`` for channel ``via``
+    (layout ``fmt``): the whole message with the failure on top, laid out for that channel.
+    Rows written before messages were kept carry only their body: it is copied whole, the
+    failure put on top of it."""
+    if note.message:
+        message = fallback_message(message_from_json(note.message), via, note.channel,
+                                   failures, error)
+        return (*layout(message, fmt), message_to_json(message))
+    line = (f"DELIVERY PROBLEM: sent through {via} because channel {note.channel} failed "
+            f"{failures} times: {error}")
+    title = f"[via {via}] {note.title}"
+    if fmt == "sms":
+        return (*layout(Message(title, (), f"[via {via}: {note.channel} failing] "
+                                f"{note.title}"), fmt), None)
+    if note.body_format == "html":
+        top = f"<p><b>{html.escape(line)}</b></p>"
+        body, n = re.subn(r"(<body[^>]*>)", lambda m: m.group(1) + top, note.body, count=1)
+        return title, body if n else top + note.body, "html", None
+    return title, f"{line}\n\n{note.body}", note.body_format, None

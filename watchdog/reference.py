@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from checks import KINDS
+from checks.impact import CHECK_TYPES, check_type_info
 from watchdog.config import PRIORITY_DEFAULTS, Config, TargetBase
 from watchdog.durations import format_duration
 
@@ -119,6 +120,7 @@ def render_reference() -> str:
         if model.__module__.startswith("checks"):
             continue
         out += _table(model, model.__name__)
+    out += _outage_rule()
     out += ["## Target kinds and their checks", ""]
     for name, kind in KINDS.items():
         out += [f"### kind: `{name}`", "", kind.description, ""]
@@ -126,11 +128,33 @@ def render_reference() -> str:
             out += _table(kind.connection, f"{name}: (the connection block of a {name} target)",
                           (kind.connection.__doc__ or "").strip())
         for check_name, check in kind.check_types.items():
+            intro = (check.__doc__ or "").strip() or \
+                (__import__(type(check).__module__, fromlist=['x']).__doc__ or "").strip()
             out += _table(check.Params, f"check: `{check_name}`",
-                          (check.__doc__ or "").strip() or
-                          (__import__(type(check).__module__, fromlist=['x']).__doc__ or ""
-                           ).strip(), skip=("check",))
+                          f"{intro}\n\nCounts as an outage? {_outage_words(check_name)}",
+                          skip=("check",))
     return "\n".join(out).rstrip() + "\n"
+
+
+def _outage_words(check_type: str) -> str:
+    info = check_type_info(check_type)
+    return f"{'Yes' if info.affects_availability else 'No'} by default — {info.rule}"
+
+
+def _outage_rule() -> list[str]:
+    """The table of what each check type's CRITICAL means (checks.impact)."""
+    lines = ["## What counts as an outage", "",
+             "The monthly report, its trend and `/metrics` count a service as down while one "
+             "of its checks is hard CRITICAL with a result that means the service cannot be "
+             "used. WARNING and UNKNOWN never count. Each check type declares what its "
+             "CRITICAL means; a result may differ (an `http` check CRITICAL because its "
+             "certificate expires soon is not an outage); `affects_availability: true|false` "
+             "on a check overrides both.", "",
+             "| check type | CRITICAL is an outage by default | rule |", "|---|---|---|"]
+    for name, info in CHECK_TYPES.items():
+        rule = info.rule.replace("|", "\\|")
+        lines.append(f"| `{name}` | {'yes' if info.affects_availability else 'no'} | {rule} |")
+    return lines + [""]
 
 
 if __name__ == "__main__":

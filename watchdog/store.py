@@ -134,6 +134,11 @@ CREATE TABLE report_months (
     month TEXT PRIMARY KEY, figures TEXT NOT NULL, written_at TEXT NOT NULL
 )
 """))
+MIGRATIONS.append((5, "outages per result; the whole message kept for fallback copies", """
+ALTER TABLE events ADD COLUMN unavailable INTEGER;
+ALTER TABLE current_state ADD COLUMN unavailable INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE notifications ADD COLUMN message TEXT
+"""))
 
 
 def split_statements(script: str) -> list[str]:
@@ -173,6 +178,7 @@ class PendingNotification:
     kind: str = "problem"
     fallback_sent: bool = False
     last_error: str | None = None
+    message: str | None = None      # the Message as JSON, to lay out a fallback copy anew
 
 
 class Store(AlertingStore):
@@ -272,11 +278,12 @@ class Store(AlertingStore):
                       priority: int | None) -> int:
         cursor = self.db.execute(
             "INSERT INTO events (at, target, check_name, kind, state, previous_state, since, "
-            "summary, services, priority, notify, suppressed_reason, processed) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            "summary, services, priority, notify, suppressed_reason, processed, unavailable) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
             [iso(event.at), key.target, key.check, str(event.kind), int(event.state),
              int(event.previous_state), iso(event.since), event.summary,
-             json.dumps(list(services)), priority, int(event.notify), event.suppressed_reason])
+             json.dumps(list(services)), priority, int(event.notify), event.suppressed_reason,
+             int(event.unavailable)])
         return cursor.lastrowid
 
     def remove_checks_not_in(self, keys: set[CheckKey]) -> int:
@@ -305,7 +312,7 @@ class Store(AlertingStore):
                                     r["title"], r["body"], from_iso(r["created_at"]),
                                     r["attempts"], from_iso(r["next_attempt_at"]),
                                     r["body_format"], r["kind"], bool(r["fallback_sent"]),
-                                    r["last_error"])
+                                    r["last_error"], r.get("message"))
                 for r in rows]
 
     def start_attempt(self, notification_id: int, now: datetime) -> int:
@@ -426,6 +433,7 @@ def _status_to_row(status: CheckStatus) -> dict[str, Any]:
     row["state_type"] = str(status.state_type)
     row["flap_history"] = "".join("1" if c else "0" for c in status.flap_history)
     row["flapping"] = int(status.flapping)
+    row["unavailable"] = int(status.unavailable)
     return row
 
 
@@ -438,4 +446,4 @@ def _status_from_row(row: dict[str, Any]) -> CheckStatus:
         last_hard_change=from_iso(row["last_hard_change"]), summary=row["summary"],
         flap_history=tuple(c == "1" for c in row["flap_history"]),
         flapping=bool(row["flapping"]), notified_state=State(row["notified_state"]),
-        checks_done=row["checks_done"])
+        checks_done=row["checks_done"], unavailable=bool(row.get("unavailable")))

@@ -122,13 +122,16 @@ class AlertingStore:
 
     def add_notification(self, channel: str, key: str, title: str, body: str, body_format: str,
                          kind: str, incident_ids: list[int], now: datetime,
-                         event_id: int | None = None, fallback_of: int | None = None) -> int:
+                         event_id: int | None = None, fallback_of: int | None = None,
+                         message: str | None = None) -> int:
+        """``message``: the Message as JSON (alerts.render.message_to_json), kept so that a
+        fallback copy carries the whole message, laid out for its own channel."""
         cursor = self.db.execute(
             "INSERT INTO notifications (event_id, channel, idempotency_key, title, body, "
-            "created_at, next_attempt_at, body_format, incident_ids, kind, fallback_of) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "created_at, next_attempt_at, body_format, incident_ids, kind, fallback_of, "
+            "message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [event_id, channel, key, title, body, _iso(now), _iso(now), body_format,
-             json.dumps(incident_ids), kind, fallback_of])
+             json.dumps(incident_ids), kind, fallback_of, message])
         return cursor.lastrowid
 
     def mark_fallback_sent(self, notification_id: int) -> None:

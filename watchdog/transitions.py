@@ -10,6 +10,10 @@ Rules (Nagios/Icinga vocabulary):
   outcome (a UPS on battery) becomes hard at once.
 * While hard non-OK, a change to another non-OK state is a new hard state (PROBLEM event).
 * Recovery needs ``recovery_attempts`` consecutive OK results; then a RECOVERY event.
+* Availability: every hard CRITICAL records whether the service is unavailable (an outage) or
+  only needs attention (``checks.impact``). When that changes while the check stays hard
+  CRITICAL (a certificate expiring soon, then the site stops answering), a PROBLEM event in the
+  same state records it, so the reports see the outage begin and end.
 * The very first result for a check never raises an event when it is OK.
 * Flapping uses Icinga 2's algorithm: the last 20 results, 1 where the state differed from the
   previous result, weighted 0.8 (oldest) to 1.18 (newest); flapping starts above 30 % and ends
@@ -58,6 +62,7 @@ class CheckStatus:
     flapping: bool = False
     notified_state: State = State.OK        # the state the on-call was last told about
     checks_done: int = 0
+    unavailable: bool = False               # the hard CRITICAL is an outage (not attention)
 
     @property
     def is_problem(self) -> bool:
@@ -79,8 +84,10 @@ def flap_percent(history: tuple[bool, ...]) -> float:
 
 
 def decide(previous: CheckStatus | None, result: State, summary: str, policy: Policy,
-           now: datetime, immediate: bool = False) -> Decision:
-    """Apply one check result to the remembered status."""
+           now: datetime, immediate: bool = False, unavailable: bool = False) -> Decision:
+    """Apply one check result to the remembered status. ``unavailable``: the result's
+    CRITICAL means the service cannot be used (``Outcome.unavailable``)."""
+    unavailable = unavailable and result is State.CRITICAL
     first = previous is None or previous.checks_done == 0
     prev = previous or CheckStatus()
     events: list[Event] = []
@@ -95,7 +102,7 @@ def decide(previous: CheckStatus | None, result: State, summary: str, policy: Po
         status = _on_ok(status, prev, policy, now, events, first)
     else:
         status = _on_problem(status, prev, result, policy, now, events, immediate or
-                             policy.max_attempts <= 1)
+                             policy.max_attempts <= 1, unavailable)
 
     status = _apply_flapping(status, prev, policy, now, events)
     next_interval = (policy.retry_interval if status.state_type is StateType.SOFT
@@ -113,11 +120,12 @@ def _on_ok(status: CheckStatus, prev: CheckStatus, policy: Policy, now: datetime
     events.append(Event(EventKind.RECOVERY, State.OK, prev.hard_state, now,
                         prev.problem_since or now, status.summary))
     return replace(status, state_type=StateType.HARD, hard_state=State.OK, attempt=0,
-                   problem_since=None, last_hard_change=now)
+                   problem_since=None, last_hard_change=now, unavailable=False)
 
 
 def _on_problem(status: CheckStatus, prev: CheckStatus, result: State, policy: Policy,
-                now: datetime, events: list[Event], immediate: bool) -> CheckStatus:
+                now: datetime, events: list[Event], immediate: bool,
+                unavailable: bool = False) -> CheckStatus:
     if prev.hard_state.is_ok:
         attempt = prev.attempt + 1 if not prev.state.is_ok else 1
         problem_since = prev.problem_since if (attempt > 1 and prev.problem_since) else now
@@ -125,15 +133,17 @@ def _on_problem(status: CheckStatus, prev: CheckStatus, result: State, policy: P
         if attempt < policy.max_attempts and not immediate:
             return replace(status, state_type=StateType.SOFT, attempt=attempt)
         events.append(Event(EventKind.PROBLEM, result, State.OK, now, problem_since,
-                            status.summary))
+                            status.summary, unavailable=unavailable))
         return replace(status, state_type=StateType.HARD, hard_state=result, attempt=0,
-                       last_hard_change=now)
+                       last_hard_change=now, unavailable=unavailable)
     # Already a hard problem; a non-OK result after a soft recovery attempt keeps it hard.
     status = replace(status, state_type=StateType.HARD, attempt=0)
-    if result != prev.hard_state:
+    if result != prev.hard_state or unavailable != prev.unavailable:
         events.append(Event(EventKind.PROBLEM, result, prev.hard_state, now,
-                            prev.problem_since or now, status.summary))
-        return replace(status, hard_state=result, last_hard_change=now)
+                            prev.problem_since or now, status.summary,
+                            unavailable=unavailable))
+        return replace(status, hard_state=result, last_hard_change=now,
+                       unavailable=unavailable)
     return status
 
 
@@ -163,7 +173,8 @@ def _apply_flapping(status: CheckStatus, prev: CheckStatus, policy: Policy, now:
                 e.kind in (EventKind.PROBLEM, EventKind.RECOVERY) for e in events):
             kind = EventKind.RECOVERY if status.hard_state.is_ok else EventKind.PROBLEM
             events.append(Event(kind, status.hard_state, status.notified_state, now,
-                                status.problem_since or status.since or now, status.summary))
+                                status.problem_since or status.since or now, status.summary,
+                                unavailable=status.unavailable))
     return _mark_notified(status, events)
 
 

@@ -359,7 +359,9 @@ class ServicesCheck:
                 active = active.strip() or "unknown"
                 items.append({"kind": "unit", "name": name, "active": active, "required": True})
                 if active != "active":
-                    results.append(Result(State.CRITICAL, f"{name} is {active}"))
+                    # a required unit down is the service down (checks.impact)
+                    results.append(Result(State.CRITICAL, f"{name} is {active}",
+                                          affects_availability=True))
         if not results:
             results.append(Result(State.OK, f"no failed units; {len(params.units)} required "
                                   "units active"))

@@ -135,28 +135,6 @@ def seconds(intervals: Iterable[Interval]) -> float:
 
 # -- what the events say ------------------------------------------------------------------------
 
-def down_intervals(events: Sequence[dict[str, Any]], until: datetime) -> dict[CheckId,
-                                                                               list[Interval]]:
-    """Per check, the periods in a hard CRITICAL state: from the first failed result (the
-    problem event's ``since``) to the recovery (or a hard change to a milder state). A check
-    still critical at ``until`` is down until then. WARNING and UNKNOWN are not outages."""
-    opened: dict[CheckId, datetime] = {}
-    down: dict[CheckId, list[Interval]] = {}
-    for event in events:
-        key = (event["target"], event["check_name"])
-        at = when(event["at"])
-        if at is None or at > until:
-            continue
-        critical = event["kind"] == "problem" and event["state"] == State.CRITICAL
-        if critical and key not in opened:
-            opened[key] = when(event["since"]) or at
-        elif event["kind"] in ("problem", "recovery") and not critical and key in opened:
-            down.setdefault(key, []).append((opened.pop(key), at))
-    for key, start in opened.items():
-        down.setdefault(key, []).append((start, until))
-    return down
-
-
 def states_at(events: Sequence[dict[str, Any]], moment: datetime) -> dict[CheckId, State]:
     """The hard state of every check that had an event, at ``moment``."""
     states: dict[CheckId, State] = {}
@@ -166,16 +144,6 @@ def states_at(events: Sequence[dict[str, Any]], moment: datetime) -> dict[CheckI
             continue
         states[(event["target"], event["check_name"])] = State(event["state"])
     return states
-
-
-def check_services(events: Sequence[dict[str, Any]], current: Sequence[dict[str, Any]]
-                   ) -> dict[CheckId, set[str]]:
-    """Which services each check belonged to, as recorded with its events and current state."""
-    found: dict[CheckId, set[str]] = {}
-    for row in [*events, *current]:
-        found.setdefault((row["target"], row["check_name"]), set()).update(
-            json.loads(row.get("services") or "[]"))
-    return found
 
 
 # -- maintenance --------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ class Snapshot:
     site: str
     checks: list[dict[str, Any]] = field(default_factory=list)     # current_state rows
     availability: dict[str, tuple[float | None, float]] = field(default_factory=dict)
+    outage_seconds: dict[str, float] = field(default_factory=dict)   # this month, monitored
     restore_tests: list[dict[str, Any]] = field(default_factory=list)  # latest per backup
     open_incidents: int = 0
     pending_notifications: int = 0
@@ -65,7 +66,12 @@ class SnapshotCollector(Collector):
             if value is not None:
                 avail.add_metric([snap.site, service], value / 100)
             target.add_metric([snap.site, service], goal / 100)
-        yield from (avail, target)
+        outage = GaugeMetricFamily("muni_watchdog_service_outage_seconds", "Outage of each "
+                                   "service this month so far (the monthly report's rule)",
+                                   labels=["site", "service"])
+        for service, value in sorted(snap.outage_seconds.items()):
+            outage.add_metric([snap.site, service], value)
+        yield from (avail, target, outage)
         verdict = GaugeMetricFamily("muni_watchdog_restore_test_verdict", "Verdict of the "
                                     "latest restore test (0 ok, 1 warning, 2 critical, 3 "
                                     "unknown)", labels=["site", "backup", "service"])
@@ -129,6 +135,8 @@ def snapshot_from_store(store: Any, config: Any, now: datetime | None = None) ->
     return Snapshot(
         site=config.site.name, checks=checks,
         availability={s.id: (s.availability, s.target_percent) for s in report.services},
+        outage_seconds={s.id: s.outage_seconds for s in report.services
+                        if s.availability is not None},
         restore_tests=list(latest.values()), open_incidents=len(store.incidents("open")),
         pending_notifications=counts.get("pending", 0),
         failed_notifications=counts.get("failed", 0),

@@ -1,13 +1,11 @@
 """The monthly leadership summary, as numbers: a pure function of a History and the config.
 
 Definitions (the README's "Reports" section states them for readers):
-- An outage is a period in which any check of the service's targets was hard CRITICAL, from
-  its first failed result to its recovery; overlapping outages count once; downtime inside a
-  maintenance window covering the check is not counted when ``reports.exclude_maintenance``.
-- Availability is judged over the monitored part of the month (from the first run of any of
-  the service's checks, up to the end of the month or now), so a partial month is not padded
-  with assumed uptime. An incident spanning the month end counts its minutes in each month and
-  is listed in the month it opened.
+- Outages and availability come from :mod:`watchdog.reports.outages` (one rule, one
+  computation, shared with the trend and ``/metrics``). Availability is judged over the
+  monitored part of the month (from the first run of any of the service's checks), so a
+  partial month is not padded with assumed uptime. An incident spanning the month end counts
+  its minutes in each month and is listed in the month it opened.
 - The response promise is kept when the incident was acknowledged within ``response_sla`` of
   the first notification, or resolved within it without needing anyone.
 """
@@ -23,36 +21,30 @@ from typing import Any
 from watchdog.model import State
 from watchdog.reports.history import (
     History,
-    clip,
-    down_intervals,
     maintenance_occurrences,
     month_bounds,
     month_name,
-    seconds,
-    shift_month,
-    states_at,
-    subtract,
-    union,
     when,
 )
+from watchdog.reports.names import check_label, held_words, target_name
+from watchdog.reports.outages import Availability, service_availability
 
-RESIDENT_FACING = (1, 2)  # priorities whose outage minutes are the trailing metric
 DEFAULT_SECURITY_POLICY_DAYS = 3.0
-TREND_MONTHS = 6
-CURRENT_STATE_VALID_FOR = timedelta(days=7)
 
 
 @dataclass(frozen=True)
 class IncidentLine:
     id: int
-    check: str
+    check: str                      # target/check: the id, for data; never shown to leadership
+    what: str                       # "pay.town.example (website)": what leadership reads
     opened_at: datetime
     resolved_at: datetime | None
     acknowledge_seconds: float | None
     recover_seconds: float | None
-    promise_kept: bool | None       # None: nobody was told (held by maintenance or exception)
+    promise_kept: bool | None       # None: nobody was told (held: see ``held``)
     acked_by: str | None
     summary: str
+    held: str = ""                  # why nobody was called, in words ("held: its switch ...")
 
 
 @dataclass(frozen=True)
@@ -84,10 +76,12 @@ class BackupSummary:
 @dataclass(frozen=True)
 class PatchSummary:
     hosts: int
-    overdue: list[tuple[str, str, float]]   # (target, package, days pending)
-    reboots: list[tuple[str, str]]           # (target, reason)
+    overdue: list[tuple[str, str, float]]   # (target name, package, days pending)
+    reboots: list[tuple[str, str]]           # (target name, reason)
     policy_days: float
     checked_at: datetime | None
+    pending: int = 0                         # security updates pending (not phased)
+    oldest_days: float | None = None         # how long the oldest of them has waited
 
 
 @dataclass(frozen=True)
@@ -101,9 +95,7 @@ class ServiceReport:
     rpo: float
     response_sla: float
     target_percent: float
-    monitored_seconds: float
-    outage_seconds: float
-    outages: list[tuple[datetime, datetime]]
+    measured: Availability
     incidents: list[IncidentLine]
     backups: BackupSummary
     patches: PatchSummary
@@ -111,10 +103,20 @@ class ServiceReport:
     maintenance: list[tuple[datetime, datetime, str, str]]  # start, end, owner, reason
 
     @property
+    def monitored_seconds(self) -> float:
+        return self.measured.monitored_seconds
+
+    @property
+    def outages(self) -> list[tuple[datetime, datetime]]:
+        return self.measured.outages
+
+    @property
+    def outage_seconds(self) -> float:
+        return self.measured.outage_seconds
+
+    @property
     def availability(self) -> float | None:
-        if self.monitored_seconds <= 0:
-            return None
-        return 100.0 * (1 - self.outage_seconds / self.monitored_seconds)
+        return self.measured.percent
 
     @property
     def met_target(self) -> bool | None:
@@ -130,6 +132,7 @@ class ServiceReport:
 class TrendPoint:
     month: str
     value: float | None
+    text: str = ""        # the value in words, the same in the HTML and the text part
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,7 @@ class MetricTrend:
 
 @dataclass(frozen=True)
 class Changes:
-    new_problems: list[str]
+    new_problems: list[str]          # in leadership's words (names, not check ids)
     fixed_problems: list[str]
     notes: list[str]
 
@@ -175,6 +178,7 @@ class MonthlyReport:
 def build_monthly_report(history: History, config: Any, year: int, month: int,
                          now: datetime) -> MonthlyReport:
     """The report for one month (pure). ``now`` bounds a month still in progress."""
+    from watchdog.reports.trends import changes, month_figures, trends
     tz = config.site.timezone
     start, end = month_bounds(year, month, tz)
     stop = min(end, now)
@@ -184,7 +188,8 @@ def build_monthly_report(history: History, config: Any, year: int, month: int,
     first = history.first_run((r["target"], r["check_name"]) for r in history.seen)
     figures = month_figures(history, config, start, stop, now)
     leading, trailing = trends(history, config, year, month, now, figures)
-    exceptions = active_exceptions(history.exceptions, stop)
+    exceptions = [named_exception(x, config) for x in active_exceptions(history.exceptions,
+                                                                        stop)]
     report = MonthlyReport(
         site=config.site.name, timezone=tz, month=f"{year:04d}-{month:02d}",
         title=month_name(year, month), start=start, end=end, generated_at=now,
@@ -197,61 +202,28 @@ def build_monthly_report(history: History, config: Any, year: int, month: int,
 
 def service_report(history: History, config: Any, service: Any, start: datetime,
                    stop: datetime, now: datetime, occurrences: Sequence[Any]) -> ServiceReport:
-    checks = service_checks(history, service)
-    first = history.first_run(checks)
-    monitored_from = max(start, first) if first else stop
-    outages = service_outages(history, config, service, checks, monitored_from, stop,
-                              occurrences)
     return ServiceReport(
         id=service.id, name=service.name, priority=service.priority,
         owner=service.owner.name, backup_owner=service.backup_owner.name,
         rto=service.rto, rpo=service.rpo, response_sla=service.effective_response_sla,
         target_percent=service.effective_availability_target,
-        monitored_seconds=max(0.0, (stop - monitored_from).total_seconds()),
-        outage_seconds=seconds(outages), outages=outages,
-        incidents=incident_lines(history.incidents, service, start, stop),
+        measured=service_availability(history, config, service, start, stop, occurrences),
+        incidents=incident_lines(history, config, service, start, stop),
         backups=backup_summary(history.restore_tests, service, start, stop),
         patches=patch_summary(history.current, config, service),
-        exceptions=[e for e in active_exceptions(history.exceptions, stop)
+        exceptions=[named_exception(e, config) for e in active_exceptions(history.exceptions,
+                                                                          stop)
                     if e["target"] in service.targets],
         maintenance=[(o.start, o.end, o.owner, o.reason) for o in occurrences
                      if o.end <= now and any(o.covers(t, [service.id]) for t in
                                              service.targets)])
 
 
-def service_checks(history: History, service: Any) -> set[tuple[str, str]]:
-    """The service's checks: those on its targets, and any recorded as belonging to it."""
-    found = {(r["target"], r["check_name"]) for r in history.seen
-             if r["target"] in service.targets}
-    for row in [*history.events, *history.current]:
-        if row["target"] in service.targets or service.id in json.loads(
-                row.get("services") or "[]"):
-            found.add((row["target"], row["check_name"]))
-    return found
-
-
-def service_outages(history: History, config: Any, service: Any, checks: set[tuple[str, str]],
-                    start: datetime, stop: datetime, occurrences: Sequence[Any]
-                    ) -> list[tuple[datetime, datetime]]:
-    if start >= stop:
-        return []
-    down = down_intervals(history.events, stop)
-    spans = []
-    for key in checks:
-        intervals = clip(down.get(key, []), start, stop)
-        if config.reports.exclude_maintenance:
-            holes = [(o.start, o.end) for o in occurrences
-                     if o.covers(key[0], [service.id])]
-            intervals = subtract(intervals, holes)
-        spans.extend(intervals)
-    return union(spans)
-
-
-def incident_lines(incidents: Sequence[dict[str, Any]], service: Any, start: datetime,
+def incident_lines(history: History, config: Any, service: Any, start: datetime,
                    stop: datetime) -> list[IncidentLine]:
     lines = []
     sla = service.effective_response_sla
-    for row in incidents:
+    for row in history.incidents:
         opened = when(row["opened_at"])
         if service.id not in json.loads(row["services"] or "[]") or not start <= opened < stop:
             continue
@@ -267,11 +239,14 @@ def incident_lines(incidents: Sequence[dict[str, Any]], service: Any, start: dat
             else:
                 kept = stop <= due
         lines.append(IncidentLine(
-            id=row["id"], check=f"{row['target']}/{row['check_name']}", opened_at=opened,
+            id=row["id"], check=f"{row['target']}/{row['check_name']}",
+            what=check_label(config, row["target"], row["check_name"]), opened_at=opened,
             resolved_at=resolved,
             acknowledge_seconds=(acked - told).total_seconds() if acked and told else None,
             recover_seconds=(resolved - opened).total_seconds() if resolved else None,
-            promise_kept=kept, acked_by=row["acked_by"], summary=row["summary"]))
+            promise_kept=kept, acked_by=row["acked_by"], summary=row["summary"],
+            held="" if told else held_words(row.get("suppressed_reason"), config,
+                                            history.current)))
     return lines
 
 
@@ -318,8 +293,15 @@ def quarter_coverage(tests: Sequence[dict[str, Any]], stop: datetime) -> dict[st
     return {b: min(1.0, len(parts) / n) for b, (parts, n) in read.items()}
 
 
+def security_pending(items: Sequence[dict[str, Any]]) -> list[float]:
+    """Days each pending security update has waited (phased updates are not offered yet, so
+    they are not waiting on anyone). The report's patch line and its trend count these."""
+    return [float(i.get("pending_days") or 0) for i in items
+            if i.get("kind") == "package" and i.get("security") and not i.get("phased")]
+
+
 def patch_summary(current: Sequence[dict[str, Any]], config: Any, service: Any) -> PatchSummary:
-    overdue, reboots, hosts, checked = [], [], 0, []
+    overdue, reboots, hosts, checked, waiting = [], [], 0, [], []
     policy_days = DEFAULT_SECURITY_POLICY_DAYS
     for row in current:
         if row["target"] not in service.targets or not row["check_name"].startswith("patches"):
@@ -328,15 +310,19 @@ def patch_summary(current: Sequence[dict[str, Any]], config: Any, service: Any) 
         checked.append(when(row["last_check"]))
         policy = _security_policy_days(config, row["target"], row["check_name"])
         policy_days = policy
-        for item in json.loads(row["items"] or "[]"):
+        name = target_name(config, row["target"])
+        items = json.loads(row["items"] or "[]")
+        waiting += security_pending(items)
+        for item in items:
             if item.get("kind") == "package" and item.get("security") and \
-                    (item.get("pending_days") or 0) > policy:
-                overdue.append((row["target"], item["name"], float(item["pending_days"])))
+                    not item.get("phased") and (item.get("pending_days") or 0) > policy:
+                overdue.append((name, item["name"], float(item["pending_days"])))
             if item.get("kind") == "reboot" and item.get("required"):
                 reasons = item.get("reasons") or ["reboot required"]
-                reboots.append((row["target"], "; ".join(reasons)))
+                reboots.append((name, "; ".join(reasons)))
     return PatchSummary(hosts, sorted(overdue, key=lambda o: -o[2]), reboots, policy_days,
-                        max((c for c in checked if c), default=None))
+                        max((c for c in checked if c), default=None), len(waiting),
+                        max(waiting) if waiting else None)
 
 
 def _security_policy_days(config: Any, target_id: str, check_name: str) -> float:
@@ -353,113 +339,11 @@ def active_exceptions(rows: Sequence[dict[str, Any]], moment: datetime) -> list[
             and (r["ended_at"] is None or when(r["ended_at"]) > moment)]
 
 
-# -- figures, trends, changes -----------------------------------------------------------------
-
-def month_figures(history: History, config: Any, start: datetime, stop: datetime,
-                  now: datetime) -> dict[str, Any]:
-    """The month's headline numbers (saved with each sent report, for later trends)."""
-    occurrences = maintenance_occurrences(history.maintenance, start, stop, config.site.timezone)
-    outage: dict[str, float] = {}
-    monitored = False
-    for service in config.services:
-        checks = service_checks(history, service)
-        first = history.first_run(checks)
-        if first is None or first >= stop:
-            continue
-        monitored = True
-        outage[service.id] = seconds(service_outages(
-            history, config, service, checks, max(start, first), stop, occurrences)) / 60
-    tests = [t for t in history.restore_tests if start <= when(t["started_at"]) < stop]
-    missed = sum(1 for s in config.services
-                 for i in incident_lines(history.incidents, s, start, stop)
-                 if i.promise_kept is False)
-    return {
-        "monitored": monitored,
-        "outage_minutes": outage,
-        "resident_facing_outage_minutes": round(sum(
-            m for sid, m in outage.items()
-            if config.service_by_id[sid].priority in RESIDENT_FACING), 1) if monitored else None,
-        "restore_tests": len(tests),
-        "restore_pass_rate": round(100.0 * sum(t["verdict"] == State.OK for t in tests)
-                                   / len(tests), 1) if tests else None,
-        # Pending updates are only kept as they are now: good for a month that just ended.
-        "security_patch_latency": _patch_latency(history.current)
-        if now - stop <= CURRENT_STATE_VALID_FOR else None,
-        "missed_response_promises": missed if monitored else None,
-        "problems": sorted(f"{t}/{c}" for (t, c), s in states_at(history.events, stop).items()
-                           if s != State.OK),
-    }
-
-
-def _patch_latency(current: Sequence[dict[str, Any]]) -> float | None:
-    """Days the oldest pending security update has waited, over every patches check now."""
-    days: list[float] = []
-    seen_patches = False
-    for row in current:
-        if not row["check_name"].startswith("patches"):
-            continue
-        seen_patches = True
-        days += [float(i.get("pending_days") or 0) for i in json.loads(row["items"] or "[]")
-                 if i.get("kind") == "package" and i.get("security") and not i.get("phased")]
-    if not seen_patches:
-        return None
-    return round(max(days), 1) if days else 0.0
-
-
-METRICS = {
-    "restore_pass_rate": ("Restore tests passed", "%", "higher"),
-    "security_patch_latency": ("Oldest security update waiting", "days", "lower"),
-    "outage_minutes": ("Outage minutes of resident-facing services", "minutes", "lower"),
-    "missed_response_promises": ("Incidents not answered within the promise", "", "lower"),
-}
-FIGURE_OF = {"outage_minutes": "resident_facing_outage_minutes"}
-
-
-def trends(history: History, config: Any, year: int, month: int, now: datetime,
-           figures: dict[str, Any]) -> tuple[list[MetricTrend], list[MetricTrend]]:
-    """Each chosen metric over the last 6 months: computed from the kept history, or from the
-    figures saved when that month's report was sent (patch latency cannot be recomputed)."""
-    tz = config.site.timezone
-    per_month: list[tuple[str, dict[str, Any]]] = []
-    for back in range(TREND_MONTHS - 1, 0, -1):
-        y, m = shift_month(year, month, -back)
-        key = f"{y:04d}-{m:02d}"
-        start, end = month_bounds(y, m, tz)
-        computed = month_figures(history, config, start, min(end, now), now)
-        saved = history.saved_months.get(key, {})
-        per_month.append((key, {**computed, **{k: v for k, v in saved.items()
-                                               if computed.get(k) is None}}))
-    per_month.append((f"{year:04d}-{month:02d}", figures))
-
-    def trend(key: str) -> MetricTrend:
-        label, unit, better = METRICS[key]
-        figure = FIGURE_OF.get(key, key)
-        return MetricTrend(key, label, unit, better,
-                           [TrendPoint(k, f.get(figure)) for k, f in per_month])
-
-    return ([trend(k) for k in config.reports.leading],
-            [trend(k) for k in config.reports.trailing])
-
-
-def changes(history: History, config: Any, year: int, month: int, stop: datetime,
-            figures: dict[str, Any]) -> Changes:
-    """Problems present at the end of this month and not at its start (new), and the reverse
-    (fixed), plus movements of the headline figures against last month."""
-    start, _ = month_bounds(year, month, config.site.timezone)
-    before = {f"{t}/{c}" for (t, c), s in states_at(history.events, start).items()
-              if s != State.OK}
-    after = set(figures["problems"])
-    notes = []
-    py, pm = shift_month(year, month, -1)
-    prev = history.saved_months.get(f"{py:04d}-{pm:02d}")
-    if prev and prev.get("restore_pass_rate") is not None and \
-            figures.get("restore_pass_rate") is not None:
-        delta = figures["restore_pass_rate"] - prev["restore_pass_rate"]
-        if abs(delta) >= 1:
-            notes.append(f"restore tests passed {figures['restore_pass_rate']:.0f} % "
-                         f"({'up' if delta > 0 else 'down'} from "
-                         f"{prev['restore_pass_rate']:.0f} %)")
-    return Changes(sorted(after - before), sorted(before - after), notes)
+def named_exception(row: dict[str, Any], config: Any) -> dict[str, Any]:
+    """The exception with ``what`` it covers in leadership's words."""
+    what = target_name(config, row["target"]) if row["check_name"] == "*" else \
+        check_label(config, row["target"], row["check_name"])
+    return {**row, "what": what}
 
 
 def report_figures(report: MonthlyReport) -> dict[str, Any]:

@@ -12,7 +12,15 @@ from collections.abc import Iterable
 
 from watchdog.durations import humanize
 from watchdog.reports.monthly import MetricTrend, MonthlyReport, ServiceReport
-from watchdog.reports.words import metric_value, minutes, percent, plural, stamp
+from watchdog.reports.words import (
+    days_against,
+    duration_against,
+    minutes,
+    patch_words,
+    percent,
+    plural,
+    stamp,
+)
 
 FONT = "font-family:Arial,Helvetica,sans-serif;"
 GREEN, AMBER, RED, GREY, BLUE = "#2e7d32", "#b26a00", "#c62828", "#9e9e9e", "#1f5f99"
@@ -45,7 +53,7 @@ def _trend_rows(trend: MetricTrend) -> str:
         bar = _bar(0, GREY) if point.value is None else _bar(point.value / top, BLUE)
         rows.append(f'<tr><td style="{FONT}font-size:12px;color:#555;padding:1px 8px 1px 0">'
                     f'{e(point.month)}</td><td>{bar}</td><td style="{FONT}font-size:12px;'
-                    f'padding:1px 0 1px 8px">{e(metric_value(point.value, trend.unit))}</td>'
+                    f'padding:1px 0 1px 8px">{e(point.text)}</td>'
                     '</tr>')
     return "".join(rows)
 
@@ -131,15 +139,19 @@ def service_lines(s: ServiceReport, tz: str) -> list[str]:
     if not s.incidents:
         lines.append("Incidents: none.")
     for i in s.incidents:
-        ack = ("not acknowledged" if i.acknowledge_seconds is None else
-               f"acknowledged in {humanize(i.acknowledge_seconds)}")
-        promise = {None: "nobody needed to be called (held by maintenance or an accepted risk)",
-                   True: f"within the {humanize(s.response_sla)} promise",
-                   False: f"the {humanize(s.response_sla)} promise was missed"}[i.promise_kept]
+        promised = f"the promised {humanize(s.response_sla)}"
+        if i.promise_kept is None:
+            answer = f"nobody needed to be called ({i.held})"
+        elif i.acknowledge_seconds is not None:
+            answer = (f"acknowledged in {duration_against(i.acknowledge_seconds, s.response_sla)}"
+                      f", {'within' if i.promise_kept else 'later than'} {promised}")
+        else:
+            answer = (f"not acknowledged; it ended within {promised}" if i.promise_kept
+                      else f"not acknowledged within {promised}")
         recover = (f"recovered in {humanize(i.recover_seconds)}" if i.recover_seconds
                    is not None else "still open")
-        lines.append(f"Incident {i.id} ({i.check}) on {stamp(i.opened_at, tz)}: {ack}, "
-                     f"{promise}; {recover}.")
+        lines.append(f"Incident {i.id} on {stamp(i.opened_at, tz)}, {i.what}: {answer}; "
+                     f"{recover}.")
     b = s.backups
     if not b.configured:
         lines.append("Backups: no restore tests are configured for this service.")
@@ -151,12 +163,14 @@ def service_lines(s: ServiceReport, tz: str) -> list[str]:
         lines.append(f"Backups: {plural(b.run, 'restore test')} run, {b.passed} passed "
                      f"({history}).")
         if b.worst_age_seconds is not None:
-            lines.append(f"Data age at the tests: at most {humanize(b.worst_age_seconds)} "
+            lines.append(f"Data age at the tests: at most "
+                         f"{duration_against(b.worst_age_seconds, s.rpo)} "
                          f"(allowed data loss: {humanize(s.rpo)}) — "
                          f"{'within' if b.worst_age_seconds <= s.rpo else 'over'} target.")
         if b.restore_estimate_seconds is not None:
             how = "measured in a full drill" if b.restore_measured else "estimated"
-            lines.append(f"Full restore time: {humanize(b.restore_estimate_seconds)} ({how}); "
+            lines.append(f"Full restore time: "
+                         f"{duration_against(b.restore_estimate_seconds, s.rto)} ({how}); "
                          f"recovery target {humanize(s.rto)} — "
                          f"{'within' if b.restore_estimate_seconds <= s.rto else 'over'} "
                          "target.")
@@ -167,11 +181,12 @@ def service_lines(s: ServiceReport, tz: str) -> list[str]:
     if not p.hosts:
         lines.append("Patching: no patch checks on this service's servers.")
     else:
-        over = ", ".join(f"{t} {pkg} ({d:.0f} days)" for t, pkg, d in p.overdue[:5])
-        lines.append("Patching: " + (f"{plural(len(p.overdue), 'security update')} waiting "
-                                     f"longer than {p.policy_days:g} days: {over}."
-                                     if p.overdue else "no security update waiting longer than "
-                                     f"{p.policy_days:g} days."))
+        over = ", ".join(f"{t} {pkg} ({days_against(d, p.policy_days)})"
+                         for t, pkg, d in p.overdue[:5])
+        policy = f"the {p.policy_days:g}-day patch policy"
+        lines.append(f"Patching: {patch_words(p.pending, p.oldest_days)}" + (
+            f"; over {policy}: {over}." if p.overdue else
+            (f"; none over {policy}." if p.pending else ".")))
         lines += [f"Reboot pending on {t}: {why}." for t, why in p.reboots]
     lines += [f"Accepted risk: {_exception(x, tz)}" for x in s.exceptions]
     for start, end, owner, reason in s.maintenance:
@@ -182,8 +197,7 @@ def service_lines(s: ServiceReport, tz: str) -> list[str]:
 
 def _exception(x: dict, tz: str) -> str:
     from watchdog.reports.history import when
-    scope = x["target"] + ("" if x["check_name"] == "*" else f"/{x['check_name']}")
-    return (f"{scope}: {x['reason']} — owner {x['owner']}, expires "
+    return (f"{x['what']}: {x['reason']} — owner {x['owner']}, expires "
             f"{stamp(when(x['expires_at']), tz)}.")
 
 
@@ -192,8 +206,7 @@ def render_monthly_text(report: MonthlyReport) -> str:
     out = [f"{report.site}: IT report for {report.title}", "", report.summary, "",
            "LEADING AND TRAILING MEASURES (last 6 months)"]
     for trend in [*report.leading, *report.trailing]:
-        points = ", ".join(f"{p.month[5:]}/{p.month[2:4]} {metric_value(p.value, trend.unit)}"
-                           for p in trend.points)
+        points = ", ".join(f"{p.month[5:]}/{p.month[2:4]} {p.text}" for p in trend.points)
         out.append(f"- {trend.label}: {points}")
     out += ["", "WHAT CHANGED SINCE LAST MONTH"]
     c = report.changes

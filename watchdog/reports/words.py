@@ -1,23 +1,89 @@
-"""Plain words for the monthly report, shared by the HTML and text layouts. Pure."""
+"""Plain words for the reports, shared by the HTML and text layouts. Pure.
+
+Two rules hold everywhere: a number in words never contradicts the verdict next to it (an
+acknowledgement 1 min 22 s after the call is not "1 minute" beside "the 1 minute promise was
+missed"; an availability below 100 % is never shown as "100 %"), and counts agree with their
+nouns and verbs (:func:`plural`, :func:`agree`).
+"""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from watchdog.durations import humanize
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """"1 service", "2 services", "0 services" (``many`` for an irregular plural)."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def agree(n: int, one: str, many: str) -> str:
+    """The verb for a count: agree(1, "was", "were") -> "was"."""
+    return one if n == 1 else many
+
+
 def minutes(seconds: float) -> str:
-    m = round(seconds / 60)
-    return "no outage" if m == 0 and seconds == 0 else \
-        ("under a minute" if m == 0 else humanize(m * 60))
+    """An outage's length: "no outage", "under a minute", "42 minutes"."""
+    if seconds <= 0:
+        return "no outage"
+    return "under a minute" if seconds < 60 else humanize(seconds)
 
 
 def percent(value: float | None) -> str:
+    """Availability: "100 %" only when there was no outage at all; otherwise rounded *down*
+    to 3 decimals (99.99995 % reads "99.999 %", never "100 %")."""
     if value is None:
         return "no data yet"
-    return f"{value:.3f} %".replace(".000 %", " %") if value < 100 else "100 %"
+    if value >= 100:
+        return "100 %"
+    shown = min(99.999, math.floor(value * 1000 + 1e-6) / 1000)
+    return f"{shown:.3f}".rstrip("0").rstrip(".") + " %"
+
+
+def _shown_seconds(seconds: float) -> int:
+    """What :func:`watchdog.durations.humanize` displays, in seconds (it rounds down)."""
+    s = max(0, round(seconds))
+    if s < 60:
+        return s
+    if s < 48 * 3600:
+        return s // 60 * 60
+    return s // 3600 * 3600
+
+
+def exact(seconds: float) -> str:
+    """Every non-zero unit, rounded up to the second: "1 minute 22 seconds"."""
+    s = math.ceil(seconds)
+    parts = []
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")):
+        count, s = divmod(s, size)
+        if count:
+            parts.append(plural(count, unit))
+    return " ".join(parts) or "0 seconds"
+
+
+def duration_against(actual: float, limit: float) -> str:
+    """``actual`` in words that agree with ``actual <= limit`` (the verdict printed beside
+    it): rounded as usual unless the rounding would hide that the limit was passed."""
+    if actual > limit and _shown_seconds(actual) <= limit:
+        return exact(actual)
+    return humanize(actual)
+
+
+def days_against(days: float, limit: float) -> str:
+    """Days in words that agree with ``days > limit``: "10 days", "3.2 days" (over 3)."""
+    text = f"{days:.0f}"
+    if days > limit and float(text) <= limit:
+        text = f"{math.ceil(days * 10) / 10:.1f}"
+    return f"{text} {'day' if text == '1' else 'days'}"
+
+
+def waited(days: float) -> str:
+    """How long a pending update has waited: "less than a day", "1 day", "10 days"."""
+    return "less than a day" if days < 1 else plural(math.floor(days), "day")
 
 
 def day(moment: datetime, tz: str) -> str:
@@ -38,59 +104,103 @@ def metric_value(value: float | None, unit: str) -> str:
     return f"{text} {unit}".strip() if unit != "%" else f"{text} %"
 
 
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+def trend_words(key: str, value: float | None, figures: dict[str, Any]) -> str:
+    """A trend point in words, agreeing with the rest of the report: outage minutes never
+    read 0 when there was an outage; patch latency says how many updates are pending."""
+    if value is None:
+        return "no data"
+    if key == "outage_minutes":
+        if value <= 0:
+            return "none"
+        return "under 1 minute" if value < 1 else plural(math.floor(value), "minute")
+    if key == "security_patch_latency":
+        pending = figures.get("security_updates_pending")
+        if pending == 0:
+            return "none pending"
+        if pending is None:        # saved by an older version: only the age is known
+            return metric_value(value, "days")
+        return f"{pending} pending, oldest {waited(value)}"
+    if key == "missed_response_promises":
+        return plural(round(value), "incident")
+    return metric_value(value, "%" if key == "restore_pass_rate" else "")
+
+
+def patch_words(pending: int, oldest_days: float | None) -> str:
+    """"88 security updates pending, the oldest waiting less than a day"."""
+    if not pending:
+        return "no security updates pending"
+    oldest = "" if oldest_days is None else \
+        (f", {'waiting' if pending == 1 else 'the oldest waiting'} {waited(oldest_days)}")
+    return f"{plural(pending, 'security update')} pending{oldest}"
 
 
 def summary_paragraph(report) -> str:
-    """The opening paragraph, for a town manager: recoverability, promises, accepted risks."""
-    sentences = []
-    tested = [s for s in report.services if s.backups.configured]
-    # proven: the month's latest restore test passed, within the data-loss and time targets
-    proven = [s for s in tested if s.backups.run and s.backups.tests[-1].verdict == "ok"
-              and (s.backups.restore_estimate_seconds or 0) <= s.rto
-              and (s.backups.worst_age_seconds or 0) <= s.rpo]
-    if not tested:
-        sentences.append("No backup restore tests are configured yet, so we cannot yet show "
-                         "that any service can be recovered.")
-    elif len(tested) == 1 and proven:
-        sentences.append(f"{tested[0].name}, the one service with backups, was proven "
-                         "restorable within its recovery targets.")
-    elif len(proven) == len(tested):
-        sentences.append(f"All {len(tested)} services with backups were proven restorable "
-                         "within their recovery targets.")
-    else:
-        names = ", ".join(s.name for s in tested if s not in proven)
-        sentences.append(f"{len(proven)} of {plural(len(tested), 'service')} with backups "
-                         f"{'was' if len(proven) == 1 else 'were'} proven restorable within "
-                         f"their recovery targets; not yet proven: {names}.")
-    outages = [s for s in report.services if s.outage_seconds >= 60]
-    if not any(s.monitored_seconds for s in report.services):
+    """The opening paragraph, for a town manager: recoverability, outages, promises, accepted
+    risks. Outages are the report's own (``ServiceReport.outages``): a service with any
+    outage is named here, and only such a service shows less than 100 % below."""
+    sentences = [_backups_sentence(report)]
+    monitored = [s for s in report.services if s.availability is not None]
+    unmonitored = [s.name for s in report.services if s.availability is None]
+    down = [s for s in monitored if s.outages]
+    if not monitored:
         sentences.append("Monitoring had not started, so there are no availability figures.")
-    elif not outages:
-        sentences.append("No service had an outage.")
     else:
-        parts = []
-        for s in outages[:3]:
-            when = day(s.outages[0][0], report.timezone) if len(s.outages) == 1 else \
-                f"{len(s.outages)} times"
-            parts.append(f"{s.name} was down for {minutes(s.outage_seconds)} ({when})")
-        missed = [s.name for s in report.services if s.met_target is False]
-        sentences.append("; ".join(parts) + "." + (
-            f" Below its availability target: {', '.join(missed)}." if missed
-            else " Every service met its availability target."))
+        if not down:
+            sentences.append(("No service" if not unmonitored else "No monitored service")
+                             + " had an outage.")
+        else:
+            parts = []
+            for s in down:
+                when = day(s.outages[0][0], report.timezone) if len(s.outages) == 1 else \
+                    plural(len(s.outages), "time")
+                parts.append(f"{s.name} was down for {minutes(s.outage_seconds)} ({when})")
+            sentences.append("; ".join(parts) + ".")
+        missed = [s.name for s in monitored if s.met_target is False]
+        if missed:
+            sentences.append(f"Below {agree(len(missed), 'its', 'their')} availability "
+                             f"target: {', '.join(missed)}.")
+        elif down:
+            sentences.append("Every " + ("monitored " if unmonitored else "") +
+                             "service met its availability target.")
+        if unmonitored:
+            sentences.append(f"No availability figures yet for {', '.join(unmonitored)}.")
     incidents = sum(len(s.incidents) for s in report.services)
     missed_promises = sum(s.promises_missed for s in report.services)
     if incidents:
         sentences.append(f"{plural(incidents, 'incident')}; " + (
-            "all were answered within the promised time." if not missed_promises else
-            f"{missed_promises} {'was' if missed_promises == 1 else 'were'} not answered "
+            f"{agree(incidents, 'it was', 'all were')} answered within the promised time."
+            if not missed_promises else
+            f"{missed_promises} {agree(missed_promises, 'was', 'were')} not answered "
             "within the promised time."))
     if report.exceptions:
-        sentences.append(f"{plural(len(report.exceptions), 'accepted risk')} "
-                         f"{'is' if len(report.exceptions) == 1 else 'are'} open (listed "
+        n = len(report.exceptions)
+        sentences.append(f"{plural(n, 'accepted risk')} {agree(n, 'is', 'are')} open (listed "
                          "below with owner and expiry).")
     if report.partial_from:
         sentences.append(f"Monitoring began on {day(report.partial_from, report.timezone)}, so "
                          "this month's figures cover only part of it.")
     return " ".join(sentences)
+
+
+def _backups_sentence(report) -> str:
+    tested = [s for s in report.services if s.backups.configured]
+    # proven: the month's latest restore test passed, within the data-loss and time targets
+    proven = [s for s in tested if s.backups.run and s.backups.tests[-1].verdict == "ok"
+              and (s.backups.restore_estimate_seconds or 0) <= s.rto
+              and (s.backups.worst_age_seconds or 0) <= s.rpo]
+    n, k = len(tested), len(proven)
+    if not n:
+        return ("No backup restore tests are configured yet, so we cannot yet show that any "
+                "service can be recovered.")
+    if n == 1:
+        return (f"{tested[0].name}, the one service with backups, was "
+                f"{'' if k else 'not '}proven restorable within its recovery targets.")
+    if k == n:
+        return f"All {n} services with backups were proven restorable within their recovery " \
+               "targets."
+    names = ", ".join(s.name for s in tested if s not in proven)
+    if k == 0:
+        return f"None of the {n} services with backups was proven restorable within their " \
+               f"recovery targets: {names}."
+    return (f"{k} of {n} services with backups {agree(k, 'was', 'were')} proven restorable "
+            f"within their recovery targets; not yet proven: {names}.")
