@@ -3,7 +3,11 @@
 Ports that matter: the configured ``ports`` (by name, alias, description or index), else
 those that were admin-up and oper-up the first time the check ran (remembered, by name, as
 Checkmk's discovery does). Admin-down ports are never a problem. Rates come from counter
-deltas between polls; 32-bit wraps are added back, a device reboot skips one interval."""
+deltas between polls; 32-bit wraps are added back, a device reboot skips one interval.
+
+A port whose ifOperStatus the agent did not answer (or answered with something IF-MIB does
+not define) is UNKNOWN, not down and not up; a table without any usable ifOperStatus is
+UNKNOWN as a whole, never "0 of 0 ports up"."""
 
 from __future__ import annotations
 
@@ -71,6 +75,11 @@ def evaluate_interfaces(values, params: InterfacesParams, ctx: CheckContext) -> 
     if not ports:
         return Evaluation(Outcome.unknown("the device has no IF-MIB interface table"),
                           ctx.memory)
+    problems = ifmib.status_problems(values)
+    if len(problems) == len(ports):
+        return Evaluation(Outcome.unknown(
+            f"the agent lists {len(ports)} interfaces but answered no usable ifOperStatus "
+            f"({next(iter(problems.values()))})"), ctx.memory)
     now = ctx.now.timestamp()
     ticks = integer(values.get(O.SYS_UPTIME))
     previous = ctx.memory
@@ -90,8 +99,10 @@ def evaluate_interfaces(values, params: InterfacesParams, ctx: CheckContext) -> 
     else:
         watched_names = previous.get("watched")
         if watched_names is None:
-            watched_names = [p["name"] for p in ports if p["admin_status"] == "up"
-                             and p["oper_status"] == "up" and p["type"] not in IGNORED_TYPES]
+            # oper up implies admin up: a missing ifAdminStatus does not hide the port
+            watched_names = [p["name"] for p in ports if p["admin_status"] != "down"
+                             and p["oper_status"] == "up" and p["type"] not in IGNORED_TYPES
+                             and p["index"] not in problems]
         watched = [p for p in ports if p["name"] in set(watched_names)]
     discards = ifmib.discards(values)
     counters: dict[str, list] = {}
@@ -100,6 +111,9 @@ def evaluate_interfaces(values, params: InterfacesParams, ctx: CheckContext) -> 
     for port in watched:
         label = port["alias"] and f"{port['name']} ({port['alias']})" or port["name"]
         if port["admin_status"] == "down":
+            continue
+        if port["index"] in problems:
+            results.append(Result(State.UNKNOWN, f"port {label}: {problems[port['index']]}"))
             continue
         if port["oper_status"] not in ("up", "dormant"):
             results.append(Result(down, f"port {label} is {port['oper_status']}"))

@@ -18,6 +18,14 @@ TYPES = {1: "unknown", 2: "operating_system", 3: "device_driver", 4: "applicatio
 MAX_SOFTWARE = 2000
 
 
+def unnamed_rows(snapshot: Snapshot) -> int:
+    """Rows the agent lists (by type or date) without a name: a partial answer."""
+    names = column(snapshot, HR_SW_INSTALLED, SW_NAME)
+    listed = set(column(snapshot, HR_SW_INSTALLED, SW_TYPE)) | set(
+        column(snapshot, HR_SW_INSTALLED, SW_DATE))
+    return sum(1 for index in listed if not text(names.get(index)))
+
+
 def parse_software(snapshot: Snapshot, limit: int = MAX_SOFTWARE) -> tuple[list[dict[str, Any]],
                                                                             int]:
     """The installed software as ``{"kind": "software", "name", "type", "installed"}`` items,
