@@ -88,6 +88,7 @@ def evaluate_interfaces(values, params: InterfacesParams, ctx: CheckContext) -> 
                 and (ticks < previous["ticks"] or ticks / 100 + 60 < elapsed))
     results: list[Result] = []
     metrics: list[Metric] = []
+    remember = True
     if params.ports is not None:
         watched = []
         for wanted in params.ports:
@@ -103,6 +104,13 @@ def evaluate_interfaces(values, params: InterfacesParams, ctx: CheckContext) -> 
             watched_names = [p["name"] for p in ports if p["admin_status"] != "down"
                              and p["oper_status"] == "up" and p["type"] not in IGNORED_TYPES
                              and p["index"] not in problems]
+            unsure = [p for p in ports if p["index"] in problems
+                      and p["admin_status"] != "down" and p["type"] not in IGNORED_TYPES]
+            for port in unsure:
+                results.append(Result(State.UNKNOWN, f"port {port['name']}: "
+                                      f"{problems[port['index']]}, so it is not known "
+                                      "whether it should be up"))
+            remember = not unsure  # choose the ports that matter once every status is known
         watched = [p for p in ports if p["name"] in set(watched_names)]
     discards = ifmib.discards(values)
     counters: dict[str, list] = {}
@@ -135,7 +143,8 @@ def evaluate_interfaces(values, params: InterfacesParams, ctx: CheckContext) -> 
         results.append(Result(down, f"port {name} has disappeared"))
     results.insert(0, Result(State.OK, f"{up_count} of {len(watched)} watched ports up "
                                        f"({len(ports)} interfaces)"))
-    memory = {"at": now, "ticks": ticks, "watched": watched_names, "counters": counters}
+    memory = {"at": now, "ticks": ticks, "watched": watched_names if remember else None,
+              "counters": counters}
     return Evaluation(Outcome.of(results, metrics, ports), memory)
 
 

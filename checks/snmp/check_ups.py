@@ -146,6 +146,9 @@ def _output_results(ups: dict) -> list[Result]:
         return [Result(State.WARNING if requested else State.CRITICAL,
                        "UPS OUTPUT OFF: the load has no power"
                        + (" (switched off on request)" if requested else ""))]
+    if output == "invalid":
+        return [Result(State.UNKNOWN, f"the UPS answered a {SOURCES[ups['source']]} value its "
+                       "MIB does not define: on battery or not is unknown")]
     if output == "overload":
         return [Result(State.WARNING, "output overload")]
     return [Result(State.OK, OUTPUT_NOTES[output])]

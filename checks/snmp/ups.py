@@ -5,7 +5,8 @@ MG-SNMP-UPS-MIB, Liebert/Vertiv LIEBERT-GP-POWER-MIB.
 Every source becomes the same object (the discover contract's ``ups``): runtime in minutes
 (UPS-MIB and Liebert minutes, PowerNet and CPS TimeTicks, XUPS and MGE seconds), sentinels
 dropped. ``_output`` says what feeds the load, in one vocabulary for all MIBs: normal,
-battery, bypass, boost, trim, eco, test, overload, off, other, or None when not answered."""
+battery, bypass, boost, trim, eco, test, overload, off, other; None when not answered,
+"invalid" for a value the MIB does not define."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ XUPS_OUTPUT = RFC1628_OUTPUT | {8: "normal", 9: "normal", 10: "eco", 11: "bypass
 APC_OUTPUT = {2: "normal", 3: "battery", 4: "boost", 5: "off", 6: "bypass", 7: "off",
               8: "other", 9: "bypass", 10: "bypass", 11: "off", 12: "trim", 13: "eco",
               14: "normal", 15: "test", 16: "bypass", 17: "normal", 18: "eco", 19: "other",
-              20: "eco"}
+              20: "eco", **{n: "other" for n in range(21, 29)}}
 # CPS-MIB upsBaseOutputStatus (CPS MIB 2.9).
 CPS_OUTPUT = {2: "normal", 3: "battery", 4: "boost", 5: "off", 6: "off", 7: "other",
               8: "eco", 9: "bypass", 10: "trim", 11: "overload"}
@@ -111,9 +112,10 @@ def _first(values: dict) -> int | None:
 
 
 def _output(mapping: dict[int, str], number: int | None) -> str | None:
+    """The vocabulary word; "invalid" for a number the MIB does not define."""
     if number is None:
         return None
-    return mapping.get(number, "other")
+    return mapping.get(number, "invalid")
 
 
 def _rfc1628(s: Snapshot) -> dict[str, Any] | None:
