@@ -269,6 +269,20 @@ def test_liebert_ups_is_checked_from_its_own_mib():
     assert evaluate_ups(values, UpsParams(), ctx()).outcome.state is State.CRITICAL
 
 
+def test_liebert_answering_rfc1628_is_read_from_rfc1628():
+    values = dict(snap("liebert"))
+    values.update({O.UPS_BATTERY_STATUS: 2, O.UPS_OUTPUT_SOURCE: 4, O.UPS_CHARGE: 97})
+    outcome = evaluate_ups(values, UpsParams(), ctx()).outcome
+    assert outcome.items[0]["source"] == "rfc1628" and outcome.state is State.WARNING
+
+
+@pytest.mark.parametrize("status, words", [(4, "battery fault"), (5, "battery missing")])
+def test_apc_battery_fault_and_missing_are_critical(status, words):
+    values = {O.APC_BATTERY_STATUS: status, O.APC_OUTPUT_STATUS: 2, O.APC_CHARGE: 100}
+    outcome = evaluate_ups(values, UpsParams(), ctx()).outcome
+    assert outcome.state is State.CRITICAL and outcome.summary == words
+
+
 # ---- NAS ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("recording, state, words", [
     ("nas", State.OK, "Synology: 2 RAID sets, 4 of 4 disks fine"),
