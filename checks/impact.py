@@ -46,6 +46,10 @@ CHECK_TYPES: dict[str, CheckTypeInfo] = {
     "ups": CheckTypeInfo(
         "UPS", False, "attention: on battery the equipment is still powered; if the battery "
         "runs out, the devices' own checks record the outage."),
+    "nas": CheckTypeInfo(
+        "NAS disks and RAID", False, "attention: a degraded RAID or a failed disk puts the "
+        "data at risk while the shares still work (a crashed volume makes its service's own "
+        "checks fail)."),
     "software": CheckTypeInfo("installed software", False, "attention."),
     "disk": CheckTypeInfo("disk space", False, "attention: a file system filling up."),
     "memory": CheckTypeInfo("memory", False, "attention."),

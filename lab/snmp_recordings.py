@@ -9,7 +9,7 @@ What each device exercises:
 
 * ``printer``: a colour laser with a paper jam; black 45 %, cyan "some remaining" (-3),
   magenta "unknown" (-2), yellow 8 % (critical), a drum above its capacity, a waste toner box
-  85 % full (15 % room: warning).
+  with 15 % room left (RFC 3805: a receptacle's level is its remaining space; warning).
 * ``printer-demo``: the same printer without the jam, whose black toner runs out over two
   minutes (the demo's device that goes wrong).
 * ``ups-rfc1628``: a UPS on battery for 125 s via RFC 1628 only.
@@ -19,9 +19,15 @@ What each device exercises:
   counters whose 32-bit ifInOctets counts 10^9 octets a second (it wraps every 4.3 s); its
   ENTITY-MIB chassis has a serial, an empty firmware column (the software column stands in)
   and a manufacture date; its power supply has neither serial nor date.
-* ``nas``: a Synology NAS whose 16 TB volume overflows hrStorageSize (Integer32), listing its
-  installed packages (hrSWInstalledTable) with dates in the 11- and 8-octet DateAndTime forms,
-  all zeros ("not known"), garbage and empty.
+* ``nas``: a Synology DS920+ (host name "records": nothing in sysDescr says NAS; its
+  SYNOLOGY-SYSTEM/DISK/RAID-MIB do) whose 16 TB volume overflows hrStorageSize (Integer32),
+  four healthy disks in one SHR pool, listing its installed packages (hrSWInstalledTable) with
+  dates in the 11- and 8-octet DateAndTime forms, all zeros ("not known"), garbage and empty.
+* ``nas-degraded``: the same NAS with disk 3 crashed and the pool degraded.
+* ``nas-repairing``: the same NAS rebuilding its pool onto a new disk 3.
+
+The real-device recordings (Aruba CX, QNAP, UniFi, EdgeOS, OPNsense, Liebert...) are in
+:mod:`lab.snmp_vendor_recordings`.
 """
 
 from __future__ import annotations
@@ -32,13 +38,16 @@ DATA_DIR = Path(__file__).parent / "snmp_data"
 Row = tuple[str, str, object]
 
 
-def _s(text: str) -> str:
-    return text.replace("|", "/").replace("\n", " ")
+def octets(value: str) -> tuple[str, str]:
+    """An OCTET STRING as snmprec writes it: plain, or hex when it holds line breaks or "|"."""
+    if any(c in value for c in "\r\n|"):
+        return "4x", value.encode("utf-8").hex()
+    return "4", value
 
 
 def system(descr: str, object_id: str, name: str, uptime_ticks: int,
            location: str = "Town Hall") -> list[Row]:
-    return [("1.3.6.1.2.1.1.1.0", "4", _s(descr)), ("1.3.6.1.2.1.1.2.0", "6", object_id),
+    return [("1.3.6.1.2.1.1.1.0", *octets(descr)), ("1.3.6.1.2.1.1.2.0", "6", object_id),
             ("1.3.6.1.2.1.1.3.0", "67", uptime_ticks),
             ("1.3.6.1.2.1.1.4.0", "4", "it@town.example"), ("1.3.6.1.2.1.1.5.0", "4", name),
             ("1.3.6.1.2.1.1.6.0", "4", location), ("1.3.6.1.2.1.1.7.0", "2", 72)]
@@ -92,7 +101,7 @@ def printer(demo: bool = False) -> list[Row]:
         (3, 3, 3, 3, "Magenta Cartridge HP W2033X", 19, 100, -2 if not demo else 75),
         (4, 4, 3, 3, "Yellow Cartridge HP W2032X", 19, 100, 8 if not demo else 70),
         (5, 0, 3, 9, "Imaging Drum", 19, 10000, 12000),
-        (6, 0, 4, 4, "Toner Collection Unit", 19, 100, 85 if not demo else 20),
+        (6, 0, 4, 4, "Toner Collection Unit", 19, 100, 15 if not demo else 80),
         (7, 0, 3, 15, "Fuser Kit", 7, -2, -1),
     ]
     t = "1.3.6.1.2.1.43.11.1.1"
@@ -176,8 +185,20 @@ def switch() -> list[Row]:
     return rows
 
 
-def nas() -> list[Row]:
-    rows = system("Linux DiskStation 4.4.180+ #42962 SMP Tue Aug 20 20:45:05 CST 2024 x86_64",
+def storage(volumes: list[tuple]) -> list[Row]:
+    """hrStorageTable rows: (index, hrStorageTypes arc or None, descr, unit, size, used)."""
+    s, t = "1.3.6.1.2.1.25.2.3.1", "1.3.6.1.2.1.25.2.1"
+    rows: list[Row] = []
+    for i, typ, descr, unit, size, used in volumes:
+        rows += [(f"{s}.1.{i}", "2", i), (f"{s}.3.{i}", "4", descr), (f"{s}.4.{i}", "2", unit),
+                 (f"{s}.5.{i}", "2", size), (f"{s}.6.{i}", "2", used)]
+        if typ is not None:
+            rows.append((f"{s}.2.{i}", "6", f"{t}.{typ}"))
+    return rows
+
+
+def nas(state: str = "healthy") -> list[Row]:
+    rows = system("Linux records 4.4.302+ #72806 SMP Thu Sep 5 13:44:21 CST 2024 x86_64",
                   "1.3.6.1.4.1.8072.3.2.10", "records-nas", 45_000_000)
     rows += interfaces([
         {"index": 1, "descr": "lo", "name": "lo", "type": 24, "speed": 10_000_000},
@@ -185,19 +206,14 @@ def nas() -> list[Row]:
          "pkts": 9 * 10**9},
         {"index": 3, "descr": "eth1", "name": "eth1", "oper": 2}])
     rows += [("1.3.6.1.2.1.25.1.1.0", "67", 45_000_500), ("1.3.6.1.2.1.25.2.2.0", "2", 8_000_000)]
-    s, t = "1.3.6.1.2.1.25.2.3.1", "1.3.6.1.2.1.25.2.1"
     big_units = 16 * 10**12 // 4096            # 3,906,250,000: above Integer32's maximum
-    volumes = [  # index, type, descr, unit, size, used
+    rows += storage([  # index, type, descr, unit, size, used
         (1, 2, "Physical memory", 1024, 8_000_000, 7_600_000),
         (3, 3, "Virtual memory", 1024, 12_000_000, 7_700_000),
         (31, 4, "/", 4096, 600_000, 360_000),
         (36, 4, "/run", 4096, 1_000_000, 1_000),
         (51, 4, "/volume1", 4096, big_units - (1 << 32), int(big_units * 0.85) - (1 << 32)),
-    ]
-    for i, typ, descr, unit, size, used in volumes:
-        rows += [(f"{s}.1.{i}", "2", i), (f"{s}.2.{i}", "6", f"{t}.{typ}"),
-                 (f"{s}.3.{i}", "4", descr), (f"{s}.4.{i}", "2", unit),
-                 (f"{s}.5.{i}", "2", size), (f"{s}.6.{i}", "2", used)]
+    ])
     for cpu in range(196608, 196612):
         rows.append((f"1.3.6.1.2.1.25.3.3.1.2.{cpu}", "2", 12 + cpu % 4))
     m = "1.3.6.1.4.1.2021.4"
@@ -210,6 +226,30 @@ def nas() -> list[Row]:
         ("Active Backup for Business 2.7.0-13233", 4, "ffff"),       # garbage
         ("Antivirus Essential 1.4.7-3054", 3, ""),                   # empty
     ])
+    rows += synology_mibs(state)
+    return rows
+
+
+def synology_mibs(state: str) -> list[Row]:
+    """SYNOLOGY-SYSTEM-MIB, -DISK-MIB and -RAID-MIB of a DS920+ with four disks in one pool."""
+    y = "1.3.6.1.4.1.6574"
+    rows: list[Row] = [(f"{y}.1.1.0", "2", 1), (f"{y}.1.2.0", "2", 41), (f"{y}.1.3.0", "2", 1),
+                       (f"{y}.1.4.1.0", "2", 1), (f"{y}.1.4.2.0", "2", 1),
+                       (f"{y}.1.5.1.0", "4", "DS920+"), (f"{y}.1.5.2.0", "4", "2080PDN123456"),
+                       (f"{y}.1.5.3.0", "4", "DSM 7.2.2-72806 Update 2"),
+                       (f"{y}.1.5.4.0", "2", 2)]
+    d = f"{y}.2.1.1"
+    for i in range(4):   # diskStatus 1 normal, 5 crashed; diskHealthStatus 1 normal, 4 failing
+        crashed = state == "degraded" and i == 2
+        rows += [(f"{d}.1.{i}", "2", i), (f"{d}.2.{i}", "4", f"Disk {i + 1}"),
+                 (f"{d}.3.{i}", "4", "WD40EFPX-68C6CN0"), (f"{d}.4.{i}", "4", "SATA"),
+                 (f"{d}.5.{i}", "2", 5 if crashed else 1), (f"{d}.6.{i}", "2", 36 + i),
+                 (f"{d}.13.{i}", "2", 4 if crashed else 1)]
+    r = f"{y}.3.1.1"
+    pool = {"healthy": 1, "degraded": 11, "repairing": 2}[state]
+    rows += [(f"{r}.1.0", "2", 0), (f"{r}.2.0", "4", "Storage Pool 1"), (f"{r}.3.0", "2", pool),
+             (f"{r}.4.0", "70", 2_400_000_000_000), (f"{r}.5.0", "70", 16_000_000_000_000),
+             (f"{r}.1.1", "2", 1), (f"{r}.2.1", "4", "Volume 1"), (f"{r}.3.1", "2", 1)]
     return rows
 
 
@@ -226,7 +266,14 @@ def installed_software(packages: list[tuple[str, int, str]]) -> list[Row]:
 
 DEVICES = {"printer": printer, "printer-demo": lambda: printer(demo=True),
            "ups-rfc1628": ups_rfc1628, "ups-apc": ups_apc,
-           "ups-demo": lambda: ups_apc(replace_battery=False), "switch": switch, "nas": nas}
+           "ups-demo": lambda: ups_apc(replace_battery=False), "switch": switch, "nas": nas,
+           "nas-degraded": lambda: nas("degraded"), "nas-repairing": lambda: nas("repairing")}
+
+
+def all_devices() -> dict:
+    """Every recording: the lab's own and the real devices of lab.snmp_vendor_recordings."""
+    from lab.snmp_vendor_recordings import VENDOR_DEVICES
+    return DEVICES | VENDOR_DEVICES
 
 
 def render(rows: list[Row]) -> str:
@@ -268,10 +315,18 @@ def load_snapshot(path: Path) -> dict[str, object]:
     return snapshot
 
 
+def probes_answering(snapshot: dict[str, object]) -> set[str]:
+    """The classification probes a poll of this recording would find answering: those with
+    anything below their root (what the poller's one GETNEXT per probe finds out)."""
+    from checks.snmp.classes import PROBES
+    return {name for name, root in PROBES.items()
+            if any(oid.startswith(root + ".") for oid in snapshot)}
+
+
 def write_all(directory: Path = DATA_DIR) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, make in DEVICES.items():
+    for name, make in all_devices().items():
         path = directory / f"{name}.snmprec"
         path.write_text(render(make()), encoding="utf-8")
         written.append(path)

@@ -85,7 +85,7 @@ def test_errors_name_the_line_the_path_and_the_fix():
         "equal to 100 (got 120)",
         "town.yaml:30: targets[4].checks[1]: check 'ifaces' is not known; did you mean "
         "'interfaces'? (use one of 'system', 'device', 'interfaces', 'storage', 'printer', "
-        "'ups', 'software')",
+        "'ups', 'nas', 'software')",
     ]
 
 

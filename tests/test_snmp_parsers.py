@@ -55,7 +55,7 @@ def test_printer_supplies_sentinels_clamping_colour_and_waste():
     # 12000 of 10000: clamped to 100 and flagged
     assert supplies["1.5"]["level_percent"] == 100.0 and supplies["1.5"]["_over_capacity"]
     assert supplies["1.5"]["kind"] == "drum" and supplies["1.5"]["color"] is None
-    # waste box 85 % full: 15 % room left, which is low
+    # waste box at level 15 of 100: RFC 3805 says that is the room left, which is low
     assert supplies["1.6"]["kind"] == "waste_toner" and supplies["1.6"]["state"] == "low"
     assert printer.space_left_percent(supplies["1.6"]) == 15.0
     # -1 "other" level with -2 capacity
@@ -200,7 +200,7 @@ def test_storage_rows_with_bad_units_are_skipped():
     ("ups-rfc1628", {"ups"}, "ups"),
     ("ups-apc", {"apc"}, "ups"),
     ("switch", {"interfaces"}, "network"),
-    ("nas", {"storage", "interfaces"}, "storage"),
+    ("nas", {"synology", "storage", "interfaces"}, "storage"),
 ])
 def test_device_class_of_each_recording(recording, answering, expected):
     assert sysmod.classify(snap(recording), answering) == expected
@@ -236,6 +236,10 @@ def test_system_identity_from_entity_mib_and_fallbacks():
                         "vendor", "model", "serial", "firmware"}
 
 
-def test_nas_vendor_from_sysdescr_not_net_snmp():
-    nas = sysmod.parse_system(snap("nas"), {"storage", "interfaces"})
-    assert (nas["vendor"], nas["device_class"]) == ("Synology", "storage")
+def test_nas_vendor_from_its_mib_not_net_snmp_nor_its_host_name():
+    # sysDescr "Linux records 4.4.302+ ...": the SYNOLOGY-SYSTEM-MIB answering says NAS
+    nas = sysmod.parse_system(snap("nas"), {"synology", "storage", "interfaces"})
+    assert (nas["vendor"], nas["device_class"], nas["model"], nas["serial"]) == (
+        "Synology", "storage", "DS920+", "2080PDN123456")
+    assert sysmod.parse_system(snap("nas"), {"storage", "interfaces"})["device_class"] == (
+        "server")

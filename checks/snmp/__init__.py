@@ -2,13 +2,14 @@
 
 Layout: ``client`` (pysnmp requests), ``session`` (one poll per target for all its checks),
 pure parsers per MIB (``system``, ``entity``, ``ifmib``, ``hostres``, ``software``, ``printer``,
-``ups``), the
-counter math (``rates``), and the checks (``check_*``, ``device``)."""
+``ups``, ``nas``), the device classes (``classes``), the counter math (``rates``), and the
+checks (``check_*``, ``device``)."""
 
 from __future__ import annotations
 
 from checks.base import TargetKind
 from checks.snmp.check_interfaces import InterfacesCheck
+from checks.snmp.check_nas import NasCheck
 from checks.snmp.check_printer import PrinterCheck
 from checks.snmp.check_software import SoftwareCheck
 from checks.snmp.check_storage import StorageCheck
@@ -19,11 +20,11 @@ from checks.snmp.device import DeviceCheck
 from checks.snmp.session import SnmpSession
 
 SNMP_KIND = TargetKind(
-    "snmp", "A device that speaks SNMP: switch, printer, UPS, server, NAS. Checks: system, "
-    "device, interfaces, storage, printer, ups, software. Without checks: system + device (the profile "
-    "of the detected device class).",
+    "snmp", "A device that speaks SNMP: switch, printer, UPS, server, NAS, firewall, access "
+    "point. Checks: system, device, interfaces, storage, printer, ups, nas, software. Without "
+    "checks: system + device (the profile of the detected device class).",
     {c.type: c for c in (SystemCheck(), DeviceCheck(), InterfacesCheck(), StorageCheck(),
-                         PrinterCheck(), UpsCheck(), SoftwareCheck())},
+                         PrinterCheck(), UpsCheck(), NasCheck(), SoftwareCheck())},
     connection=SnmpConnection,
     default_checks=lambda: [{"check": "system"}, {"check": "device"}],
     session=SnmpSession.for_target,

@@ -3,7 +3,11 @@
 Ports that matter: the configured ``ports`` (by name, alias, description or index), else
 those that were admin-up and oper-up the first time the check ran (remembered, by name, as
 Checkmk's discovery does). Admin-down ports are never a problem. Rates come from counter
-deltas between polls; 32-bit wraps are added back, a device reboot skips one interval."""
+deltas between polls; 32-bit wraps are added back, a device reboot skips one interval.
+
+A port whose ifOperStatus the agent did not answer (or answered with something IF-MIB does
+not define) is UNKNOWN, not down and not up; a table without any usable ifOperStatus is
+UNKNOWN as a whole, never "0 of 0 ports up"."""
 
 from __future__ import annotations
 
@@ -71,6 +75,11 @@ def evaluate_interfaces(values, params: InterfacesParams, ctx: CheckContext) -> 
     if not ports:
         return Evaluation(Outcome.unknown("the device has no IF-MIB interface table"),
                           ctx.memory)
+    problems = ifmib.status_problems(values)
+    if len(problems) == len(ports):
+        return Evaluation(Outcome.unknown(
+            f"the agent lists {len(ports)} interfaces but answered no usable ifOperStatus "
+            f"({next(iter(problems.values()))})"), ctx.memory)
     now = ctx.now.timestamp()
     ticks = integer(values.get(O.SYS_UPTIME))
     previous = ctx.memory
@@ -79,6 +88,7 @@ def evaluate_interfaces(values, params: InterfacesParams, ctx: CheckContext) -> 
                 and (ticks < previous["ticks"] or ticks / 100 + 60 < elapsed))
     results: list[Result] = []
     metrics: list[Metric] = []
+    remember = True
     if params.ports is not None:
         watched = []
         for wanted in params.ports:
@@ -90,8 +100,17 @@ def evaluate_interfaces(values, params: InterfacesParams, ctx: CheckContext) -> 
     else:
         watched_names = previous.get("watched")
         if watched_names is None:
-            watched_names = [p["name"] for p in ports if p["admin_status"] == "up"
-                             and p["oper_status"] == "up" and p["type"] not in IGNORED_TYPES]
+            # oper up implies admin up: a missing ifAdminStatus does not hide the port
+            watched_names = [p["name"] for p in ports if p["admin_status"] != "down"
+                             and p["oper_status"] == "up" and p["type"] not in IGNORED_TYPES
+                             and p["index"] not in problems]
+            unsure = [p for p in ports if p["index"] in problems
+                      and p["admin_status"] != "down" and p["type"] not in IGNORED_TYPES]
+            for port in unsure:
+                results.append(Result(State.UNKNOWN, f"port {port['name']}: "
+                                      f"{problems[port['index']]}, so it is not known "
+                                      "whether it should be up"))
+            remember = not unsure  # choose the ports that matter once every status is known
         watched = [p for p in ports if p["name"] in set(watched_names)]
     discards = ifmib.discards(values)
     counters: dict[str, list] = {}
@@ -100,6 +119,9 @@ def evaluate_interfaces(values, params: InterfacesParams, ctx: CheckContext) -> 
     for port in watched:
         label = port["alias"] and f"{port['name']} ({port['alias']})" or port["name"]
         if port["admin_status"] == "down":
+            continue
+        if port["index"] in problems:
+            results.append(Result(State.UNKNOWN, f"port {label}: {problems[port['index']]}"))
             continue
         if port["oper_status"] not in ("up", "dormant"):
             results.append(Result(down, f"port {label} is {port['oper_status']}"))
@@ -121,7 +143,8 @@ def evaluate_interfaces(values, params: InterfacesParams, ctx: CheckContext) -> 
         results.append(Result(down, f"port {name} has disappeared"))
     results.insert(0, Result(State.OK, f"{up_count} of {len(watched)} watched ports up "
                                        f"({len(ports)} interfaces)"))
-    memory = {"at": now, "ticks": ticks, "watched": watched_names, "counters": counters}
+    memory = {"at": now, "ticks": ticks, "watched": watched_names if remember else None,
+              "counters": counters}
     return Evaluation(Outcome.of(results, metrics, ports), memory)
 
 

@@ -2,8 +2,10 @@
 
 Installed software changes rarely and a server lists hundreds of packages, so this is its own
 check with a long default interval rather than part of ``system``'s every-minute poll; when it
-runs together with the target's other checks it still shares their one poll. Always OK: the
-inventory, not an alert, is the point (a host without the table says so)."""
+runs together with the target's other checks it still shares their one poll. OK when the list
+was read: the inventory, not an alert, is the point. UNKNOWN when there is nothing to read
+(no hrSWInstalledTable) or the agent left out the names of the rows it lists: an empty
+inventory must not look like a host with nothing installed."""
 
 from __future__ import annotations
 
@@ -46,11 +48,18 @@ class SoftwareCheck:
 
 def evaluate_software(values: Snapshot, params: SoftwareParams) -> Evaluation:
     items, total = software.parse_software(values, params.max_items)
+    unnamed = software.unnamed_rows(values)
     if total == 0:
-        return Evaluation(Outcome.of([Result(State.OK, "no installed software listed "
-                                             "(no HOST-RESOURCES hrSWInstalledTable)")]))
+        why = (f"the agent lists {unnamed} installed packages without their names "
+               "(hrSWInstalledName not answered)" if unnamed else
+               "no installed software listed (no HOST-RESOURCES hrSWInstalledTable)")
+        return Evaluation(Outcome.unknown(why))
     summary = f"{total} installed packages"
     if total > len(items):
         summary += f" (only the first {len(items)} by name are kept)"
-    return Evaluation(Outcome.of([Result(State.OK, summary)],
+    results = [Result(State.OK, summary)]
+    if unnamed:
+        results.append(Result(State.UNKNOWN, f"{unnamed} more listed without a name "
+                              "(hrSWInstalledName not answered)"))
+    return Evaluation(Outcome.of(results,
                                  [Metric("installed_software", total, min=0)], items))

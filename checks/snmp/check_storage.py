@@ -3,11 +3,24 @@
 A volume is a problem only when it is both fuller than the percentage *and* has less free
 space than the absolute amount: 80 % of a 16 TB NAS volume still leaves 3.2 TB, which is no
 emergency, while 80 % of a 20 GB system disk is. Growth over recent polls (kept in memory)
-gives the days until full."""
+gives the days until full.
+
+Which rows are volumes: hrStorageFixedDisk, NetworkDisk and FlashMemory rows, and rows of
+type "other" (or none) whose description is a mount point: FreeBSD's bsnmpd (pfSense,
+OPNsense) does not use hrStorageFixedDisk, so "/" would never be checked. Pseudo
+filesystems (/dev, /proc, /sys, /run, /var/run...) are excluded by ``exclude``.
+
+Volumes smaller than ``min_size_gib`` (1 GiB) are listed but not judged: appliances keep
+firmware partitions of a few hundred MB that run nearly full by design (QNAP's /mnt/ext at
+93 %, /mnt/HDA_ROOT), and at that size every percentage is also "little free space". Those
+listed in ``small_volumes`` (default /boot, which fills up with old kernels) are judged.
+
+A row whose size, used amount or allocation unit the agent did not answer is UNKNOWN."""
 
 from __future__ import annotations
 
 import fnmatch
+import re
 from typing import Any, Literal
 
 from pydantic import Field
@@ -22,6 +35,7 @@ from watchdog.model import CheckContext, Metric, Outcome, Result, State
 NEED = Need.of(hostres.SCALARS, hostres.TABLES)
 GIB = 1024 ** 3
 DISK_TYPES = {"fixed_disk", "network_disk", "flash"}
+MOUNT_POINT = re.compile(r"^/[^\s]*$")
 SAMPLE_EVERY = 1800       # one growth sample per 30 minutes...
 SAMPLES_KEPT = 7 * 86400  # ...over the last 7 days (at most 336 per volume)
 
@@ -39,8 +53,15 @@ class StorageParams(CheckParams):
                                          "days would fill a volume within this many days.")
     full_crit_days: float | None = Field(3, description="Critical within this many days.")
     exclude: list[str] = Field(
-        ["/run", "/run/*", "/dev", "/dev/*", "/sys/*", "/proc/*", "/snap/*", "/boot/efi"],
+        ["/run", "/run/*", "/var/run", "/dev", "/dev/*", "/sys", "/sys/*", "/proc", "/proc/*",
+         "/compat/*/proc", "/snap/*", "/boot/efi"],
         description="Volumes to ignore, by description (shell patterns).")
+    min_size_gib: float = Field(
+        1.0, ge=0, description="Volumes smaller than this are listed but not judged "
+        "(appliances' firmware partitions run nearly full by design); 0 judges all.")
+    small_volumes: list[str] = Field(
+        ["/boot"], description="Volumes judged even when smaller than min_size_gib, by "
+        "description (shell patterns).")
     cpu_warn_percent: float | None = Field(80, description="Average processor load warning "
                                            "(Checkmk's hr_cpu default 80/90).")
     cpu_crit_percent: float | None = Field(90, description="Average processor load critical.")
@@ -72,18 +93,32 @@ def judge_volume(volume: dict[str, Any], params: StorageParams) -> Result:
     return Result(State.OK, text)
 
 
+def is_volume(row: dict[str, Any], params: StorageParams) -> bool:
+    """A row that is a filesystem to judge: a disk type, or a mount point of type "other"."""
+    if any(fnmatch.fnmatch(row["descr"], pattern) for pattern in params.exclude):
+        return False
+    return row["type"] in DISK_TYPES or (row["type"] == "other"
+                                         and bool(MOUNT_POINT.match(row["descr"])))
+
+
 def evaluate_storage(values, params: StorageParams, ctx: CheckContext) -> Evaluation:
     storage = hostres.parse_storage(values)
     processors = hostres.parse_processors(values)
-    if not storage and not processors:
+    problems = [p for p in hostres.storage_problems(values) if is_volume(p, params)]
+    if not storage and not processors and not problems:
         return Evaluation(Outcome.unknown("the device has no HOST-RESOURCES-MIB storage or "
                                           "processor table"), ctx.memory)
     now = ctx.now.timestamp()
-    results: list[Result] = []
+    results: list[Result] = [Result(State.UNKNOWN, f"{p['descr'] or p['index']}: "
+                                    f"{p['problem']}") for p in problems]
     metrics: list[Metric] = []
     history: dict[str, list] = {}
-    volumes = [v for v in storage if v["type"] in DISK_TYPES and v["size_bytes"] > 0
-               and not any(fnmatch.fnmatch(v["descr"], pat) for pat in params.exclude)]
+    unjudged = {p["index"] for p in problems}
+    candidates = [v for v in storage if v["size_bytes"] > 0 and v["index"] not in unjudged
+                  and is_volume(v, params)]
+    volumes = [v for v in candidates if v["size_bytes"] >= params.min_size_gib * GIB
+               or any(fnmatch.fnmatch(v["descr"], pat) for pat in params.small_volumes)]
+    small = len(candidates) - len(volumes)
     for volume in volumes:
         result = judge_volume(volume, params)
         old = [tuple(s) for s in (ctx.memory.get("growth") or {}).get(volume["descr"], [])]
@@ -105,6 +140,9 @@ def evaluate_storage(values, params: StorageParams, ctx: CheckContext) -> Evalua
                               min=0, max=volume["size_bytes"]))
     if len(volumes) > 4 and all(r.state.is_ok for r in results):
         results.append(Result(State.OK, f"{len(volumes)} volumes fine"))
+    if small:
+        results.append(Result(State.OK, f"{small} volume{'s' if small > 1 else ''} under "
+                              f"{params.min_size_gib:g} GiB not judged"))
     if processors:
         load = sum(p["load_percent"] for p in processors) / len(processors)
         results.append(high(load, params.cpu_warn_percent, params.cpu_crit_percent,
@@ -118,6 +156,8 @@ def evaluate_storage(values, params: StorageParams, ctx: CheckContext) -> Evalua
                             f"memory {memory_use['used_percent']:.0f} % used"))
         metrics.append(Metric("memory_used", memory_use["used_bytes"], "B", min=0,
                               max=memory_use["size_bytes"]))
+    if not volumes and not problems and processors == [] and memory_use is None:
+        results.append(Result(State.UNKNOWN, "no volume, processor or memory to judge"))
     items = storage + processors
     return Evaluation(Outcome.of(results, metrics, items), {"growth": history})
 

@@ -19,7 +19,7 @@ from checks.snmp import oids as O
 from checks.snmp import system as sysmod
 from checks.snmp.client import SnmpError
 from checks.snmp.common import fetch
-from checks.snmp.rates import uptime_advanced
+from checks.snmp.rates import TIMETICKS_WRAP, uptime_advanced
 from checks.snmp.session import Need, Poll
 from checks.snmp.values import integer
 from watchdog.model import CheckContext, Metric, Outcome, Result, State
@@ -81,8 +81,12 @@ def evaluate_system(poll: Poll, params: SystemParams, ctx: CheckContext) -> Eval
     results = [Result(State.OK, f"{system['device_class']} "
                       f"{system['model'] or system['name'] or system['descr'][:40]}".strip()
                       + " answers SNMP")]
-    if ticks is None:
-        results.append(Result(State.UNKNOWN, "no sysUpTime in the answer"))
+    if ticks is None or not 0 <= ticks < TIMETICKS_WRAP:
+        raw = values.get(O.SYS_UPTIME)
+        why = "no sysUpTime in the answer" if raw is None else (
+            f"sysUpTime {raw!r} is not a TimeTicks value")
+        memory["ticks"] = None
+        results.append(Result(State.UNKNOWN, why))
         return Evaluation(Outcome.of(results, items=items), memory)
     event = reboot_event(ctx.memory, memory)
     if event == "reboot":

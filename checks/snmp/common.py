@@ -19,6 +19,22 @@ async def fetch(target: TargetInfo, need: Need) -> Poll:
     return await session_of(target).fetch(need)
 
 
+async def fetch_more(session: SnmpSession, first: Poll, need: Need) -> Poll:
+    """``first`` plus what ``need`` asks beyond what it covered: a second step (a profile or
+    vendor tables chosen from the probes) walks only what is new, not everything again."""
+    covered = first.covered
+    extra = Need(need.scalars - covered.scalars, need.tables - covered.tables,
+                 need.probes - covered.probes)
+    if not (extra.scalars or extra.tables or extra.probes):
+        return first
+    second = await session.fetch(extra)
+    if second is first:
+        return first
+    return Poll({**first.values, **second.values}, first.answering | second.answering,
+                second.fetched_at, first.requests + second.requests,
+                first.seconds + second.seconds, covered | second.covered)
+
+
 def high(value: float, warn: float | None, crit: float | None, text: str) -> Result:
     """A result for a value that is bad when high."""
     if crit is not None and value >= crit:

@@ -38,17 +38,54 @@ def parse_storage(snapshot: Snapshot) -> list[dict[str, Any]]:
         number = integer(index)
         if number is None or unit <= 0 or size is None or used_units is None:
             continue
-        type_oid = oid_text(types.get(index))
-        type_no = integer(type_oid.rsplit(".", 1)[-1]) if type_oid.startswith(
-            O.HR_STORAGE_TYPES + ".") else None
         size_bytes, used_bytes = size * unit, min(used_units, size) * unit
         result.append({
             "index": number, "descr": text(descr.get(index)),
-            "type": STORAGE_TYPES.get(type_no, "other"),
+            "type": _type_name(types.get(index)),
             "size_bytes": size_bytes, "used_bytes": used_bytes,
             "used_percent": round(100.0 * used_bytes / size_bytes, 2) if size_bytes else 0.0,
         })
     return result
+
+
+def storage_problems(snapshot: Snapshot) -> list[dict[str, Any]]:
+    """hrStorage rows that cannot be judged, with the reason: a size, used amount or
+    allocation unit not answered, not a number, or impossible (units of 0, more used than
+    the size). ``{"index", "descr", "type", "problem"}``."""
+    descr = column(snapshot, O.HR_STORAGE, O.HR_STORAGE_DESCR)
+    types = column(snapshot, O.HR_STORAGE, O.HR_STORAGE_TYPE)
+    cols = {name: column(snapshot, O.HR_STORAGE, col) for name, col in (
+        ("hrStorageAllocationUnits", O.HR_STORAGE_UNITS), ("hrStorageSize", O.HR_STORAGE_SIZE),
+        ("hrStorageUsed", O.HR_STORAGE_USED))}
+    found = []
+    for index in sorted(set(descr) | set(cols["hrStorageSize"]), key=index_key):
+        number = integer(index)
+        if number is None:
+            continue
+        problems = []
+        for name, values in cols.items():
+            if index not in values:
+                problems.append(f"{name} not answered")
+            elif integer(values[index]) is None:
+                problems.append(f"{name} {text(values[index])!r} is not a number")
+        unit = integer(cols["hrStorageAllocationUnits"].get(index))
+        size = _unsigned32(integer(cols["hrStorageSize"].get(index)))
+        used = _unsigned32(integer(cols["hrStorageUsed"].get(index)))
+        if unit is not None and unit <= 0:
+            problems.append(f"allocation unit of {unit} bytes")
+        if size is not None and used is not None and used > size:
+            problems.append(f"{used} units used of {size}")
+        if problems:
+            found.append({"index": number, "descr": text(descr.get(index)),
+                          "type": _type_name(types.get(index)), "problem": ", ".join(problems)})
+    return found
+
+
+def _type_name(value) -> str:
+    type_oid = oid_text(value)
+    type_no = integer(type_oid.rsplit(".", 1)[-1]) if type_oid.startswith(
+        O.HR_STORAGE_TYPES + ".") else None
+    return STORAGE_TYPES.get(type_no, "other")
 
 
 def parse_processors(snapshot: Snapshot) -> list[dict[str, Any]]:

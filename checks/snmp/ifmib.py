@@ -25,7 +25,7 @@ def parse_interfaces(snapshot: Snapshot) -> list[dict[str, Any]]:
     Octet counters prefer ifHCIn/OutOctets (64-bit) and fall back to the 32-bit ones; the
     speed prefers ifHighSpeed (Mbit/s) when ifSpeed is saturated at 4,294,967,295."""
     descr = column(snapshot, O.IF_TABLE, O.IF_DESCR)
-    indexes = set(descr) | set(column(snapshot, O.IF_TABLE, O.IF_OPER))
+    indexes = _indexes(snapshot)
     cols = {c: column(snapshot, O.IF_TABLE, c) for c in (
         O.IF_TYPE, O.IF_SPEED, O.IF_ADMIN, O.IF_OPER, O.IF_IN_OCTETS, O.IF_OUT_OCTETS,
         O.IF_IN_ERRORS, O.IF_OUT_ERRORS, O.IF_IN_DISCARDS, O.IF_OUT_DISCARDS)}
@@ -59,6 +59,23 @@ def parse_interfaces(snapshot: Snapshot) -> list[dict[str, Any]]:
     return interfaces
 
 
+def status_problems(snapshot: Snapshot) -> dict[int, str]:
+    """Interfaces whose ifOperStatus was not answered (noSuchInstance, a missing column) or
+    is not a status IF-MIB defines (a string, 0, 9...), by index: their state is not known,
+    which is neither "up" nor "down"."""
+    opers = column(snapshot, O.IF_TABLE, O.IF_OPER)
+    problems = {}
+    for index in _indexes(snapshot):
+        number = integer(index.split(".")[0] if index else None)
+        if number is None:
+            continue
+        if index not in opers:
+            problems[number] = "ifOperStatus not answered"
+        elif integer(opers[index]) not in OPER_STATUS:
+            problems[number] = f"ifOperStatus {text(opers[index])!r} is not an IF-MIB status"
+    return problems
+
+
 def discards(snapshot: Snapshot) -> dict[int, tuple[int | None, int | None]]:
     """In and out discards per interface index (not in the contract's objects)."""
     ins = column(snapshot, O.IF_TABLE, O.IF_IN_DISCARDS)
@@ -69,6 +86,13 @@ def discards(snapshot: Snapshot) -> dict[int, tuple[int | None, int | None]]:
         if number is not None:
             result[number] = (integer(ins.get(index)), integer(outs.get(index)))
     return result
+
+
+def _indexes(snapshot: Snapshot) -> set[str]:
+    """Every interface row any of the naming or status columns lists."""
+    return (set(column(snapshot, O.IF_TABLE, O.IF_DESCR))
+            | set(column(snapshot, O.IF_TABLE, O.IF_OPER))
+            | set(column(snapshot, O.IF_X_TABLE, O.IFX_NAME)))
 
 
 def counter_bits(snapshot: Snapshot, index: int) -> int:

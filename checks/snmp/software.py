@@ -18,6 +18,20 @@ TYPES = {1: "unknown", 2: "operating_system", 3: "device_driver", 4: "applicatio
 MAX_SOFTWARE = 2000
 
 
+def unnamed_rows(snapshot: Snapshot) -> int:
+    """Rows the agent lists (by type or date) without answering their name, or with an
+    INTEGER for it: a partial answer. (An empty name is an answer, and skipped.)"""
+    names = column(snapshot, HR_SW_INSTALLED, SW_NAME)
+    listed = set(names) | set(column(snapshot, HR_SW_INSTALLED, SW_TYPE)) | set(
+        column(snapshot, HR_SW_INSTALLED, SW_DATE))
+    return sum(1 for index in listed if index not in names or isinstance(names[index], int))
+
+
+def _name(value) -> str:
+    """A package name: text; an INTEGER in the name column is not one."""
+    return "" if isinstance(value, int) else text(value)
+
+
 def parse_software(snapshot: Snapshot, limit: int = MAX_SOFTWARE) -> tuple[list[dict[str, Any]],
                                                                             int]:
     """The installed software as ``{"kind": "software", "name", "type", "installed"}`` items,
@@ -27,7 +41,7 @@ def parse_software(snapshot: Snapshot, limit: int = MAX_SOFTWARE) -> tuple[list[
     dates = column(snapshot, HR_SW_INSTALLED, SW_DATE)
     found = []
     for index in sorted(names, key=index_key):
-        name = text(names[index])
+        name = _name(names[index])
         if not name:
             continue
         found.append({"kind": "software", "name": name[:200],

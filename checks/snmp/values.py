@@ -13,8 +13,14 @@ Value = Union[int, bytes, str]  # noqa: UP007 (a runtime alias)
 Snapshot = Mapping[str, Value]
 
 
+LINE_BREAKS = str.maketrans({"\r": " ", "\n": " ", "\t": " ", "\v": " ", "\f": " "})
+
+
 def text(value: Value | None) -> str:
-    """A printable string: UTF-8 (else Latin-1), without NULs and surrounding whitespace."""
+    """A printable string: UTF-8 (else Latin-1), without NULs and surrounding whitespace.
+
+    Line breaks and tabs become spaces, not nothing: Cisco's multi-line sysDescr must read
+    "(fc2) Technical Support", not "(fc2)Technical Support"."""
     if value is None:
         return ""
     if isinstance(value, bytes):
@@ -22,8 +28,10 @@ def text(value: Value | None) -> str:
             decoded = value.decode("utf-8")
         except UnicodeDecodeError:
             decoded = value.decode("latin-1")
-        return "".join(c for c in decoded if c.isprintable() or c == " ").strip()
-    return str(value).strip()
+    else:
+        decoded = str(value)
+    decoded = decoded.replace("\r\n", "\n").translate(LINE_BREAKS)
+    return "".join(c for c in decoded if c.isprintable() or c == " ").strip()
 
 
 def integer(value: Value | None) -> int | None:
