@@ -151,8 +151,9 @@ targets:
 
 
 def test_yaml_syntax_error_names_the_line():
-    assert errors("site:\n  name: [unclosed\nservices: []\n") == [
-        "town.yaml:3: not valid YAML: expected ',' or ']', but got ':'"]
+    [error] = errors("site:\n  name: [unclosed\nservices: []\n")
+    # libyaml says "did not find expected ',' or ']'", pure PyYAML "expected ',' or ']', ..."
+    assert error.startswith("town.yaml:3: not valid YAML: ") and "',' or ']'" in error
 
 
 def test_duplicate_keys_and_ids():

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import zoneinfo
 from dataclasses import dataclass
@@ -24,10 +25,11 @@ from watchdog.config_errors import ConfigIssue, cross_reference_issues, pydantic
 from watchdog.secrets import SecretError, read_secret
 from watchdog.transitions import Policy
 from watchdog.types import Duration, Priority, SecretRef, Strict
-from watchdog.yamlsource import Source, YamlError, load_yaml
+from watchdog.yamlsource import MAX_BYTES, Source, YamlError, load_yaml
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
 DEFAULT_CONFIG = "/etc/muni-watchdog/muni-watchdog.yaml"
+log = logging.getLogger("muni-watchdog")
 
 
 @dataclass(frozen=True)
@@ -458,18 +460,38 @@ def parse_config(text: str, filename: str, check_secrets: bool = True) -> Config
         source = load_yaml(text, filename)
     except YamlError as exc:
         raise ConfigError([ConfigIssue(filename, exc.line, "", exc.message)]) from None
-    return _validate(source, check_secrets)
+    try:
+        return _validate(source, check_secrets)
+    except ConfigError:
+        raise
+    except Exception as exc:  # a bug in validation must still end as "invalid", never a crash
+        log.debug("validating %s failed", filename, exc_info=True)
+        raise ConfigError([ConfigIssue(filename, 1, "", f"internal error while validating "
+                                       f"({type(exc).__name__}: {exc}); please report it "
+                                       "with this file (--log-level DEBUG shows where)")]
+                          ) from None
 
 
 def load_config(path: str | Path, check_secrets: bool = True) -> Config:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            # Read at most one byte past the limit: a huge file (or /dev/zero) costs nothing.
+            data = file.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ConfigError([ConfigIssue(str(path), 0, "", f"cannot read the configuration: "
                                        f"{exc.strerror}")]) from None
-    except UnicodeDecodeError:
-        raise ConfigError([ConfigIssue(str(path), 0, "", "not UTF-8 text")]) from None
+    if len(data) > MAX_BYTES:
+        raise ConfigError([ConfigIssue(str(path), 1, "", f"the file is larger than "
+                                       f"{MAX_BYTES // 1048576} MiB, the most a configuration "
+                                       "may be — is this the right file?")])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError([ConfigIssue(str(path), line, "", "not UTF-8 text (byte "
+                                       f"0x{data[exc.start]:02x}); save the file as UTF-8"
+                                       )]) from None
     return parse_config(text, str(path), check_secrets)
 
 
