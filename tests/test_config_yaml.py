@@ -213,3 +213,15 @@ def test_fuzz_random_bytes_give_config_errors_only(tmp_path):
             for issue in exc.issues:
                 assert str(issue).startswith(f"{path}:"), str(issue)
                 assert "internal error" not in str(issue)
+
+
+def test_thousands_of_errors_are_cut_to_the_first_hundred():
+    with pytest.raises(ConfigError) as exc:
+        parse_config("site: {name: x}\ntargets: [" + ",".join(["x"] * 5000) + "]\n",
+                     "town.yaml", check_secrets=False)
+    issues = [str(i) for i in exc.value.issues]
+    assert len(issues) == 101
+    assert issues[0] == "town.yaml:2: targets[0]: expected a mapping of keys and values here, " \
+        "got 'x'"
+    assert issues[-1] == "town.yaml:2: 4900 more errors from here on are not shown; fix the " \
+        "ones above first"

@@ -30,6 +30,7 @@ from watchdog.yamlsource import MAX_BYTES, Source, YamlError, load_yaml
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
 DEFAULT_CONFIG = "/etc/muni-watchdog/muni-watchdog.yaml"
 log = logging.getLogger("muni-watchdog")
+MAX_ISSUES = 100
 
 
 @dataclass(frozen=True)
@@ -525,6 +526,11 @@ def _validate(source: Source, check_secrets: bool) -> Config:
                                           f"{exc}; create it or point to the right place"))
     if issues:
         issues.sort(key=lambda i: (i.line, i.path_text))
+        if len(issues) > MAX_ISSUES:  # thousands of lines help nobody and flood the journal
+            more = len(issues) - MAX_ISSUES
+            issues = issues[:MAX_ISSUES] + [ConfigIssue(
+                source.filename, issues[MAX_ISSUES].line, "", f"{more} more errors from here "
+                "on are not shown; fix the ones above first")]
         raise ConfigError(issues)
     assert config is not None
     return config
