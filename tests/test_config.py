@@ -280,3 +280,17 @@ def test_missing_file_and_bad_ids(tmp_path):
     text = BASE.replace("  - id: web\n    kind", "  - id: Web Server\n    kind")
     assert "town.yaml:13: targets[0].id: 'Web Server' is not a valid id: use lower-case " \
         "letters, digits, '-', '_' or '.', starting with a letter or digit" in errors(text)
+
+
+def test_durations_are_bounded_with_file_line_path_and_range():
+    text = BASE.replace("    rpo: 24h\n", "    rpo: 24h\n    response_sla: 99999999999d\n") \
+        .replace("    host: www.town.example\n", "    host: www.town.example\n    checks: "
+                 "[{check: http, interval: 2d, timeout: 99999999999d}]\n")
+    assert errors(text) == [
+        "town.yaml:9: services[0].response_sla: '99999999999d' is too long: the allowed range "
+        "here is up to 10 years (3650d); write a shorter duration",
+        "town.yaml:17: targets[0].checks[0].interval: '2d' is too long: the allowed range here "
+        "is up to 1d; write a shorter duration",
+        "town.yaml:17: targets[0].checks[0].timeout: '99999999999d' is too long: the allowed "
+        "range here is up to 1h; write a shorter duration",
+    ]

@@ -24,7 +24,7 @@ from checks.snmp.traps import TrapSettings
 from watchdog.config_errors import ConfigIssue, cross_reference_issues, pydantic_issues
 from watchdog.secrets import SecretError, read_secret
 from watchdog.transitions import Policy
-from watchdog.types import Duration, Priority, SecretRef, Strict
+from watchdog.types import Duration, Interval, Priority, SecretRef, Strict, Timeout
 from watchdog.yamlsource import MAX_BYTES, Source, YamlError, load_yaml
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
@@ -232,8 +232,8 @@ class RouteConfig(Strict):
 
 
 class RetryConfig(Strict):
-    first_delay: Duration = Field(10, description="Wait before the first retry of a failed send.")
-    max_delay: Duration = Field(300, description="Longest wait between retries (doubling).")
+    first_delay: Interval = Field(10, description="Wait before the first retry of a failed send.")
+    max_delay: Interval = Field(300, description="Longest wait between retries (doubling).")
     give_up_after: Duration = Field(86400, description="Stop retrying a message this old.")
     fallback_after: int = Field(3, ge=1, le=100, description="Failed attempts on a channel "
                                 "before a message also goes to its fallback channel.")
@@ -245,7 +245,7 @@ class HeartbeatConfig(Strict):
                                  "style: an HTTP GET every interval proves the box is alive).")
     url_env: str | None = None
     url_credential: str | None = None
-    interval: Duration = Field(300, description="How often to ping.")
+    interval: Interval = Field(300, description="How often to ping.")
 
     @model_validator(mode="after")
     def _one(self) -> HeartbeatConfig:
@@ -272,7 +272,7 @@ class NotifyConfig(Strict):
         default_factory=list, description="Used when no route matches an alert.")
     retry: RetryConfig = Field(default_factory=RetryConfig,
                                description="How the outbox retries failed sends.")
-    group_wait: Duration = Field(30, description="How long related problems (same target) are "
+    group_wait: Timeout = Field(30, description="How long related problems (same target) are "
                                  "gathered into one message while some are still being "
                                  "confirmed (Alertmanager's group_wait).")
     heartbeat: HeartbeatConfig | None = Field(None, description="Outbound heartbeat so the MSP "
