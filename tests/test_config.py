@@ -243,13 +243,13 @@ notify:
     monkeypatch.delenv("MW_TEST_URL", raising=False)
     monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
     assert errors(text, check_secrets=True) == [
-        f"town.yaml:18: notify.channels[0]: cannot read secret {secret}: No such file or "
-        "directory; create it or point to the right place",
-        "town.yaml:20: notify.channels[1]: environment variable MW_TEST_URL is not set; create "
-        "it or point to the right place",
-        "town.yaml:22: notify.channels[2]: systemd credential teams.url: $CREDENTIALS_DIRECTORY "
-        "is not set (add LoadCredential= to the unit, or keep the secret in a file instead); "
-        "create it or point to the right place",
+        f"town.yaml:19: notify.channels[0].url_file: cannot read secret {secret}: No such file "
+        "or directory; create it or point to the right place",
+        "town.yaml:21: notify.channels[1].url_env: environment variable MW_TEST_URL is not set; "
+        "set it in the unit (Environment= or EnvironmentFile=) or keep the secret in a file",
+        "town.yaml:23: notify.channels[2].url_credential: systemd credential teams.url: "
+        "$CREDENTIALS_DIRECTORY is not set (add LoadCredential= to the unit, or keep the secret "
+        "in a file instead)",
     ]
     secret.write_text("mailto://relay.town.example?to=a@b.example\n")
     (tmp_path / "teams.url").write_text("workflows://h:443/wf/sig\n")

@@ -22,6 +22,7 @@ from checks import KINDS
 from checks.base import CheckParams
 from checks.snmp.traps import TrapSettings
 from watchdog.config_errors import ConfigIssue, cross_reference_issues, pydantic_issues
+from watchdog.secret_checks import secret_issues
 from watchdog.secrets import SecretError, read_secret
 from watchdog.transitions import Policy
 from watchdog.types import Duration, Interval, Priority, SecretRef, Strict, Timeout
@@ -513,17 +514,7 @@ def _validate(source: Source, check_secrets: bool) -> Config:
     issues.extend(cross_reference_issues(source, {k: set(v.check_types) for k, v in
                                                   KINDS.items()}))
     if config is not None and check_secrets and not issues:
-        for index, channel in enumerate(config.notify.channels):
-            ref = channel.secret_ref
-            where = ("notify", "channels", index)
-            try:
-                if ref is not None:
-                    read_secret(ref)
-                elif channel.config_file and not Path(channel.config_file).is_file():
-                    raise SecretError(f"Apprise config file {channel.config_file} not found")
-            except SecretError as exc:
-                issues.append(ConfigIssue(source.filename, source.line_of(where), where,
-                                          f"{exc}; create it or point to the right place"))
+        issues.extend(secret_issues(config, source))
     if issues:
         issues.sort(key=lambda i: (i.line, i.path_text))
         if len(issues) > MAX_ISSUES:  # thousands of lines help nobody and flood the journal
