@@ -9,7 +9,7 @@ import re
 
 from pydantic import Field, field_validator, model_validator
 
-from watchdog.types import Duration, Strict
+from watchdog.types import Duration, Interval, LongTimeout, Strict
 
 # Five cron fields: minute hour day-of-month month day-of-week (numbers, *, lists, ranges, steps,
 # and three-letter names). The daemon's scheduler parses it; this only catches typos early.
@@ -108,9 +108,9 @@ class BackupParams(Strict):
     rto_warn_percent: float = Field(80, gt=0, description="Warn when the estimated full "
                                     "restore exceeds this percentage of the rto.")
     rto_crit_percent: float = Field(100, gt=0, description="Critical above this percentage.")
-    lock_wait: Duration = Field(600, ge=0, description="How long a locked repository is "
+    lock_wait: Interval = Field(600, ge=0, description="How long a locked repository is "
                                 "retried (with backoff) before the run is UNKNOWN.")
-    timeout: Duration = Field(6 * 3600, gt=0, description="Bound on each restic command.")
+    timeout: LongTimeout = Field(6 * 3600, gt=0, description="Bound on each restic command.")
 
     @field_validator("schedule", "full_drill_schedule")
     @classmethod

@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Protocol
 from pydantic import BaseModel, Field
 
 from watchdog.model import CheckContext, Outcome
-from watchdog.types import Duration, Strict
+from watchdog.types import Interval, Strict, Timeout
 
 
 class CollectError(RuntimeError):
@@ -35,16 +35,16 @@ class CheckParams(Strict):
     name: str | None = Field(
         None, description="Name of this check on the target; defaults to the check type. "
         "Needed when a target has two checks of the same type.")
-    interval: Duration | None = Field(
+    interval: Interval | None = Field(
         None, description="How often to run it; default from the service priority.")
-    retry_interval: Duration | None = Field(
+    retry_interval: Interval | None = Field(
         None, description="How often to re-check while a problem is soft; default from the "
         "service priority.")
     max_attempts: int | None = Field(
         None, ge=1, le=20, description="Consecutive failures before a problem is hard (alerts).")
     recovery_attempts: int | None = Field(
         None, ge=1, le=20, description="Consecutive successes before a recovery is declared.")
-    timeout: Duration = Field(10.0, description="Longest a single run may take (then UNKNOWN).")
+    timeout: Timeout = Field(10.0, description="Longest a single run may take (then UNKNOWN).")
     affects_availability: bool | None = Field(
         None, description="Whether this check's CRITICAL is an outage of its services "
         "(counted against their availability) — true — or only needs attention — false. "

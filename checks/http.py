@@ -18,7 +18,7 @@ from pydantic import Field, field_validator
 
 from checks.base import CheckParams, CollectError, Evaluation, TargetInfo
 from watchdog.model import CheckContext, Metric, Outcome, Result, State
-from watchdog.types import Duration
+from watchdog.types import Timeout
 
 BODY_CAP = 1024 * 1024  # read at most 1 MiB of a page when looking for the keyword
 MAX_REDIRECTS = 5
@@ -34,9 +34,9 @@ class HttpParams(CheckParams):
         None, description="Acceptable status codes; default any 2xx or 3xx (check_http's).")
     keyword: str | None = Field(None, description="Text the page must contain.")
     follow_redirects: bool = Field(False, description="Follow up to 5 redirects.")
-    response_warn: Duration | None = Field(
+    response_warn: Timeout | None = Field(
         5.0, description="Warn when the full response takes longer than this.")
-    response_crit: Duration | None = Field(
+    response_crit: Timeout | None = Field(
         None, description="Critical when the full response takes longer than this.")
     certificate_warn_days: int = Field(30, ge=0, description="Warn when the TLS certificate "
                                        "expires within this many days.")
@@ -44,7 +44,7 @@ class HttpParams(CheckParams):
     verify_tls: bool = Field(True, description="Require a certificate trusted by the system "
                              "(or ca_file). Turn off only for test labs.")
     ca_file: str | None = Field(None, description="Extra CA bundle (PEM) to trust.")
-    timeout: Duration = Field(10.0, description="Connect and read timeout (check_http's 10s).")
+    timeout: Timeout = Field(10.0, description="Connect and read timeout (check_http's 10s).")
 
     @field_validator("url")
     @classmethod

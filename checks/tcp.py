@@ -11,15 +11,15 @@ from pydantic import Field
 
 from checks.base import CheckParams, CollectError, Evaluation, TargetInfo
 from watchdog.model import CheckContext, Metric, Outcome, Result, State
-from watchdog.types import Duration
+from watchdog.types import Timeout
 
 
 class TcpParams(CheckParams):
     check: Literal["tcp"] = "tcp"
     port: int = Field(..., ge=1, le=65535, description="TCP port to connect to.")
-    connect_warn: Duration | None = Field(
+    connect_warn: Timeout | None = Field(
         None, description="Warn when connecting takes longer than this.")
-    timeout: Duration = Field(5.0, description="Connect timeout; no connection in time is "
+    timeout: Timeout = Field(5.0, description="Connect timeout; no connection in time is "
                               "CRITICAL (check_tcp's default is 10s; a LAN answers in ms).")
 
 

@@ -3,7 +3,9 @@
 Each run of :meth:`AlertProcessor.process` is one transaction: it consumes unprocessed events,
 opens/updates/resolves incidents, applies suppression (parent down, maintenance, accepted risk,
 flapping), sends groups that are ready, escalates and reminds, and writes every message into the
-outbox. A crash anywhere rolls the whole step back, so it is simply done again.
+outbox. A database failure rolls the whole step back, so it is simply done again. Each event,
+incident, window and accepted risk is a savepoint of its own: one that raises is rolled back
+alone, logged and recorded (``muni-watchdog status`` lists it), and the others are alerted.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from alerts.render import (
     recovery_message,
 )
 from alerts.route import choose_channels, waits_for_hours
+from watchdog.alert_isolation import Isolation
 from watchdog.config import Config
 from watchdog.model import State
 from watchdog.store import Store, from_iso, iso
@@ -54,36 +57,79 @@ class AlertProcessor:
         self.recheck = recheck or (lambda targets: None)
         self.parents = {t.id: list(t.parents) for t in config.targets}
         self._formats: dict[str, str] = {}
+        self.isolation = Isolation(store)
+        self._window_cache: list[Window] | None = None  # read once per pass
 
     # -- the loop ------------------------------------------------------------------------------
 
     def process(self) -> int:
-        """One pass; returns the number of messages written to the outbox."""
+        """One pass; returns the number of messages written to the outbox.
+
+        The pass is one transaction, and the work on each event, incident, maintenance window
+        and accepted risk is a savepoint inside it: when one item raises (a bug, a bad row),
+        only that item is rolled back — logged with its traceback, recorded for `status` —
+        and every other alert of the pass still goes out."""
         now = self.clock()
         sent = 0
+        self._window_cache = None
         with self.store.db.atomic():
+            self.isolation.begin(now)
+            held_back: set[tuple[str, str]] = set()
             for event in self.store.unprocessed_events():
-                sent += self._on_event(event, now)
-                self.store.mark_processed(event["id"])
+                check = (event["target"], event["check_name"])
+                key, subject = f"event:{event['id']}", f"event {event['id']}"
+                if check in held_back:  # a check's events are handled in order, or not at all
+                    self.isolation.record(key, subject, check, "waiting for an earlier event "
+                                          "of this check that failed")
+                    continue
+                done = self.isolation.run(key, subject, check, self._handle_event, event, now)
+                if done is None:
+                    held_back.add(check)
+                sent += done or 0
             sent += self._maintenance(now)
             sent += self._exceptions(now)
             self._resuppress(now)
             sent += self._flush(now)
             sent += self._escalate_and_remind(now)
+            self.isolation.finish()
+        return sent
+
+    def _handle_event(self, event: dict, now: datetime) -> int:
+        sent = self._on_event(event, now)
+        self.store.mark_processed(event["id"])
+        return sent
+
+    def _each_incident(self, work: Callable[[dict], int | None]) -> int:
+        """``work`` for every open incident, each isolated from the others."""
+        sent = 0
+        for incident in self.store.incidents("open"):
+            sent += self.isolation.run(f"incident:{incident['id']}", f"incident {incident['id']}",
+                                       (incident["target"], incident["check_name"]), work,
+                                       incident) or 0
         return sent
 
     # -- helpers -------------------------------------------------------------------------------
 
     def _windows(self) -> list[Window]:
+        """The maintenance windows, read once per pass; a row that cannot be read is left out
+        (and recorded as an alerting error) rather than breaking every suppression decision."""
+        if self._window_cache is not None:
+            return self._window_cache
         windows = []
         for row in self.store.maintenance_windows():
-            scope = json.loads(row["scope"])
-            windows.append(Window(
-                row["id"], frozenset(scope.get("targets", [])),
-                frozenset(scope.get("services", [])), from_iso(row["starts_at"]),
-                from_iso(row["ends_at"]),
-                parse_recurrence(row["recurrence"]) if row["recurrence"] else None,
-                row["reason"], row["owner"]))
+            try:
+                scope = json.loads(row["scope"])
+                windows.append(Window(
+                    row["id"], frozenset(scope.get("targets", [])),
+                    frozenset(scope.get("services", [])), from_iso(row["starts_at"]),
+                    from_iso(row["ends_at"]),
+                    parse_recurrence(row["recurrence"]) if row["recurrence"] else None,
+                    row["reason"], row["owner"]))
+            except Exception as exc:
+                self.isolation.record(f"maintenance:{row['id']}", f"maintenance {row['id']}",
+                                      None, f"cannot read the window: {type(exc).__name__}: "
+                                      f"{exc}", exc)
+        self._window_cache = windows
         return windows
 
     def _suppression(self, target: str, services: list[str], check: str, now: datetime
@@ -242,15 +288,15 @@ class AlertProcessor:
     # -- suppression changes -----------------------------------------------------------------
 
     def _resuppress(self, now: datetime) -> None:
-        for incident in self.store.incidents("open"):
-            reason = incident["suppressed_reason"]
-            if reason in ("flapping", RECHECKING) or (reason is None and not
-                                                      incident["pending"]):
-                continue
-            new = self._suppression(incident["target"], json.loads(incident["services"]),
-                                    incident["check_name"], now)
-            if new == reason:
-                continue
+        self._each_incident(lambda incident: self._resuppress_one(incident, now))
+
+    def _resuppress_one(self, incident: dict, now: datetime) -> None:
+        reason = incident["suppressed_reason"]
+        if reason in ("flapping", RECHECKING) or (reason is None and not incident["pending"]):
+            return
+        new = self._suppression(incident["target"], json.loads(incident["services"]),
+                                incident["check_name"], now)
+        if new != reason:
             fields: dict = {"suppressed_reason": new}
             if new is not None and reason is None:
                 fields["pending"] = 0
@@ -265,32 +311,39 @@ class AlertProcessor:
 
     def _maintenance(self, now: datetime) -> int:
         sent = 0
-        tz = self.config.site.timezone
         windows = {w.id: w for w in self._windows()}
         for row in self.store.maintenance_windows():
-            window = windows[row["id"]]
-            active = occurrence(window, now, tz) is not None
-            if active and not row["in_window"]:
-                self.store.update_maintenance(row["id"], in_window=1)
-                log.info("maintenance %d started: %s (%s)", row["id"], row["reason"],
-                         row["owner"])
-            elif not active and row["in_window"]:
-                covered = self._covered_targets(window)
-                self.store.update_maintenance(row["id"], in_window=0, summary_due_at=iso(
-                    now + timedelta(seconds=RECHECK_GRACE)))
-                for incident in self.store.incidents("open"):
-                    if incident["target"] in covered and (incident["suppressed_reason"] or ""
-                                                          ).startswith("maintenance"):
-                        self.store.update_incident(incident["id"], suppressed_reason=RECHECKING)
-                log.info("maintenance %d ended: re-checking %d targets", row["id"],
-                         len(covered))
-                self.recheck(covered)
-            if row["summary_due_at"] and from_iso(row["summary_due_at"]) <= now:
-                sent += self._maintenance_summary(row, window, now)
-                fields = {"summary_due_at": None}
-                if window.recurrence is None or window.ends <= now:
-                    fields["ended_at"] = iso(now)
-                self.store.update_maintenance(row["id"], **fields)
+            if row["id"] in windows:  # a window whose row cannot be read is recorded already
+                sent += self.isolation.run(f"maintenance:{row['id']}",
+                                           f"maintenance {row['id']}", None,
+                                           self._maintenance_one, row, windows[row["id"]],
+                                           now) or 0
+        return sent
+
+    def _maintenance_one(self, row: dict, window: Window, now: datetime) -> int:
+        sent = 0
+        active = occurrence(window, now, self.config.site.timezone) is not None
+        if active and not row["in_window"]:
+            self.store.update_maintenance(row["id"], in_window=1)
+            log.info("maintenance %d started: %s (%s)", row["id"], row["reason"],
+                     row["owner"])
+        elif not active and row["in_window"]:
+            covered = self._covered_targets(window)
+            self.store.update_maintenance(row["id"], in_window=0, summary_due_at=iso(
+                now + timedelta(seconds=RECHECK_GRACE)))
+            for incident in self.store.incidents("open"):
+                if incident["target"] in covered and (incident["suppressed_reason"] or ""
+                                                      ).startswith("maintenance"):
+                    self.store.update_incident(incident["id"], suppressed_reason=RECHECKING)
+            log.info("maintenance %d ended: re-checking %d targets", row["id"],
+                     len(covered))
+            self.recheck(covered)
+        if row["summary_due_at"] and from_iso(row["summary_due_at"]) <= now:
+            sent += self._maintenance_summary(row, window, now)
+            fields = {"summary_due_at": None}
+            if window.recurrence is None or window.ends <= now:
+                fields["ended_at"] = iso(now)
+            self.store.update_maintenance(row["id"], **fields)
         return sent
 
     def _covered_targets(self, window: Window) -> set[str]:
@@ -334,9 +387,15 @@ class AlertProcessor:
     def _exceptions(self, now: datetime) -> int:
         sent = 0
         for ex in self.store.exceptions():
-            expires = from_iso(ex["expires_at"])
-            if expires > now or ex["expiry_notified"]:
-                continue
+            sent += self.isolation.run(f"exception:{ex['id']}", f"accepted risk {ex['id']}",
+                                       (ex["target"], ex["check_name"]), self._exception_one,
+                                       ex, now) or 0
+        return sent
+
+    def _exception_one(self, ex: dict, now: datetime) -> int:
+        sent = 0
+        expires = from_iso(ex["expires_at"])
+        if expires <= now and not ex["expiry_notified"]:
             self.store.update_exception(ex["id"], expiry_notified=1, ended_at=iso(now))
             self.store.audit("muni-watchdog", "exception expired", f"exception {ex['id']}",
                              ex["reason"], now, {"target": ex["target"],
@@ -374,75 +433,93 @@ class AlertProcessor:
             by_target.setdefault(incident["target"], []).append(incident)
         sent = 0
         for target, group in by_target.items():
-            first_hard = min(from_iso(i["hard_at"]) for i in group)
-            if not group_ready(first_hard, now, target in soft, self.config.notify.group_wait):
-                continue
-            group.sort(key=lambda i: (-State(i["state"]).badness, i["id"]))
-            channels: list[str] = []
+            if len(group) > 1:
+                done = self.isolation.run(f"group:{target}", f"the problems of {target}", None,
+                                          self._flush_group, target, group, soft, now,
+                                          record=False)
+                if done is not None:
+                    sent += done
+                    continue
+                # One incident spoils the grouped message: send each on its own, so only the
+                # one that fails is held back (and recorded), not its neighbours.
             for incident in group:
-                for c in self._channels_for(incident["priority"],
-                                            State(incident["state"]).label, now, defer=True):
-                    if c not in channels:
-                        channels.append(c)
-            if not channels and any(waits_for_hours(self.config.notify.routes, i["priority"],
-                                                    State(i["state"]).label) for i in group):
-                continue  # e.g. a priority-4 problem at night: sent when business hours begin
-            also = [f"{i['target']}/{i['check_name']} {State(i['state']).name}: {i['summary']}"
-                    for i in self.store.incidents("open")
-                    if i["suppressed_reason"] == f"parent {target} down"]
-            infos = [self.alert_info(i, "problem", now) for i in group]
-            message = problem_message(self.config.site.name, infos, also)
-            sent += self._send(message, channels, "problem", [i["id"] for i in group], now)
-            for incident in group:
-                told = list(dict.fromkeys(json.loads(incident["channels_told"]) + channels))
-                self.store.update_incident(
-                    incident["id"], pending=0, channels_told=json.dumps(told),
-                    notified_state=incident["state"], last_notified_at=iso(now),
-                    first_notified_at=incident["first_notified_at"] or iso(now),
-                    next_reminder_at=iso(next_reminder(now, incident["priority"])))
-            if not channels:
-                log.warning("target=%s problem has no route to anyone; add a route or "
-                            "fallback_channels", target)
+                sent += self.isolation.run(f"incident:{incident['id']}",
+                                           f"incident {incident['id']}",
+                                           (incident["target"], incident["check_name"]),
+                                           self._flush_group, target, [incident], soft,
+                                           now) or 0
+        return sent
+
+    def _flush_group(self, target: str, group: list[dict], soft: set[str], now: datetime
+                     ) -> int:
+        first_hard = min(from_iso(i["hard_at"]) for i in group)
+        if not group_ready(first_hard, now, target in soft, self.config.notify.group_wait):
+            return 0
+        group = sorted(group, key=lambda i: (-State(i["state"]).badness, i["id"]))
+        channels: list[str] = []
+        for incident in group:
+            for c in self._channels_for(incident["priority"],
+                                        State(incident["state"]).label, now, defer=True):
+                if c not in channels:
+                    channels.append(c)
+        if not channels and any(waits_for_hours(self.config.notify.routes, i["priority"],
+                                                State(i["state"]).label) for i in group):
+            return 0  # e.g. a priority-4 problem at night: sent when business hours begin
+        also = [f"{i['target']}/{i['check_name']} {State(i['state']).name}: {i['summary']}"
+                for i in self.store.incidents("open")
+                if i["suppressed_reason"] == f"parent {target} down"]
+        infos = [self.alert_info(i, "problem", now) for i in group]
+        message = problem_message(self.config.site.name, infos, also)
+        sent = self._send(message, channels, "problem", [i["id"] for i in group], now)
+        for incident in group:
+            told = list(dict.fromkeys(json.loads(incident["channels_told"]) + channels))
+            self.store.update_incident(
+                incident["id"], pending=0, channels_told=json.dumps(told),
+                notified_state=incident["state"], last_notified_at=iso(now),
+                first_notified_at=incident["first_notified_at"] or iso(now),
+                next_reminder_at=iso(next_reminder(now, incident["priority"])))
+        if not channels:
+            log.warning("target=%s problem has no route to anyone; add a route or "
+                        "fallback_channels", target)
         return sent
 
     def _escalate_and_remind(self, now: datetime) -> int:
-        sent = 0
-        for incident in self.store.incidents("open"):
-            if (incident["pending"] or incident["suppressed_reason"] or
-                    not incident["first_notified_at"] or self._acked(incident, now)):
-                continue
-            service_ids = json.loads(incident["services"])
-            service = self.config.service_by_id.get(service_ids[0]) if service_ids else None
-            told = json.loads(incident["channels_told"])
-            level = incident["escalation_level"]
-            first = from_iso(incident["first_notified_at"])
-            if service is not None and escalation_due(
-                    first, service.effective_response_sla, level, now,
-                    [step.after for step in service.escalation]):
-                if level == 0:
-                    channels = (service.backup_owner.channels or
-                                self.config.notify.fallback_channels or told)
-                else:
-                    channels = service.escalation[level - 1].channels
-                info = self.alert_info(incident, "escalation", now)
-                sent += self._send(problem_message(self.config.site.name, [info],
-                                                   kind="escalation"),
-                                   channels, "escalation", [incident["id"]], now)
-                self.store.update_incident(
-                    incident["id"], escalation_level=level + 1,
-                    channels_told=json.dumps(list(dict.fromkeys(told + list(channels)))))
-                log.warning("target=%s check=%s incident %d not acknowledged within %ss: "
-                            "escalated to %s", incident["target"], incident["check_name"],
-                            incident["id"], int(service.effective_response_sla),
-                            ", ".join(channels))
-                continue
-            due = from_iso(incident["next_reminder_at"])
-            if due is not None and now >= due:
-                info = self.alert_info(incident, "reminder", now)
-                sent += self._send(problem_message(self.config.site.name, [info],
-                                                   kind="reminder"),
-                                   told, "reminder", [incident["id"]], now)
-                self.store.update_incident(
-                    incident["id"], next_reminder_at=iso(next_reminder(now,
-                                                                       incident["priority"])))
+        return self._each_incident(lambda incident: self._escalate_or_remind(incident, now))
+
+    def _escalate_or_remind(self, incident: dict, now: datetime) -> int:
+        if (incident["pending"] or incident["suppressed_reason"] or
+                not incident["first_notified_at"] or self._acked(incident, now)):
+            return 0
+        service_ids = json.loads(incident["services"])
+        service = self.config.service_by_id.get(service_ids[0]) if service_ids else None
+        told = json.loads(incident["channels_told"])
+        level = incident["escalation_level"]
+        first = from_iso(incident["first_notified_at"])
+        if service is not None and escalation_due(
+                first, service.effective_response_sla, level, now,
+                [step.after for step in service.escalation]):
+            if level == 0:
+                channels = (service.backup_owner.channels or
+                            self.config.notify.fallback_channels or told)
+            else:
+                channels = service.escalation[level - 1].channels
+            info = self.alert_info(incident, "escalation", now)
+            sent = self._send(problem_message(self.config.site.name, [info], kind="escalation"),
+                              channels, "escalation", [incident["id"]], now)
+            self.store.update_incident(
+                incident["id"], escalation_level=level + 1,
+                channels_told=json.dumps(list(dict.fromkeys(told + list(channels)))))
+            log.warning("target=%s check=%s incident %d not acknowledged within %ss: "
+                        "escalated to %s", incident["target"], incident["check_name"],
+                        incident["id"], int(service.effective_response_sla),
+                        ", ".join(channels))
+            return sent
+        due = from_iso(incident["next_reminder_at"])
+        if due is None or now < due:
+            return 0
+        info = self.alert_info(incident, "reminder", now)
+        sent = self._send(problem_message(self.config.site.name, [info], kind="reminder"),
+                          told, "reminder", [incident["id"]], now)
+        self.store.update_incident(
+            incident["id"], next_reminder_at=iso(next_reminder(now, incident["priority"])))
         return sent

@@ -231,7 +231,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     for row in store.current_states():
         checks.append({
             "target": row["target"], "check": row["check_name"],
-            "services": json.loads(row["services"]),
+            "services": _json_list(row["services"]),
             "state": State(row["hard_state"]).label,
             "last_result": State(row["state"]).label, "state_type": row["state_type"],
             "attempt": row["attempt"], "flapping": bool(row["flapping"]),
@@ -242,25 +242,35 @@ def cmd_status(args: argparse.Namespace) -> int:
     owners = _owners(args.config)
     incidents = []
     for row in store.incidents("open"):
-        services = json.loads(row["services"])
+        services = _json_list(row["services"])
         incidents.append({
             "id": row["id"], "target": row["target"], "check": row["check_name"],
             "priority": row["priority"], "state": State(row["state"]).label,
             "opened_at": row["opened_at"], "owner": owners.get(services[0]) if services
             else None, "acked_by": row["acked_by"], "acked_at": row["acked_at"],
             "suppressed": row["suppressed_reason"], "summary": row["summary"]})
+    alert_errors = [{"key": key, **record} for key, record in store.alert_errors().items()]
     store.close()
     worst = State.worst(State.parse(c["state"]) for c in checks)
+    if alert_errors:  # someone may not have been told: the all-clear is not known
+        worst = State.worst([worst, State.UNKNOWN])
     if args.json:
         print(json.dumps({"generated_at": now.isoformat(), "checks": checks,
                           "problems": problems, "incidents": incidents,
-                          "notifications": counts}, indent=2))
+                          "alert_errors": alert_errors, "notifications": counts}, indent=2))
         return int(worst)
 
     def ago(text: str | None) -> str:
         moment = from_iso(text)
         return "-" if moment is None else humanize((now - moment).total_seconds()) + " ago"
 
+    if alert_errors:
+        print(f"ALERTING ERRORS ({len(alert_errors)}): these items could not be processed, so "
+              "their alerts may not have gone out; the daemon log has the details:")
+        _print_table(["SINCE", "ITEM", "TARGET/CHECK", "ERROR"], [
+            [ago(e["since"]), e["subject"], f"{e['target']}/{e['check']}" if e["target"]
+             else "-", e["error"]] for e in alert_errors])
+        print()
     if incidents:
         print(f"Open incidents ({len(incidents)}):")
         _print_table(["#", "PRIO", "STATE", "TARGET/CHECK", "AGE", "OWNER", "ACKNOWLEDGED"], [
@@ -285,6 +295,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"\nNotifications: {counts.get('sent', 0)} sent, {counts.get('pending', 0)} waiting, "
           f"{counts.get('failed', 0)} failed")
     return int(worst)
+
+
+def _json_list(text: str | None) -> list:
+    """A JSON list column; a damaged row shows as empty rather than stopping `status` (the
+    alert loop reports such rows as alerting errors)."""
+    try:
+        value = json.loads(text or "[]")
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
 
 
 def _owners(config_path: str) -> dict[str, str]:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import zoneinfo
 from dataclasses import dataclass
@@ -21,13 +22,16 @@ from checks import KINDS
 from checks.base import CheckParams
 from checks.snmp.traps import TrapSettings
 from watchdog.config_errors import ConfigIssue, cross_reference_issues, pydantic_issues
+from watchdog.secret_checks import secret_issues
 from watchdog.secrets import SecretError, read_secret
 from watchdog.transitions import Policy
-from watchdog.types import Duration, Priority, SecretRef, Strict
-from watchdog.yamlsource import Source, YamlError, load_yaml
+from watchdog.types import Duration, Interval, Priority, SecretRef, Strict, Timeout
+from watchdog.yamlsource import MAX_BYTES, Source, YamlError, load_yaml
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
 DEFAULT_CONFIG = "/etc/muni-watchdog/muni-watchdog.yaml"
+log = logging.getLogger("muni-watchdog")
+MAX_ISSUES = 100
 
 
 @dataclass(frozen=True)
@@ -229,8 +233,8 @@ class RouteConfig(Strict):
 
 
 class RetryConfig(Strict):
-    first_delay: Duration = Field(10, description="Wait before the first retry of a failed send.")
-    max_delay: Duration = Field(300, description="Longest wait between retries (doubling).")
+    first_delay: Interval = Field(10, description="Wait before the first retry of a failed send.")
+    max_delay: Interval = Field(300, description="Longest wait between retries (doubling).")
     give_up_after: Duration = Field(86400, description="Stop retrying a message this old.")
     fallback_after: int = Field(3, ge=1, le=100, description="Failed attempts on a channel "
                                 "before a message also goes to its fallback channel.")
@@ -242,7 +246,7 @@ class HeartbeatConfig(Strict):
                                  "style: an HTTP GET every interval proves the box is alive).")
     url_env: str | None = None
     url_credential: str | None = None
-    interval: Duration = Field(300, description="How often to ping.")
+    interval: Interval = Field(300, description="How often to ping.")
 
     @model_validator(mode="after")
     def _one(self) -> HeartbeatConfig:
@@ -269,7 +273,7 @@ class NotifyConfig(Strict):
         default_factory=list, description="Used when no route matches an alert.")
     retry: RetryConfig = Field(default_factory=RetryConfig,
                                description="How the outbox retries failed sends.")
-    group_wait: Duration = Field(30, description="How long related problems (same target) are "
+    group_wait: Timeout = Field(30, description="How long related problems (same target) are "
                                  "gathered into one message while some are still being "
                                  "confirmed (Alertmanager's group_wait).")
     heartbeat: HeartbeatConfig | None = Field(None, description="Outbound heartbeat so the MSP "
@@ -458,18 +462,38 @@ def parse_config(text: str, filename: str, check_secrets: bool = True) -> Config
         source = load_yaml(text, filename)
     except YamlError as exc:
         raise ConfigError([ConfigIssue(filename, exc.line, "", exc.message)]) from None
-    return _validate(source, check_secrets)
+    try:
+        return _validate(source, check_secrets)
+    except ConfigError:
+        raise
+    except Exception as exc:  # a bug in validation must still end as "invalid", never a crash
+        log.debug("validating %s failed", filename, exc_info=True)
+        raise ConfigError([ConfigIssue(filename, 1, "", f"internal error while validating "
+                                       f"({type(exc).__name__}: {exc}); please report it "
+                                       "with this file (--log-level DEBUG shows where)")]
+                          ) from None
 
 
 def load_config(path: str | Path, check_secrets: bool = True) -> Config:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            # Read at most one byte past the limit: a huge file (or /dev/zero) costs nothing.
+            data = file.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ConfigError([ConfigIssue(str(path), 0, "", f"cannot read the configuration: "
                                        f"{exc.strerror}")]) from None
-    except UnicodeDecodeError:
-        raise ConfigError([ConfigIssue(str(path), 0, "", "not UTF-8 text")]) from None
+    if len(data) > MAX_BYTES:
+        raise ConfigError([ConfigIssue(str(path), 1, "", f"the file is larger than "
+                                       f"{MAX_BYTES // 1048576} MiB, the most a configuration "
+                                       "may be — is this the right file?")])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError([ConfigIssue(str(path), line, "", "not UTF-8 text (byte "
+                                       f"0x{data[exc.start]:02x}); save the file as UTF-8"
+                                       )]) from None
     return parse_config(text, str(path), check_secrets)
 
 
@@ -490,19 +514,14 @@ def _validate(source: Source, check_secrets: bool) -> Config:
     issues.extend(cross_reference_issues(source, {k: set(v.check_types) for k, v in
                                                   KINDS.items()}))
     if config is not None and check_secrets and not issues:
-        for index, channel in enumerate(config.notify.channels):
-            ref = channel.secret_ref
-            where = ("notify", "channels", index)
-            try:
-                if ref is not None:
-                    read_secret(ref)
-                elif channel.config_file and not Path(channel.config_file).is_file():
-                    raise SecretError(f"Apprise config file {channel.config_file} not found")
-            except SecretError as exc:
-                issues.append(ConfigIssue(source.filename, source.line_of(where), where,
-                                          f"{exc}; create it or point to the right place"))
+        issues.extend(secret_issues(config, source))
     if issues:
         issues.sort(key=lambda i: (i.line, i.path_text))
+        if len(issues) > MAX_ISSUES:  # thousands of lines help nobody and flood the journal
+            more = len(issues) - MAX_ISSUES
+            issues = issues[:MAX_ISSUES] + [ConfigIssue(
+                source.filename, issues[MAX_ISSUES].line, "", f"{more} more errors from here "
+                "on are not shown; fix the ones above first")]
         raise ConfigError(issues)
     assert config is not None
     return config

@@ -236,13 +236,15 @@ def cross_reference_issues(source: Source, check_types_by_kind: dict[str, set[st
             if isinstance(values, list):
                 for i, value in enumerate(values):
                     refer(path + (key, i), value, known, what)
-    ssh_target_ids = {t.get("id") for _, t in entries("targets") if t.get("kind") == "ssh"}
+    ssh_target_ids = {t["id"] for _, t in entries("targets")
+                      if t.get("kind") == "ssh" and isinstance(t.get("id"), str)}
     for path, backup in entries("backups"):
         refer(path + ("service",), backup.get("service"), service_ids, "service")
         live = backup.get("source")
         if isinstance(live, dict):  # {target, path}: the live data on an ssh target
             refer(path + ("source", "target"), live.get("target"), target_ids, "target")
-            if live.get("target") in target_ids - ssh_target_ids:
+            if isinstance(live.get("target"), str) and \
+                    live["target"] in target_ids - ssh_target_ids:
                 issue(path + ("source", "target"), f"target '{live.get('target')}' is not of "
                       "kind ssh; a remote source is read over SSH (use an ssh target, or a "
                       "local path)")
@@ -281,7 +283,8 @@ def cross_reference_issues(source: Source, check_types_by_kind: dict[str, set[st
                     refer(path + ("escalation", i, "channels", j), name, channel_names,
                           "channel")
     for path, route in entries("notify", "routes"):
-        for i, name in enumerate(route.get("channels") or []):
+        names = route.get("channels")
+        for i, name in enumerate(names if isinstance(names, list) else []):
             refer(path + ("channels", i), name, channel_names, "channel")
     fallback = (data.get("notify") or {}).get("fallback_channels") if isinstance(
         data.get("notify"), dict) else None

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import signal
 import sqlite3
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,7 @@ log = logging.getLogger("muni-watchdog")
 GOLDEN = 0.6180339887
 OUTBOX_INTERVAL = 5.0
 ALERTS_INTERVAL = 2.0
+RELOAD_BUDGET = 30.0  # seconds to read and validate a reloaded file; the unit's WatchdogSec=60s
 
 
 def utcnow() -> datetime:
@@ -88,7 +90,7 @@ class Daemon(SiteJobs):
         self.scheduler.start()
         loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
         loop.add_signal_handler(signal.SIGINT, self.stopping.set)
-        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        loop.add_signal_handler(signal.SIGHUP, self._request_reload)
         pinger = asyncio.ensure_future(self._watchdog_pings())
         sdnotify.notify("READY=1\nSTATUS=started")
         log.info("started: site=%r, %d checks on %d targets, state in %s", config.site.name,
@@ -176,23 +178,114 @@ class Daemon(SiteJobs):
     def _trigger(interval: float) -> IntervalTrigger:
         return IntervalTrigger(seconds=interval, jitter=max(0.0, min(interval * 0.05, 10.0)))
 
+    # -- reload (SIGHUP) --------------------------------------------------------------------
+
+    _reload_task: asyncio.Task | None = None
+    _reload_again = False
+    _reload_thread: threading.Thread | None = None
+
+    def _request_reload(self) -> None:
+        """SIGHUP: reload in a task we hold on to; a SIGHUP during a reload runs one more
+        reload after it (the file may have changed again), never two at once."""
+        if self._reload_task is not None and not self._reload_task.done():
+            self._reload_again = True
+            log.info("reload requested while one is running; reloading again after it")
+            return
+        self._reload_task = asyncio.ensure_future(self._reload_until_settled())
+
+    async def _reload_until_settled(self) -> None:
+        while True:
+            self._reload_again = False
+            await self.reload()
+            if not self._reload_again:
+                return
+
     async def reload(self) -> bool:
+        """Read, validate and install the configuration file again; on any failure keep the
+        running configuration, log "reload refused: REASON" and tell systemd.
+
+        The file is read and validated in a thread with a time budget, so the event loop goes
+        on running checks and watchdog pings meanwhile (the file's size, nesting and value
+        count are bounded by the loader, so the thread's memory is bounded too)."""
         log.info("reloading configuration from %s", self.config_path)
         try:
-            config = load_config(self.config_path)
+            config = await self._load_off_loop()
         except ConfigError as exc:
             for issue in exc.issues:
                 log.error("config: %s", issue)
-            log.error("reload refused: the new configuration is invalid; still running the "
-                      "previous one")
-            sdnotify.notify("STATUS=reload refused: invalid configuration")
-            return False
+            n = len(exc.issues)
+            return self._refuse(f"the new configuration has {n} error{'s' if n != 1 else ''} "
+                                f"(first: {exc.issues[0]})")
+        except TimeoutError:
+            return self._refuse(f"reading and validating the file took longer than "
+                                f"{RELOAD_BUDGET:g}s")
+        except Exception as exc:  # never a task that dies unseen: every failure is reported
+            log.error("reload: loading the configuration failed", exc_info=True)
+            return self._refuse(f"loading it failed: {type(exc).__name__}: {exc}")
         sdnotify.notify("RELOADING=1")
-        await close_sessions(self._apply(config))
-        await self._start_traps(config)
+        previous = self.config
+        try:
+            await close_sessions(self._apply(config))
+            await self._start_traps(config)
+        except Exception as exc:
+            log.error("reload: installing the new configuration failed", exc_info=True)
+            await self._reinstall(previous)
+            return self._refuse(f"installing it failed: {type(exc).__name__}: {exc}",
+                                reloading=True)
         sdnotify.notify("READY=1\nSTATUS=configuration reloaded")
         log.info("reloaded: %d checks on %d targets", len(self.specs), len(config.targets))
         return True
+
+    async def _load_off_loop(self) -> Config:
+        """``load_config`` in a daemon thread, awaited for at most RELOAD_BUDGET seconds.
+
+        A daemon thread, not an executor: one that overruns the budget is abandoned (it ends
+        by itself: the loader's limits bound its work) and never delays the daemon's exit."""
+        if self._reload_thread is not None and self._reload_thread.is_alive():
+            raise RuntimeError("the previous reload is still reading the file; send SIGHUP "
+                               "again in a moment")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Config] = loop.create_future()
+
+        def settle(outcome: Config | BaseException) -> None:
+            if future.done():  # the budget ran out and the waiter is gone
+                return
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+
+        def work() -> None:
+            try:
+                outcome: Config | BaseException = load_config(self.config_path)
+            except BaseException as exc:  # noqa: BLE001 — handed to the loop, which reports it
+                outcome = exc
+            try:
+                loop.call_soon_threadsafe(settle, outcome)
+            except RuntimeError:  # the loop has closed: the daemon is gone
+                pass
+
+        self._reload_thread = threading.Thread(target=work, name="config-reload", daemon=True)
+        self._reload_thread.start()
+        return await asyncio.wait_for(future, RELOAD_BUDGET)
+
+    async def _reinstall(self, previous: Config | None) -> None:
+        """Put the configuration that ran before a failed reload back in place."""
+        if previous is None:
+            return
+        try:
+            await close_sessions(self._apply(previous))
+            await self._start_traps(previous)
+        except Exception:
+            log.critical("reload: the previous configuration could not be reinstalled either; "
+                         "restart the service", exc_info=True)
+
+    @staticmethod
+    def _refuse(reason: str, reloading: bool = False) -> bool:
+        log.error("reload refused: %s; still running the previous configuration", reason)
+        status = f"STATUS=reload refused: {reason}"[:400]
+        sdnotify.notify(("READY=1\n" if reloading else "") + status)
+        return False
 
     async def _run_check(self, job_id: str) -> None:
         spec = self.specs.get(job_id)

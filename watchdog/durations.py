@@ -9,12 +9,19 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _WHOLE = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$")
 
 
+MINUTE, HOUR, DAY = 60, 3600, 86400
+YEAR = 365 * DAY
+
+
 class DurationError(ValueError):
     pass
 
 
-def parse_duration(text: str) -> float:
-    """Return the number of seconds in ``text``; raise :class:`DurationError` with the fix."""
+def parse_duration(text: str, maximum: float | None = None) -> float:
+    """Return the number of seconds in ``text``; raise :class:`DurationError` with the fix.
+
+    ``maximum`` bounds it: a duration of ``99999999999d`` would pass a bare parse and then
+    overflow the first date computed from it (``now + response_sla``)."""
     if isinstance(text, bool) or not isinstance(text, str | int | float):
         raise DurationError(f"expected a duration such as 30s, 5m, 4h or 7d, got {text!r}")
     if isinstance(text, int | float):
@@ -28,7 +35,21 @@ def parse_duration(text: str) -> float:
     seconds = sum(float(n) * _UNITS[u] for n, u in _PART.findall(compact))
     if seconds <= 0:
         raise DurationError(f"{text!r} must be longer than zero")
+    if maximum is not None and not seconds <= maximum:
+        limit = spell_limit(maximum)
+        exact = format_duration(maximum)
+        raise DurationError(f"{text!r} is too long: the allowed range here is up to {limit}"
+                            f"{f' ({exact})' if exact != limit else ''}; write a shorter "
+                            "duration")
     return seconds
+
+
+def spell_limit(seconds: float) -> str:
+    """A bound as people read it: '1h', '1d', '7d', '10 years'."""
+    if seconds >= YEAR and seconds % YEAR == 0:
+        years = int(seconds // YEAR)
+        return f"{years} year{'s' if years != 1 else ''}"
+    return format_duration(seconds)
 
 
 def format_duration(seconds: float) -> str:

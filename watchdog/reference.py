@@ -12,34 +12,46 @@ from pydantic_core import PydanticUndefined
 from checks import KINDS
 from checks.impact import CHECK_TYPES, check_type_info
 from watchdog.config import PRIORITY_DEFAULTS, Config, TargetBase
-from watchdog.durations import format_duration
-
-DURATION_FIELDS = {"run_history", "rto", "rpo", "response_sla", "interval", "retry_interval",
-                   "timeout", "connect_warn", "response_warn", "response_crit", "first_delay",
-                   "max_delay", "give_up_after", "canary_max_age", "lock_wait",
-                   "reboot_warning"}
+from watchdog.durations import format_duration, spell_limit
+from watchdog.types import DurationBounds
 
 
-def _type_name(tp: Any, field: str) -> str:
+def duration_bounds(info: Any) -> DurationBounds | None:
+    """The bounds of a duration field (``Duration``, ``Interval``, ``Timeout``... and their
+    optional forms), or None for a field that is not a duration."""
+    def search(tp: Any) -> DurationBounds | None:
+        if get_origin(tp) is Annotated:
+            found = [m for m in get_args(tp)[1:] if isinstance(m, DurationBounds)]
+            return found[0] if found else search(get_args(tp)[0])
+        if get_origin(tp) in (Union, types.UnionType):
+            for arg in get_args(tp):
+                if (found := search(arg)) is not None:
+                    return found
+        return None
+    found = [m for m in getattr(info, "metadata", []) if isinstance(m, DurationBounds)]
+    return found[0] if found else search(info.annotation)
+
+
+def _type_name(tp: Any, bounds: DurationBounds | None = None) -> str:
     origin = get_origin(tp)
     if origin is Annotated:
-        return _type_name(get_args(tp)[0], field)
+        return _type_name(get_args(tp)[0], bounds)
     if origin in (Union, types.UnionType):
-        names = [_type_name(a, field) for a in get_args(tp) if a is not type(None)]
+        names = [_type_name(a, bounds) for a in get_args(tp) if a is not type(None)]
         optional = type(None) in get_args(tp)
         return " or ".join(dict.fromkeys(names)) + (" (optional)" if optional else "")
     if origin is Literal:
         return " \\| ".join(f"`{a}`" for a in get_args(tp))
     if origin is list:
-        return f"list of {_type_name(get_args(tp)[0], field)}"
+        return f"list of {_type_name(get_args(tp)[0])}"
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return f"[{tp.__name__}](#{tp.__name__.lower()})"
-    if tp is float and field in DURATION_FIELDS:
-        return "duration"
+    if tp is float and bounds is not None:
+        return f"duration ≤ {spell_limit(bounds.maximum)}"
     return getattr(tp, "__name__", str(tp))
 
 
-def _default(field: str, info) -> str:
+def _default(info, bounds: DurationBounds | None) -> str:
     if info.is_required():
         return "**required**"
     if info.default_factory is not None:
@@ -55,7 +67,7 @@ def _default(field: str, info) -> str:
         return "none"
     if value == "":
         return '`""`'
-    if field in DURATION_FIELDS and isinstance(value, int | float):
+    if bounds is not None and isinstance(value, int | float):
         return f"`{format_duration(value)}`"
     return f"`{value}`"
 
@@ -70,8 +82,9 @@ def _table(model: type[BaseModel], title: str, intro: str = "",
         if name in skip:
             continue
         desc = (info.description or "").replace("|", "\\|")
-        lines.append(f"| `{name}` | {_type_name(info.annotation, name)} | "
-                     f"{_default(name, info)} | {desc} |")
+        bounds = duration_bounds(info)
+        lines.append(f"| `{name}` | {_type_name(info.annotation, bounds)} | "
+                     f"{_default(info, bounds)} | {desc} |")
     return lines + [""]
 
 
@@ -98,7 +111,10 @@ def render_reference() -> str:
            "Generated from the configuration schema by `python -m watchdog.reference`; do not "
            "edit by hand. The commented example is `etc/muni-watchdog.example.yaml`.", "",
            "Durations are written `30s`, `5m`, `4h`, `7d` or `1h30m`. Unknown keys are errors.",
-           "", "## Defaults by service priority", "",
+           "", "Every duration has an upper bound, shown in its type: how often something "
+           "runs or is retried at most 1d, how long one run or wait may take at most 1h, a "
+           "restic command at most 7d, any other span at most 10 years. A longer value is an "
+           "error naming the file, line, key and the allowed range.", "", "## Defaults by service priority", "",
            "| priority | check every | retry every | attempts before alert | OKs to recover | "
            "response SLA |", "|---|---|---|---|---|---|"]
     for prio, d in PRIORITY_DEFAULTS.items():

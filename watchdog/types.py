@@ -2,22 +2,47 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from watchdog.durations import DurationError, parse_duration
+from watchdog.durations import DAY, HOUR, YEAR, DurationError, parse_duration
 
 
-def _duration(value: Any) -> float:
-    try:
-        return parse_duration(value)
-    except DurationError as exc:
-        raise ValueError(str(exc)) from None
+@dataclass(frozen=True)
+class DurationBounds:
+    """Marks a config field as a duration and says how long it may be. The schema's one
+    mechanism for bounds: the validator enforces it, the generated reference prints it."""
+
+    maximum: float
 
 
-Duration = Annotated[float, BeforeValidator(_duration)]
-"""Seconds, written in the config as ``30s``, ``5m``, ``4h``, ``7d``."""
+def duration(maximum: float) -> Any:
+    """A duration field type (seconds, written ``30s``, ``5m``, ``4h``, ``7d``) of at most
+    ``maximum`` seconds."""
+    bounds = DurationBounds(maximum)
+
+    def parse(value: Any) -> float:
+        try:
+            return parse_duration(value, bounds.maximum)
+        except DurationError as exc:
+            raise ValueError(str(exc)) from None
+
+    return Annotated[float, BeforeValidator(parse), bounds]
+
+
+# Every duration is bounded: unbounded ones validated, then overflowed the first date computed
+# from them (an alert pass rolled back forever, `run` crashed, every check went UNKNOWN).
+Duration = duration(10 * YEAR)
+"""A span of time: ages, service levels, retention (at most 10 years)."""
+Interval = duration(DAY)
+"""How often something runs or is retried (at most a day: a check that runs less often
+than daily is not monitoring)."""
+Timeout = duration(HOUR)
+"""How long one run, request or wait may take (at most an hour)."""
+LongTimeout = duration(7 * DAY)
+"""A bound on a long job such as a restic restore of a whole repository (at most 7 days)."""
 
 
 class Strict(BaseModel):

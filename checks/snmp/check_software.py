@@ -19,17 +19,17 @@ from checks.snmp.common import fetch
 from checks.snmp.session import Need, Poll
 from checks.snmp.values import Snapshot
 from watchdog.model import CheckContext, Metric, Outcome, Result, State
-from watchdog.types import Duration
+from watchdog.types import Interval, Timeout
 
 NEED = Need.of((), software.TABLES)
 
 
 class SoftwareParams(CheckParams):
     check: Literal["software"] = "software"
-    interval: Duration | None = Field(
+    interval: Interval | None = Field(
         21600, description="How often to read the installed software (it changes rarely; a "
         "server lists hundreds of packages).")
-    timeout: Duration = Field(60.0, description="Longest a single run may take (then UNKNOWN).")
+    timeout: Timeout = Field(60.0, description="Longest a single run may take (then UNKNOWN).")
     max_items: int = Field(
         software.MAX_SOFTWARE, ge=1, le=software.MAX_SOFTWARE,
         description="Keep at most this many packages (sorted by name) in the state database.")

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from watchdog.types import Duration, SecretRef, Strict
+from watchdog.types import SecretRef, Strict, Timeout
 
 AUTH_PROTOCOLS = ("MD5", "SHA", "SHA-224", "SHA-256", "SHA-384", "SHA-512")
 PRIV_PROTOCOLS = ("DES", "AES", "AES-128", "AES-192", "AES-256")
@@ -54,7 +54,7 @@ class SnmpConnection(Strict):
     priv_password_credential: str | None = Field(None, description="v3: systemd credential "
                                                   "holding the privacy password.")
     context: str = Field("", description="v3: context name (rarely needed).")
-    timeout: Duration = Field(2.0, description="Wait for one answer (snmp_exporter uses 5s, "
+    timeout: Timeout = Field(2.0, description="Wait for one answer (snmp_exporter uses 5s, "
                               "Checkmk 1s; 2s suits slow embedded agents on a LAN).")
     retries: int = Field(2, ge=0, le=10, description="Re-sends of an unanswered request.")
     max_repetitions: int = Field(25, ge=1, le=200, description="Rows per GETBULK request "

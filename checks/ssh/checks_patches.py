@@ -40,7 +40,7 @@ from checks.ssh.packages import (
 from checks.ssh.sections import Section
 from checks.ssh.windows import PATCH_SCRIPT, parse_windows_patches
 from watchdog.model import CheckContext, Metric, Outcome, Result, State
-from watchdog.types import Duration
+from watchdog.types import Duration, Timeout
 
 DAY = 86400.0
 
@@ -53,7 +53,7 @@ APT_LISTS = ("/var/lib/apt/lists/*_InRelease /var/lib/apt/lists/*_Release "
 
 class PatchesParams(SshCheckParams):
     check: Literal["patches"] = "patches"
-    timeout: Duration = Field(120.0, description="Longest the package queries may take.")
+    timeout: Timeout = Field(120.0, description="Longest the package queries may take.")
     security_warn_age: Duration = Field(3 * DAY, description="Warn when a security update has "
                                         "been pending this long.")
     security_crit_age: Duration | None = Field(

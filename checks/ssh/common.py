@@ -22,13 +22,13 @@ from checks.ssh.connection import (
 from checks.ssh.sections import Section, parse_sections, sections_script
 from watchdog.durations import humanize
 from watchdog.model import CheckContext, Outcome, Result, State
-from watchdog.types import Duration
+from watchdog.types import Timeout
 
 ABSENT = 200  # section exit status meaning "this tool is not installed here"
 
 
 class SshCheckParams(CheckParams):
-    timeout: Duration = Field(30.0, description="Longest the remote commands may take "
+    timeout: Timeout = Field(30.0, description="Longest the remote commands may take "
                               "(bounded also by the target's command_timeout).")
 
 

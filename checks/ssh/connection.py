@@ -28,7 +28,7 @@ from pydantic import Field, model_validator
 
 from checks.base import CollectError, TargetInfo
 from watchdog.secrets import SecretError, read_secret
-from watchdog.types import Duration, SecretRef, Strict
+from watchdog.types import Interval, SecretRef, Strict, Timeout
 
 log = logging.getLogger("muni-watchdog.ssh")
 # paramiko logs every connect and login at INFO: one line per check per target is noise.
@@ -53,13 +53,13 @@ class SshConnection(Strict):
     known_hosts: str = Field(DEFAULT_KNOWN_HOSTS, description="The pinned host keys (OpenSSH "
                              "known_hosts format), written by `muni-watchdog trust-host`. One "
                              "file per site, or one per target.")
-    connect_timeout: Duration = Field(10.0, description="Longest wait for TCP, the SSH banner, "
+    connect_timeout: Timeout = Field(10.0, description="Longest wait for TCP, the SSH banner, "
                                       "the key exchange and authentication, each.")
-    command_timeout: Duration = Field(60.0, description="Longest a single remote command may "
+    command_timeout: Timeout = Field(60.0, description="Longest a single remote command may "
                                       "run (the check's own timeout also bounds it).")
-    keepalive: Duration = Field(30.0, description="Keepalive interval on the open connection "
+    keepalive: Timeout = Field(30.0, description="Keepalive interval on the open connection "
                                 "(OpenSSH's ServerAliveInterval, commonly 30s).")
-    idle_close: Duration = Field(900.0, description="Close the connection when no check has "
+    idle_close: Interval = Field(900.0, description="Close the connection when no check has "
                                  "used it for this long (reopened on the next check).")
     max_output: int = Field(1024 * 1024, ge=1024, description="Largest command output read, "
                             "in bytes; more is an UNKNOWN result, never a memory blow-up.")
