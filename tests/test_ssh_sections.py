@@ -84,3 +84,15 @@ def test_read_section_accepts_what_the_tool_defines_as_success():
     assert read_section(raw, "s", "tool", (0, 100), allow_empty=True,
                         harmless=(r"^W: ",)).rc == 100
     assert section_problem(_raw(s=("", CUT)), "s", "tool", allow_empty=True) is not None
+
+
+def test_a_script_killed_by_a_signal_is_not_read_as_sections():
+    from checks.ssh.common import _raise_for_wrapper
+    from checks.ssh.connection import CommandResult
+    cut = "<<<muniwd:df>>>\nFilesystem Type 1024-blocks Used Available Capacity Mounted on\n"
+    with pytest.raises(CollectError, match="killed by SIGKILL"):
+        _raise_for_wrapper(CommandResult(137, cut, "", 1.0), 10)
+    with pytest.raises(CollectError, match="did not finish within 10s"):
+        _raise_for_wrapper(CommandResult(124, cut, "", 1.0), 10)
+    _raise_for_wrapper(CommandResult(0, cut, "", 1.0), 10)  # the sections then say "cut"
+    assert parse_sections(cut)["df"].cut

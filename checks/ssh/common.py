@@ -135,6 +135,8 @@ def _raise_for_wrapper(result: CommandResult, timeout: float) -> None:
         raise CollectError(f"remote commands did not finish within {timeout:g}s")
     if result.exit_status in (126, 127):
         raise CollectError(f"cannot run sh/timeout/env on the target: {result.stderr.strip()}")
+    if result.exit_status > 128:  # the script ends with an echo: it was killed midway
+        raise CollectError(f"the remote commands were {exit_reason(result.exit_status)}")
 
 
 def alarm(raw: HostKeyAlarm, ctx: CheckContext) -> Evaluation:
@@ -142,13 +144,6 @@ def alarm(raw: HostKeyAlarm, ctx: CheckContext) -> Evaluation:
     return Evaluation(Outcome.of([Result(State.CRITICAL, raw.message)], immediate=True,
                                  items=[{"kind": "security_event", "event": "host_key_changed",
                                          "message": raw.message}]), dict(ctx.memory))
-
-
-def section(raw: RemoteData, name: str) -> Section:
-    found = raw.sections.get(name)
-    if found is None:
-        raise CollectError(f"the remote output lacks the {name!r} part (output cut short?)")
-    return found
 
 
 def _first_line(text: str) -> str:
