@@ -13,6 +13,12 @@ For the demo::
 
 The snippet is a ``targets:`` list item (indented for a top-level ``targets:`` list), with the
 host key already pinned in ``state_dir/known_hosts``.
+
+With ``tools=True`` the sessions get ``PATH`` set (sshd's ``SetEnv``) to the lab's own ``bin``
+directory: links to every command of this machine, which a test can replace with a fake
+(:meth:`SshLab.fake_tool`) or remove (:meth:`SshLab.remove_tool`) to make a host whose ``df``
+fails, whose ``apt-get`` is missing, or that has ``dnf`` or ``zypper`` instead. Product code
+is unchanged: it runs what the host's PATH gives it, as on a real server.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from pathlib import Path
 LOOPBACK = "127.0.0.1"
 LAB_USER = "muni-watchdog-lab"
 SSHD = "/usr/sbin/sshd"
+TOOL_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 
 
 def free_port() -> int:
@@ -56,7 +63,8 @@ def _keygen(path: Path, kind: str = "ed25519") -> None:
 class SshLab:
     """Start with :meth:`start`; :meth:`stop` ends sshd and removes its directory."""
 
-    def __init__(self, port: int = 0, log_level: str = "DEBUG1", max_startups: int = 200):
+    def __init__(self, port: int = 0, log_level: str = "DEBUG1", max_startups: int = 200,
+                 tools: bool = False):
         self.port = port or free_port()
         self.log_level = log_level
         self.max_startups = max_startups
@@ -65,6 +73,7 @@ class SshLab:
         self.host_key = self.dir / "ssh_host_ed25519_key"
         self.client_key = self.dir / "client_ed25519"
         self.log_path = self.dir / "sshd.log"
+        self.bin = self.dir / "bin" if tools else None
         self._process: subprocess.Popen | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -74,6 +83,8 @@ class SshLab:
         _keygen(self.client_key)
         shutil.copy(self.client_key.with_suffix(".pub"), self.dir / "authorized_keys")
         (self.dir / "sshd_config").write_text(self._config())
+        if self.bin is not None:
+            self.reset_tools()
         if os.geteuid() == 0:
             account = pwd.getpwnam(self.user)
             for path in [self.dir, *self.dir.iterdir()]:
@@ -96,7 +107,7 @@ class SshLab:
             "PermitRootLogin prohibit-password", "X11Forwarding no", "AllowTcpForwarding no",
             "PrintMotd no", "Banner none", "MaxSessions 20",
             f"MaxStartups {self.max_startups}", f"LogLevel {self.log_level}",
-            "SetEnv LC_ALL=C", "",
+            "SetEnv LC_ALL=C" + (f" PATH={self.bin}" if self.bin is not None else ""), "",
         ])
 
     def _spawn(self) -> None:
@@ -145,6 +156,55 @@ class SshLab:
         self._terminate()
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    # -- the host's commands (tools=True) -----------------------------------------------------
+
+    def reset_tools(self) -> None:
+        """The bin directory back to links to this machine's commands, first found first
+        (only the commands a test changed are put back)."""
+        assert self.bin is not None, "start the lab with tools=True"
+        if not self.bin.is_dir():
+            self.bin.mkdir()
+            os.chmod(self.bin, 0o755)
+            self._tools: dict[str, str] = {}
+            for directory in TOOL_DIRS:
+                try:
+                    entries = list(os.scandir(directory))
+                except OSError:
+                    continue
+                for entry in entries:
+                    if entry.name not in self._tools and os.access(entry.path, os.X_OK):
+                        self._tools[entry.name] = entry.path
+                        (self.bin / entry.name).symlink_to(entry.path)
+            self._changed: set[str] = set()
+        for name in self._changed:
+            path = self.bin / name
+            path.unlink(missing_ok=True)
+            if name in self._tools:
+                path.symlink_to(self._tools[name])
+        self._changed = set()
+
+    def fake_tool(self, name: str, script: str) -> Path:
+        """Replace command ``name`` with a shell script (``script`` without the #! line)."""
+        assert self.bin is not None, "start the lab with tools=True"
+        path = self.bin / name
+        self._changed.add(name)
+        path.unlink(missing_ok=True)
+        path.write_text("#!/bin/sh\n" + script + "\n")
+        os.chmod(path, 0o755)
+        return path
+
+    def remove_tool(self, name: str) -> None:
+        """Make command ``name`` missing on this host."""
+        assert self.bin is not None, "start the lab with tools=True"
+        self._changed.add(name)
+        (self.bin / name).unlink(missing_ok=True)
+
+    def real_tool(self, name: str) -> str:
+        """Where this machine keeps ``name`` (for a fake that wraps the real one)."""
+        found = shutil.which(name, path=os.pathsep.join(TOOL_DIRS))
+        assert found, name
+        return found
+
     # -- what clients need ----------------------------------------------------------------------
 
     def host_key_line(self) -> str:
@@ -191,6 +251,8 @@ class SshLab:
             "    - check: load",
             "    - check: uptime",
             "    - check: timesync",
+            *([] if Path("/run/systemd/system").is_dir() else
+              ["      sync_status_required: false  # no systemd here: offset only"]),
             "    - check: patches",
             "      interval: 10m",
         ]

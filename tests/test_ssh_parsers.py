@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -15,27 +14,17 @@ from checks.ssh.connection import CommandResult, posix_wrap, shell_command
 from checks.ssh.packages import (
     is_security_origin,
     kernels_from_boot,
-    merge_dnf,
     parse_apt_simulation,
-    parse_dnf_check_update,
-    parse_dnf_security,
     parse_needrestart,
-    parse_zypper_patches,
-    parse_zypper_updates,
 )
 from checks.ssh.plugin import parse_plugin_output
+from checks.ssh.rpm_packages import mark_security, parse_advisories, parse_check_update
 from checks.ssh.sections import Section, parse_sections, sections_script
 from checks.ssh.system import parse_df, parse_failed_units, real_filesystems
 from checks.ssh.windows import as_list, parse_ps_date, parse_windows_patches
+from checks.ssh.zypper import parse_patches, parse_updates
+from tests.ssh_hosts import NOW, apt_host, data, dnf_host, with_summary
 from watchdog.model import CheckContext, State
-
-DATA = Path(__file__).parent / "data"
-NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-
-
-def data(name: str) -> str:
-    return (DATA / name).read_text()
-
 
 # --- apt ------------------------------------------------------------------------------------
 
@@ -77,19 +66,10 @@ def test_security_origins(origin, security):
 
 def _apt_raw(apt_text: str, lists_age: float, extra: dict | None = None,
              internet: bool = False) -> RemoteData:
-    now = NOW.timestamp()
-    sections = {
-        "now": Section("now", str(int(now)), 0),
-        "apt_lists": Section("apt_lists", f"{int(now)}\n{int(now - lists_age)} "
-                             "/var/lib/apt/lists/x_InRelease", 0),
-        "apt": Section("apt", apt_text, 0),
-        "dnf": Section("dnf", "", 200), "zypper_patches": Section("zypper_patches", "", 200),
-        "reboot_flag": Section("reboot_flag", "", 1),
-        "kernel": Section("kernel", "6.1.0-18-amd64\n/boot/vmlinuz-6.1.0-18-amd64", 0),
-        "needrestart": Section("needrestart", "", 200),
-    }
-    sections.update(extra or {})
-    return RemoteData(sections, "linux", internet)
+    """An apt host; ``apt_text`` without apt's summary line gets one (see with_summary)."""
+    if "upgraded, " not in apt_text:
+        apt_text = with_summary(apt_text)
+    return apt_host(apt_text, lists_age, internet=internet, **(extra or {}))
 
 
 def test_patches_judged_by_age_not_count_with_first_seen_remembered():
@@ -178,38 +158,32 @@ def test_kernel_versions_sort_naturally():
 # --- dnf, zypper, Windows -------------------------------------------------------------------
 
 def test_dnf_check_update_and_security_advisories():
-    updates = parse_dnf_check_update(data("dnf-check-update.rhel9.txt"))
-    assert [u.name for u in updates] == ["openssl", "openssl-libs", "kernel", "tzdata",
-                                         "python3-requests"]
-    security = parse_dnf_security(data("dnf-updateinfo-security.rhel9.txt"))
-    assert security["openssl-libs"] == ("RHSA-2024:5259", "Moderate")
-    merged = {u.name: u for u in merge_dnf(updates, security)}
+    parsed = parse_check_update(data("dnf-check-update.rhel9.txt"))
+    # grub2-tools obsoletes the installed grub2-tools: a replacement is an update too.
+    assert [u.name for u in parsed.updates] == ["openssl", "openssl-libs", "kernel", "tzdata",
+                                                "python3-requests", "grub2-tools"]
+    advisories = parse_advisories(data("dnf-updateinfo-security.rhel9.txt"))
+    assert advisories.security["openssl-libs"] == ("RHSA-2024:5259", "Moderate")
+    merged = {u.name: u for u in mark_security(parsed.updates, advisories.security)}
     assert merged["kernel"].security and merged["kernel"].severity == "Important"
     assert not merged["tzdata"].security
 
 
 def test_dnf_error_exit_is_unknown_and_100_means_updates():
-    def raw(rc):
-        return RemoteData({"dnf": Section("dnf", data("dnf-check-update.rhel9.txt"), rc),
-                           "apt": Section("apt", "", 200),
-                           "dnf_security": Section("dnf_security",
-                                                   data("dnf-updateinfo-security.rhel9.txt"), 0),
-                           "dnf_cache": Section("dnf_cache", f"{int(NOW.timestamp())}\n"
-                                                f"{int(NOW.timestamp()) - 60} x", 0),
-                           "dnf_restart": Section("dnf_restart", "Reboot is required", 1)},
-                          "linux", False)
     with pytest.raises(CollectError, match="exit 1"):
-        PatchesCheck().evaluate(raw(1), PatchesParams(), CheckContext(NOW, {}))
-    result = PatchesCheck().evaluate(raw(100), PatchesParams(), CheckContext(NOW, {}))
+        PatchesCheck().evaluate(dnf_host(rc=1), PatchesParams(), CheckContext(NOW, {}))
+    from tests.ssh_hosts import DNF_REBOOT
+    result = PatchesCheck().evaluate(dnf_host(restart=(DNF_REBOOT, 1)), PatchesParams(),
+                                     CheckContext(NOW, {}))
     assert "3 security updates pending" in result.outcome.summary  # kernel, openssl(-libs)
     assert "dnf needs-restarting" in result.outcome.summary
 
 
 def test_zypper_security_patches_and_updates():
-    patches = parse_zypper_patches(data("zypper-list-patches-security.sles15.txt"))
-    assert [p.severity for p in patches] == ["important", "moderate"]  # "applied" dropped
-    assert all(p.security for p in patches)
-    updates = parse_zypper_updates(data("zypper-list-updates.sles15.txt"))
+    patches = parse_patches(data("zypper-list-patches-security.sles15.txt"))
+    assert [p.severity for p in patches.patches] == ["important", "moderate"]  # applied: no
+    assert all(p.security for p in patches.patches)
+    updates = parse_updates(data("zypper-list-updates.sles15.txt")).updates
     assert updates[0].name == "timezone" and updates[0].version == "2024b-150000.75.31.1"
 
 
@@ -277,8 +251,8 @@ def test_disk_forecast_from_remembered_history():
 def test_failed_units_and_required_units():
     assert parse_failed_units("● smbd.service loaded failed failed Samba SMB Daemon\n")[0] \
         .name == "smbd.service"
-    raw = RemoteData({"failed": Section("failed", "cups.service loaded failed failed CUPS\n",
-                                        0),
+    raw = RemoteData({"failed": Section("failed", "cups.service loaded failed failed CUPS\n"
+                                        "\n1 loaded units listed.\n", 0),
                       "active": Section("active", "active\ninactive\n", 3)}, "linux", False)
     params = ServicesParams(units=["ssh.service", "postgresql.service"])
     result = ServicesCheck().evaluate(raw, params, CheckContext(NOW, {}))

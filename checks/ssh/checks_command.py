@@ -4,15 +4,18 @@ metrics. The command is an argument list; every word is quoted before it reaches
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 from pydantic import Field
 
 from checks.base import CollectError, Evaluation, TargetInfo
-from checks.ssh.common import HostKeyAlarm, SshCheckParams, alarm, run_argv
+from checks.ssh.common import HostKeyAlarm, SshCheckParams, alarm, exit_reason, run_argv
 from checks.ssh.connection import CommandResult
 from checks.ssh.plugin import parse_plugin_output
 from watchdog.model import CheckContext, Outcome, Result, State
+
+log = logging.getLogger("muni-watchdog.ssh")
 
 
 class CommandParams(SshCheckParams):
@@ -25,7 +28,8 @@ class CommandParams(SshCheckParams):
 
 class CommandCheck:
     """Any monitoring-plugins compatible plugin on the target: exit 0/1/2/3 is the state,
-    the first line the summary, perfdata the metrics."""
+    the first line the summary, perfdata the metrics (strictly per the plugin guidelines).
+    Any other exit, no output, or an exit 0 with an error on stderr is UNKNOWN."""
 
     type = "command"
     Params = CommandParams
@@ -37,20 +41,35 @@ class CommandCheck:
                  ctx: CheckContext) -> Evaluation:
         if isinstance(raw, HostKeyAlarm):
             return alarm(raw, ctx)
+        name = params.command[0]
         if raw.exit_status == 124:
-            raise CollectError(f"{params.command[0]} did not finish within {params.timeout:g}s")
-        if raw.exit_status in (126, 127):
-            raise CollectError(f"cannot run {params.command[0]} on the target "
-                               f"(exit {raw.exit_status}): {raw.stderr.strip()[:200]}")
+            raise CollectError(f"{name} did not finish within {params.timeout:g}s")
+        if raw.exit_status in (126, 127) or raw.exit_status > 128:
+            raise CollectError(f"{name}: {exit_reason(raw.exit_status)}: "
+                               f"{raw.stderr.strip()[:200]}".rstrip(": "))
         output = parse_plugin_output(raw.stdout)
+        for reason in output.dropped:
+            log.warning("plugin %s: perfdata dropped: %s", name, reason)
+        results = []
         if raw.exit_status in (0, 1, 2, 3):
             state = State(raw.exit_status)
-            summary = output.summary
+            summary = output.summary or f"{name} printed nothing (exit {raw.exit_status})"
+            if not output.summary:
+                state = State.worst([state, State.UNKNOWN])
         else:
             state = State.UNKNOWN
-            summary = f"exit {raw.exit_status} (plugins exit 0-3): {output.summary}"
-        result = Result(state, summary, output.long_text)
-        return Evaluation(Outcome.of([result], output.metrics,
-                                     [{"kind": "plugin", "command": params.command,
-                                       "exit_status": raw.exit_status,
-                                       "seconds": round(raw.seconds, 3)}]))
+            summary = f"exit {raw.exit_status} (plugins exit 0-3): " \
+                f"{output.summary or '(no output)'}"
+        results.append(Result(state, summary, output.long_text))
+        stderr = raw.stderr.strip()
+        if stderr and raw.exit_status == 0:
+            # A plugin that says OK but complains on stderr did not really check.
+            results.append(Result(State.UNKNOWN, f"{name} wrote to stderr: "
+                                  f"{stderr.splitlines()[0][:200]}"))
+        item = {"kind": "plugin", "command": params.command, "exit_status": raw.exit_status,
+                "seconds": round(raw.seconds, 3)}
+        if output.dropped:
+            item["perfdata_dropped"] = list(output.dropped[:20])
+        if stderr:
+            item["stderr"] = stderr[-500:]
+        return Evaluation(Outcome.of(results, output.metrics, [item]))

@@ -1,4 +1,7 @@
-"""``ssh`` checks of the system itself: disk, memory, load, uptime, services, timesync."""
+"""``ssh`` checks of the system itself: memory, load, uptime, services, timesync (and disk,
+in checks_disk). Each reads its sections through ``read_section``: a command that is missing,
+fails, complains on stderr, prints nothing or is cut short makes the check UNKNOWN with that
+reason, never OK."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Literal
 from pydantic import Field
 
 from checks.base import CollectError, Evaluation, TargetInfo
+from checks.ssh.checks_disk import DiskCheck, DiskParams
 from checks.ssh.common import (
     HostKeyAlarm,
     RemoteData,
@@ -16,26 +20,27 @@ from checks.ssh.common import (
     alarm,
     days,
     gib,
+    read_section,
     run_sections,
-    section,
+    section_problem,
 )
 from checks.ssh.connection import shell_command
 from checks.ssh.system import (
-    parse_df,
+    listed_units,
+    parse_epoch,
     parse_failed_units,
     parse_key_values,
     parse_loadavg,
     parse_meminfo,
     parse_os_release,
     parse_uptime,
-    real_filesystems,
     systemd_absent,
 )
 from watchdog.model import CheckContext, Metric, Outcome, Result, State
 from watchdog.types import Duration
 
-FORECAST_WINDOW = 7 * 86400
-FORECAST_POINTS = 200
+__all__ = ["DiskCheck", "DiskParams", "LoadCheck", "MemoryCheck", "ServicesCheck",
+           "TimesyncCheck", "UptimeCheck"]
 
 
 def _level(value: float, warn: float | None, crit: float | None) -> State:
@@ -46,143 +51,14 @@ def _level(value: float, warn: float | None, crit: float | None) -> State:
     return State.OK
 
 
-# --- disk -----------------------------------------------------------------------------------
-
-class DiskParams(SshCheckParams):
-    check: Literal["disk"] = "disk"
-    used_warn_percent: float = Field(80, ge=0, le=100, description="Warn above this used "
-                                     "percentage (Checkmk df and Zabbix: 80)...")
-    used_crit_percent: float = Field(90, ge=0, le=100, description="...critical above this "
-                                     "(Checkmk df and Zabbix: 90).")
-    free_warn_gb: float | None = Field(10, ge=0, description="...but only when less than this "
-                                       "many GiB are free, or it fills within forecast_warn_days "
-                                       "(Zabbix's {$VFS.FS.FREE.MIN.WARN} 10G): a big volume "
-                                       "at 85% with 500 GiB free is fine. null: percent only.")
-    free_crit_gb: float | None = Field(5, ge=0, description="Same for critical (Zabbix: 5G).")
-    forecast_warn_days: float = Field(7, ge=0, description="Counts as low on space when the "
-                                      "trend fills it within this many days.")
-    forecast_crit_days: float = Field(1, ge=0, description="Critical horizon (Zabbix: 1d).")
-    inodes_free_warn_percent: float = Field(10, ge=0, le=100, description="Warn below this "
-                                            "percentage of free inodes (Checkmk: 10).")
-    inodes_free_crit_percent: float = Field(5, ge=0, le=100, description="Critical below "
-                                            "(Checkmk: 5).")
-    ignore_mounts: list[str] = Field(default_factory=list, description="Mount points to "
-                                     "skip; shell patterns, e.g. /snap/*.")
-    include_remote: bool = Field(False, description="Also check NFS/CIFS mounts (a hung "
-                                 "server can make df hang; off by default, as check_disk -l).")
+def _parsed(parse, text: str):
+    """A parser's answer, or CollectError with its complaint (never a bare ValueError)."""
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise CollectError(str(exc)) from None
 
 
-class DiskCheck:
-    """Every real filesystem (`df -PTkl`, `df -PTil`; pseudo filesystems ignored): used
-    percent AND absolute free space (Zabbix's rule), free inodes (Checkmk's levels), and
-    days until full from a week of remembered usage."""
-
-    type = "disk"
-    Params = DiskParams
-
-    async def collect(self, target: TargetInfo, params: DiskParams) -> RemoteData | HostKeyAlarm:
-        local = "" if params.include_remote else "l"
-        return await run_sections(target, params, [
-            ("now", "date +%s"),
-            ("df", f"df -PTk{local}"),
-            ("dfi", f"df -PTi{local}"),
-        ])
-
-    def evaluate(self, raw, params: DiskParams, ctx: CheckContext) -> Evaluation:
-        if isinstance(raw, HostKeyAlarm):
-            return alarm(raw, ctx)
-        blocks = section(raw, "df")
-        if blocks.rc not in (0, 1) or not blocks.text.strip():
-            raise CollectError(f"df failed: {blocks.text.strip()[:200]}")
-        now = ctx.now.timestamp()
-        inodes = {r.mount: r for r in real_filesystems(parse_df(section(raw, "dfi").text))}
-        rows = [r for r in real_filesystems(parse_df(blocks.text))
-                if not any(fnmatch.fnmatchcase(r.mount, p) for p in params.ignore_mounts)]
-        history: dict[str, list[list[float]]] = dict(ctx.memory.get("history", {}))
-        new_history: dict[str, list[list[float]]] = {}
-        results, metrics, items = [], [], []
-        for row in rows:
-            used, free = row.used * 1024, row.avail * 1024
-            percent = 100.0 * row.used / max(1, row.used + row.avail)  # as df's Use%
-            points = _remember(history.get(row.mount, []), now, used)
-            new_history[row.mount] = points
-            days_left = _days_until_full(points, free)
-            state = _disk_state(percent, free, days_left, params)
-            text = f"{row.mount} {percent:.0f}% used ({gib(free)} free)"
-            if days_left is not None and days_left < 60:
-                text += f", full in {days_left:.1f} days"
-            if not state.is_ok:
-                results.append(Result(state, text))
-            node = inodes.get(row.mount)
-            inode_free_pct = None
-            if node is not None and node.size > 0:
-                inode_free_pct = 100.0 * node.avail / node.size
-                istate = _level(-inode_free_pct, -params.inodes_free_warn_percent,
-                                -params.inodes_free_crit_percent)
-                if not istate.is_ok:
-                    results.append(Result(istate, f"{row.mount} only {inode_free_pct:.1f}% "
-                                          "inodes free"))
-                metrics.append(Metric(f"{row.mount} inodes_free", round(inode_free_pct, 2),
-                                      "%", min=0, max=100))
-            metrics.append(Metric(f"{row.mount} used", round(percent, 2), "%",
-                                  params.used_warn_percent, params.used_crit_percent, 0, 100))
-            metrics.append(Metric(f"{row.mount} free", free, "B", min=0))
-            items.append({"kind": "filesystem", "mount": row.mount, "device": row.device,
-                          "type": row.fstype, "size_bytes": row.size * 1024,
-                          "used_bytes": used, "free_bytes": free,
-                          "used_percent": round(percent, 1),
-                          "inodes_free_percent": None if inode_free_pct is None
-                          else round(inode_free_pct, 1),
-                          "days_until_full": None if days_left is None
-                          else round(days_left, 1), "state": state.label})
-        if not rows:
-            results.append(Result(State.UNKNOWN, "no real filesystem found in df's output"))
-        elif not results:
-            fullest = max(items, key=lambda i: i["used_percent"])
-            results.append(Result(State.OK, f"{len(rows)} filesystems; fullest "
-                                  f"{fullest['mount']} {fullest['used_percent']:.0f}% used"))
-        return Evaluation(Outcome.of(results, metrics, items), {"history": new_history})
-
-
-def _remember(points: list[list[float]], now: float, used: float) -> list[list[float]]:
-    kept = [p for p in points if now - FORECAST_WINDOW <= p[0] < now] + [[now, used]]
-    while len(kept) > FORECAST_POINTS:  # thin the oldest half, keep the recent detail
-        half = len(kept) // 2
-        kept = kept[:half:2] + kept[half:]
-    return kept
-
-
-def _days_until_full(points: list[list[float]], free: float) -> float | None:
-    """Least-squares growth over the remembered week; None without an hour of history or
-    when usage is not growing."""
-    if len(points) < 3 or points[-1][0] - points[0][0] < 3600:
-        return None
-    n = len(points)
-    mean_t = sum(p[0] for p in points) / n
-    mean_u = sum(p[1] for p in points) / n
-    var = sum((p[0] - mean_t) ** 2 for p in points)
-    if var == 0:
-        return None
-    slope = sum((p[0] - mean_t) * (p[1] - mean_u) for p in points) / var  # bytes per second
-    if slope <= 0:
-        return None
-    return free / slope / 86400
-
-
-def _disk_state(percent: float, free: float, days_left: float | None, p: DiskParams) -> State:
-    def short(limit_gb: float | None, horizon: float) -> bool:
-        if limit_gb is None:
-            return True
-        return free < limit_gb * 1024 ** 3 or (days_left is not None and days_left < horizon)
-
-    if percent >= p.used_crit_percent and short(p.free_crit_gb, p.forecast_crit_days):
-        return State.CRITICAL
-    if percent >= p.used_warn_percent and short(p.free_warn_gb, p.forecast_warn_days):
-        return State.WARNING
-    return State.OK
-
-
-# --- memory, load, uptime -------------------------------------------------------------------
 
 class MemoryParams(SshCheckParams):
     check: Literal["memory"] = "memory"
@@ -205,7 +81,7 @@ class MemoryCheck:
     def evaluate(self, raw, params: MemoryParams, ctx: CheckContext) -> Evaluation:
         if isinstance(raw, HostKeyAlarm):
             return alarm(raw, ctx)
-        info = parse_meminfo(section(raw, "meminfo").text)
+        info = parse_meminfo(read_section(raw, "meminfo", "cat /proc/meminfo").text)
         total = info.get("MemTotal")
         available = info.get("MemAvailable")
         if not total or available is None:
@@ -245,8 +121,12 @@ class LoadCheck:
     def evaluate(self, raw, params: LoadParams, ctx: CheckContext) -> Evaluation:
         if isinstance(raw, HostKeyAlarm):
             return alarm(raw, ctx)
-        one, five, fifteen = parse_loadavg(section(raw, "loadavg").text)
-        cpus = max(1, int(section(raw, "cpus").text.strip() or 1))
+        one, five, fifteen = _parsed(parse_loadavg,
+                                     read_section(raw, "loadavg", "cat /proc/loadavg").text)
+        cpus_text = read_section(raw, "cpus", "nproc").text.strip()
+        if not cpus_text.isdigit() or int(cpus_text) < 1:
+            raise CollectError(f"nproc: {cpus_text[:40]!r} is not a number of CPUs")
+        cpus = int(cpus_text)
         per_cpu = fifteen / cpus
         state = _level(per_cpu, params.per_cpu_warn, params.per_cpu_crit)
         metrics = [Metric("load1", one, min=0), Metric("load5", five, min=0),
@@ -278,8 +158,8 @@ class UptimeCheck:
     def evaluate(self, raw, params: UptimeParams, ctx: CheckContext) -> Evaluation:
         if isinstance(raw, HostKeyAlarm):
             return alarm(raw, ctx)
-        uptime = parse_uptime(section(raw, "uptime").text)
-        remote_now = float(section(raw, "now").text.strip())
+        uptime = _parsed(parse_uptime, read_section(raw, "uptime", "cat /proc/uptime").text)
+        remote_now = _parsed(parse_epoch, read_section(raw, "now", "date +%s").text)
         boot = remote_now - uptime
         previous = ctx.memory.get("boot_epoch")
         rebooted = previous is not None and boot > float(previous) + 60
@@ -303,10 +183,10 @@ class UptimeCheck:
 
 
 def _optional(raw, name: str) -> str:
-    """A section's text, or "" when the command failed or is missing: a host without
-    /etc/os-release or uname still has an uptime."""
-    found = raw.sections.get(name)
-    return found.text if found is not None and found.rc == 0 else ""
+    """A section's text, or "" when the command failed, complained or was cut: a host without
+    /etc/os-release or uname still has an uptime. Inventory only — no verdict rests on it."""
+    problem = section_problem(raw, name, name, allow_empty=True)
+    return "" if problem else raw.sections[name].text
 
 
 # --- services and time ----------------------------------------------------------------------
@@ -323,29 +203,36 @@ class ServicesParams(SshCheckParams):
 
 
 class ServicesCheck:
-    """systemd: every failed unit, and named units that must be active."""
+    """systemd: every failed unit, and named units that must be active. The failed units read
+    must add up to systemctl's own count ("N loaded units listed.")."""
 
     type = "services"
     Params = ServicesParams
 
     async def collect(self, target: TargetInfo, params: ServicesParams):
-        parts = [("failed", "systemctl list-units --failed --all --plain --no-legend "
-                            "--no-pager 2>&1")]
+        # With the legend: systemctl's own count tells a complete answer from a cut one.
+        parts = [("failed", "systemctl list-units --failed --all --plain --no-pager")]
         if params.units:
             parts.append(("active", shell_command(["systemctl", "is-active", "--",
-                                                   *params.units]) + " 2>&1"))
+                                                   *params.units])))
         return await run_sections(target, params, parts)
 
     def evaluate(self, raw, params: ServicesParams, ctx: CheckContext) -> Evaluation:
         if isinstance(raw, HostKeyAlarm):
             return alarm(raw, ctx)
-        failed_text = section(raw, "failed").text
-        absent = systemd_absent(failed_text)
-        if absent:
-            raise CollectError(f"systemd cannot answer on this host: {absent}")
+        _raise_if_no_systemd(raw, "failed")
+        failed = read_section(raw, "failed", "systemctl list-units --failed")
+        units = parse_failed_units(failed.text)
+        listed = listed_units(failed.text)
+        if listed is None:
+            raise CollectError("systemctl list-units printed no count of units ('N loaded "
+                               "units listed.'): its output was not understood")
+        if listed != len(units):
+            raise CollectError(f"systemctl listed {listed} failed units, but {len(units)} "
+                               "could be read")
         bad = State.parse(params.failed_state)
         results, items = [], []
-        for unit in parse_failed_units(failed_text):
+        for unit in units:
             ignored = any(fnmatch.fnmatchcase(unit.name, p) for p in params.ignore_failed)
             items.append({"kind": "unit", "name": unit.name, "active": unit.active,
                           "sub": unit.sub, "description": unit.description,
@@ -353,9 +240,13 @@ class ServicesCheck:
             if not ignored:
                 results.append(Result(bad, f"{unit.name} failed"))
         if params.units:
-            states = section(raw, "active").text.splitlines()
-            for name, active in zip(params.units, states + [""] * len(params.units),
-                                    strict=False):
+            # is-active exits 3 when a unit is not active: the answer is in the lines.
+            states = read_section(raw, "active", "systemctl is-active", (0, 1, 2, 3, 4)
+                                  ).text.splitlines()
+            if len(states) != len(params.units):
+                raise CollectError(f"systemctl is-active answered {len(states)} lines for "
+                                   f"{len(params.units)} units")
+            for name, active in zip(params.units, states, strict=True):
                 active = active.strip() or "unknown"
                 items.append({"kind": "unit", "name": name, "active": active, "required": True})
                 if active != "active":
@@ -368,12 +259,29 @@ class ServicesCheck:
         return Evaluation(Outcome.of(results, items=items))
 
 
+def _no_systemd(raw: RemoteData, name: str) -> str | None:
+    found = raw.sections.get(name)
+    if found is None or found.cut or found.rc == 0:
+        return None
+    return systemd_absent(found.stderr + "\n" + found.text)
+
+
+def _raise_if_no_systemd(raw: RemoteData, name: str) -> None:
+    absent = _no_systemd(raw, name)
+    if absent:
+        raise CollectError(f"systemd cannot answer on this host: {absent}")
+
+
 class TimesyncParams(SshCheckParams):
     check: Literal["timesync"] = "timesync"
     offset_warn: Duration = Field(60, description="Warn when the server's clock differs from "
                                   "the monitor's by more than this.")
     offset_crit: Duration = Field(240, description="Critical above this (Kerberos refuses "
                                   "tickets beyond 5 minutes of skew).")
+    sync_status_required: bool = Field(
+        True, description="Also require `timedatectl show` to tell whether the clock is "
+        "synchronised (UNKNOWN when it cannot). Set false on hosts without systemd "
+        "(containers, OpenRC), where only the clock offset can be judged.")
 
 
 class TimesyncCheck:
@@ -384,24 +292,34 @@ class TimesyncCheck:
     Params = TimesyncParams
 
     async def collect(self, target: TargetInfo, params: TimesyncParams):
-        return await run_sections(target, params, [("timedatectl", "timedatectl show 2>&1"),
+        return await run_sections(target, params, [("timedatectl", "timedatectl show"),
                                                     ("clock", "date +%s.%N")])
 
     def evaluate(self, raw, params: TimesyncParams, ctx: CheckContext) -> Evaluation:
         if isinstance(raw, HostKeyAlarm):
             return alarm(raw, ctx)
-        remote = float(section(raw, "clock").text.strip())
+        remote = _parsed(lambda t: parse_epoch(t, "date +%s.%N"),
+                         read_section(raw, "clock", "date +%s.%N").text)
         offset = remote - (raw.sent_at + raw.received_at) / 2
         results = [Result(_level(abs(offset), params.offset_warn, params.offset_crit),
                           f"clock offset {offset:+.1f}s")]
-        text = section(raw, "timedatectl").text
-        absent = systemd_absent(text)
-        info = {} if absent else parse_key_values(text)
-        if absent:
-            results.append(Result(State.OK, "timedatectl not available (no systemd); judged "
-                                  "by the clock offset only"))
-        elif info.get("NTPSynchronized") == "no":
-            results.append(Result(State.WARNING, "clock not synchronised (NTPSynchronized=no)"))
+        absent = _no_systemd(raw, "timedatectl")
+        problem = section_problem(raw, "timedatectl", "timedatectl show")
+        info = {} if problem else parse_key_values(raw.sections["timedatectl"].text)
+        if absent and not params.sync_status_required:
+            results.append(Result(State.OK, f"no systemd ({absent}): judged by the clock "
+                                  "offset only"))
+        elif problem:
+            hint = " (set sync_status_required: false on hosts without systemd)" \
+                if absent else ""
+            results.append(Result(State.UNKNOWN, "cannot tell whether the clock is "
+                                  f"synchronised: {problem}{hint}"))
+        elif "NTPSynchronized" not in info:
+            results.append(Result(State.UNKNOWN, "timedatectl show did not say whether the "
+                                  "clock is synchronised (no NTPSynchronized=)"))
+        elif info["NTPSynchronized"] != "yes":
+            results.append(Result(State.WARNING, "clock not synchronised "
+                                  f"(NTPSynchronized={info['NTPSynchronized']})"))
         elif info.get("NTP") == "no":
             results.append(Result(State.WARNING, "network time sync is switched off (NTP=no)"))
         else:
@@ -412,4 +330,3 @@ class TimesyncCheck:
             [{"kind": "clock", "offset_seconds": round(offset, 3),
               "ntp_synchronized": info.get("NTPSynchronized"), "ntp": info.get("NTP"),
               "timezone": info.get("Timezone")}]))
-

@@ -1,5 +1,6 @@
-"""Pure parsers for package managers: apt (Debian/Ubuntu), dnf (RHEL family), zypper (SUSE),
-needrestart and kernel versions. Each takes captured text and returns plain data."""
+"""Pure parsers shared by the package managers, and apt's (Debian/Ubuntu): pending updates,
+needrestart and kernel versions. Each takes captured text and returns plain data. dnf/yum are
+in rpm_packages, zypper in zypper."""
 
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ class AptSimulation:
     phased: list[str] = field(default_factory=list)
     kept_back: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # apt's own count of what it would install (upgraded + newly installed + reinstalled +
+    # downgraded), from its summary line; None when the summary is missing.
+    would_install: int | None = None
+    inst_lines: int = 0
 
 
 # After Checkmk's apt check; origins are "Label:Version/Suite" joined by ", ".
@@ -36,6 +41,13 @@ _REMV = re.compile(r"^Remv (\S+)")
 # Debian-Security:12/bookworm-security; Ubuntu:22.04/jammy-security;
 # UbuntuESM:22.04/jammy-infra-security; UbuntuESMApps:22.04/jammy-apps-security.
 _SECURITY_ORIGIN = re.compile(r"^(Debian-Security:|Ubuntu[^:]*:[^/]*/\S*-security$)")
+# APT 1.x/2.x: "6 upgraded, 2 newly installed, 0 to remove and 2 not upgraded." (with
+# "N reinstalled, N downgraded, " between when non-zero); APT 3.0: "  Upgrading: 6,
+# Installing: 2, Removing: 0, Not Upgrading: 2" under "Summary:".
+_SUMMARY = re.compile(r"^(\d+) upgraded, (\d+) newly installed, (?:(\d+) reinstalled, )?"
+                      r"(?:(\d+) downgraded, )?(\d+) to remove and (\d+) not upgraded\.")
+_SUMMARY3 = re.compile(r"^Upgrading: (\d+), Installing: (\d+), (?:Reinstalling: (\d+), )?"
+                       r"(?:Downgrading: (\d+), )?Removing: (\d+), Not Upgrading: (\d+)")
 _LIST_HEADINGS = {
     "The following upgrades have been deferred due to phasing:": "phased",
     "The following packages have been kept back:": "kept_back",
@@ -60,8 +72,13 @@ def parse_apt_simulation(text: str) -> AptSimulation:
         if line.startswith(("E: ", "W: ")):
             result.errors.append(line)
             continue
+        summary = _SUMMARY.match(line) or _SUMMARY3.match(line.strip())
+        if summary:
+            result.would_install = sum(int(n or 0) for n in summary.groups()[:4])
+            continue
         match = _INST.match(line)
         if match:
+            result.inst_lines += 1
             name, current, version, origins_text, _arch = match.groups()
             origins = tuple(o.strip() for o in (origins_text or "").split(",") if o.strip())
             result.updates.append(PendingUpdate(
@@ -92,104 +109,6 @@ def newest_mtime(text: str) -> tuple[float | None, float | None]:
     if not numbers:
         return None, None
     return numbers[0], (max(numbers[1:]) if len(numbers) > 1 else None)
-
-
-# --- RHEL family ----------------------------------------------------------------------------
-
-DNF_EXIT = {0: "no updates", 100: "updates available", 1: "error"}
-_DNF_LINE = re.compile(r"^(\S+)\.(\w+)\s+(\S+)\s+(\S+)\s*$")
-_DNF_ADVISORY = re.compile(r"^(\S+)\s+(\S+/Sec\.|security)\s+(\S+)\s*$", re.IGNORECASE)
-
-
-def parse_dnf_check_update(text: str) -> list[PendingUpdate]:
-    """``dnf -q check-update`` lines: ``name.arch  version  repo``; "Obsoleting" and
-    "Security:" notes are skipped (the latter feed the kernel comparison)."""
-    updates = []
-    for line in text.splitlines()[:MAX_LINES]:
-        if line.startswith(("Obsoleting", "Security:", " ", "Last metadata")):
-            if line.startswith("Obsoleting"):
-                break
-            continue
-        match = _DNF_LINE.match(line)
-        if match:
-            name, _arch, version, repo = match.groups()
-            updates.append(PendingUpdate(name, version, origins=(repo,)))
-    return updates
-
-
-def _nevra_name(nevra: str) -> str:
-    """``openssl-libs-1:3.0.7-27.el9.x86_64`` → ``openssl-libs``."""
-    base = nevra.rsplit(".", 1)[0]
-    parts = base.rsplit("-", 2)
-    return parts[0] if len(parts) == 3 else base
-
-
-def parse_dnf_security(text: str) -> dict[str, tuple[str, str]]:
-    """``dnf updateinfo list --security``: package name → (advisory, severity)."""
-    found: dict[str, tuple[str, str]] = {}
-    for line in text.splitlines()[:MAX_LINES]:
-        match = _DNF_ADVISORY.match(line.strip())
-        if match:
-            advisory, label, nevra = match.groups()
-            severity = label.split("/")[0] if "/" in label else ""
-            found.setdefault(_nevra_name(nevra), (advisory, severity))
-    return found
-
-
-def merge_dnf(updates: list[PendingUpdate], security: dict[str, tuple[str, str]]
-              ) -> list[PendingUpdate]:
-    merged = []
-    for u in updates:
-        advisory = security.get(u.name)
-        if advisory:
-            merged.append(PendingUpdate(u.name, u.version, u.current,
-                                        u.origins + (advisory[0],), True, severity=advisory[1]))
-        else:
-            merged.append(u)
-    return merged
-
-
-def parse_zypper_table(text: str) -> list[list[str]]:
-    """Rows of a zypper table (``a | b | c``), header and rule lines dropped."""
-    rows = []
-    header_seen = False
-    for line in text.splitlines()[:MAX_LINES]:
-        if "|" not in line:
-            continue
-        cells = [c.strip() for c in line.split("|")]
-        if not header_seen:
-            header_seen = True  # the first table line is the header
-            continue
-        if set(line.strip()) <= set("-+| "):
-            continue
-        rows.append(cells)
-    return rows
-
-
-def parse_zypper_patches(text: str) -> list[PendingUpdate]:
-    """``zypper -q list-patches --category security``:
-    Repository | Name | Category | Severity | Interactive | Status | Summary."""
-    updates = []
-    for cells in parse_zypper_table(text):
-        if len(cells) < 6:
-            continue
-        repo, name, category, severity, _interactive, status = cells[:6]
-        if status.lower() not in ("needed", "applicable"):
-            continue
-        updates.append(PendingUpdate(name, "", origins=(repo,),
-                                     security=category.lower() == "security",
-                                     severity=severity, action="patch"))
-    return updates
-
-
-def parse_zypper_updates(text: str) -> list[PendingUpdate]:
-    """``zypper -q list-updates``: S | Repository | Name | Current Version | Available | Arch."""
-    updates = []
-    for cells in parse_zypper_table(text):
-        if len(cells) >= 6:
-            _s, repo, name, current, available = cells[:5]
-            updates.append(PendingUpdate(name, available, current, (repo,)))
-    return updates
 
 
 # --- reboot and kernel ----------------------------------------------------------------------

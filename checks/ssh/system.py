@@ -75,13 +75,39 @@ def parse_meminfo(text: str) -> dict[str, int]:
     return values
 
 
+_DECIMAL = re.compile(r"^\d+(?:\.\d+)?$")
+
+
+def _decimal(word: str, what: str) -> float:
+    if not _DECIMAL.match(word):
+        raise ValueError(f"{what}: {word[:40]!r} is not a number")
+    return float(word)
+
+
 def parse_loadavg(text: str) -> tuple[float, float, float]:
-    one, five, fifteen = text.split()[:3]
-    return float(one), float(five), float(fifteen)
+    """``/proc/loadavg``; ValueError unless it starts with three decimal numbers."""
+    words = text.split()
+    if len(words) < 3:
+        raise ValueError(f"/proc/loadavg: expected three load averages, got {text[:60]!r}")
+    one, five, fifteen = (_decimal(w, "/proc/loadavg") for w in words[:3])
+    return one, five, fifteen
 
 
 def parse_uptime(text: str) -> float:
-    return float(text.split()[0])
+    """``/proc/uptime``; ValueError unless it starts with the uptime in seconds."""
+    words = text.split()
+    if not words:
+        raise ValueError("/proc/uptime is empty")
+    return _decimal(words[0], "/proc/uptime")
+
+
+def parse_epoch(text: str, what: str = "date +%s") -> float:
+    """``date +%s`` or ``date +%s.%N`` (busybox prints ``%N`` literally: seconds then)."""
+    word = text.strip()
+    seconds, _, fraction = word.partition(".")
+    if not seconds.isdigit():
+        raise ValueError(f"{what}: {word[:40]!r} is not a time")
+    return float(f"{seconds}.{fraction}") if fraction.isdigit() else float(seconds)
 
 
 def parse_os_release(text: str) -> dict[str, str]:
@@ -107,15 +133,30 @@ class Unit:
     description: str
 
 
+# systemd's LOAD column (unit_load_state_table in systemd's unit-def.c).
+LOAD_STATES = frozenset({"loaded", "not-found", "bad-setting", "error", "merged", "masked",
+                         "stub"})
+_LISTED = re.compile(r"^(\d+) loaded units? listed\.")
+
+
 def parse_failed_units(text: str) -> list[Unit]:
-    """``systemctl list-units --failed --plain --no-legend --no-pager``."""
+    """Unit lines of ``systemctl list-units --failed --plain`` (legend and header skipped)."""
     units = []
     for line in text.splitlines()[:MAX_LINES]:
-        parts = line.strip().lstrip("●* ").split(None, 4)
-        if len(parts) >= 4 and "." in parts[0]:
+        parts = line.strip().lstrip("●*× ").split(None, 4)
+        if len(parts) >= 4 and "." in parts[0] and parts[1] in LOAD_STATES:
             units.append(Unit(parts[0], parts[1], parts[2], parts[3],
                               parts[4] if len(parts) > 4 else ""))
     return units
+
+
+def listed_units(text: str) -> int | None:
+    """systemctl's own count, ``N loaded units listed.``; None when the legend is missing."""
+    for line in text.splitlines()[:MAX_LINES]:
+        match = _LISTED.match(line.strip())
+        if match:
+            return int(match.group(1))
+    return None
 
 
 SYSTEMD_ABSENT = ("System has not been booted with systemd", "Failed to connect to bus",
@@ -129,3 +170,22 @@ def systemd_absent(text: str) -> str | None:
             line = next((ln for ln in text.splitlines() if marker in ln), marker)
             return line.strip()
     return None
+
+
+_DF_ERROR = re.compile(r"^df: (?:'(.+)'|(/.*?)): (.+)$")
+
+
+def parse_df_errors(stderr: str) -> list[tuple[str | None, str]]:
+    """``df: /mnt/nas: Stale file handle`` lines → (mount, reason); a line naming no mount
+    (``df: cannot read table of mounted file systems``) → (None, line)."""
+    errors: list[tuple[str | None, str]] = []
+    for line in stderr.splitlines()[:1000]:
+        line = line.strip()
+        if not line:
+            continue
+        match = _DF_ERROR.match(line)
+        if match:
+            errors.append((_unescape(match.group(1) or match.group(2)), match.group(3)))
+        else:
+            errors.append((None, line))
+    return errors

@@ -86,8 +86,38 @@ def parse_ps_date(value: Any) -> datetime | None:
 _DENIED = ("0x80070005", "access is denied", "e_accessdenied", "accessdenied")
 
 
+_CLIXML_ERROR = re.compile(r'<S S="Error">(.*?)</S>', re.DOTALL)
+
+
+def powershell_errors(stderr: str) -> list[str]:
+    """Error lines PowerShell wrote to stderr. Over SSH it serialises progress records as
+    ``#< CLIXML <Objs>...`` there ("Preparing modules for first use."): noise, unless the
+    block holds error records. sshd's own "Could not chdir to home directory" is noise too."""
+    text = "\n".join(ln for ln in stderr.splitlines()
+                     if not ln.startswith("Could not chdir to home directory ")).strip()
+    if not text:
+        return []
+    if text.startswith("#< CLIXML"):
+        errors = " ".join(m.replace("_x000D__x000A_", " ").strip()
+                          for m in _CLIXML_ERROR.findall(text))
+        return [errors[:300]] if errors.strip() else []
+    return [ln.strip()[:300] for ln in text.splitlines() if ln.strip()]
+
+
+# Written by every run of PATCH_SCRIPT: a JSON without them is not its answer.
+REQUIRED_KEYS = ("hotfixes", "reboot", "now")
+
+
 def parse_windows_patches(text: str) -> WindowsPatchState:
-    data = json.loads(text.strip().lstrip("\ufeff") or "{}")
+    """PATCH_SCRIPT's JSON; ValueError when it is not that (empty, cut, another program's)."""
+    data = json.loads(text.strip().lstrip("\ufeff"))
+    if not isinstance(data, dict):
+        raise ValueError(f"expected an object, got {type(data).__name__}")
+    missing = [k for k in REQUIRED_KEYS if k not in data]
+    if "pending" not in data and not data.get("search_error"):
+        missing.append("pending")
+    if missing:
+        raise ValueError(f"it lacks {', '.join(missing)}")
     state = WindowsPatchState()
     for fix in as_list(data.get("hotfixes")):
         if not isinstance(fix, dict):
