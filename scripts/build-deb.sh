@@ -32,8 +32,11 @@ die() { echo "build-deb: $*" >&2; exit 1; }
 command -v dpkg-deb >/dev/null || die "dpkg-deb is missing (apt-get install dpkg)"
 # The package's interpreter: Debian's, by its versioned name, so that the package can depend
 # on exactly the Python whose site-packages and compiled wheels it ships.
-PYTHON=$(readlink -f /usr/bin/python3) || die "/usr/bin/python3 is missing (apt-get install python3)"
-case "$PYTHON" in /usr/bin/python3.[0-9]*) ;; *) die "/usr/bin/python3 -> $PYTHON is not Debian's python3.X" ;; esac
+PYTHON=$(readlink -f /usr/bin/python3) || die "no /usr/bin/python3 (apt-get install python3)"
+case "$PYTHON" in
+    /usr/bin/python3.[0-9]*) ;;
+    *) die "/usr/bin/python3 -> $PYTHON is not Debian's python3.X" ;;
+esac
 PYVER=${PYTHON#/usr/bin/python}
 "$PYTHON" -c 'import ensurepip' 2>/dev/null \
     || die "$PYTHON cannot create a virtual environment (apt-get install python3-venv)"
