@@ -84,7 +84,9 @@ def machine() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def deb(machine, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("deb")
-    done = run("sh", str(ROOT / "scripts" / "build-deb.sh"), "--out", str(out), timeout=900)
+    # gzip rather than the default xz: 5 times faster to build, and dpkg reads either.
+    done = run("sh", str(ROOT / "scripts" / "build-deb.sh"), "--out", str(out),
+               "--compression", "gzip", timeout=900)
     debs = list(out.glob("*.deb"))
     assert len(debs) == 1, done.stdout + done.stderr
     return debs[0]

@@ -32,23 +32,44 @@ CLASSIFIERS = {
     "GNU Lesser General Public License v3 (LGPLv3)": "LGPL-3.0",
     "The Unlicense (Unlicense)": "Unlicense",
 }
+# License fields written out in words.
+SPELLINGS = {
+    "Apache License, Version 2.0": "Apache-2.0",
+    "Apache License 2.0": "Apache-2.0",
+    "Apache 2.0": "Apache-2.0",
+    "MIT License": "MIT",
+    "BSD License": "BSD-3-Clause",
+}
 # PEP 600 manylinux_X_Y tags, and the legacy aliases (PEP 513, 571, 599).
 LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 
 
 def license_of(dist: Distribution) -> str:
+    """The distribution's license as a DEP-5 short name (SPDX, with lower-case and/or)."""
     meta = dist.metadata
-    expression = meta.get("License-Expression")
-    if expression:
-        return expression.strip()
-    field = (meta.get("License") or "").strip()
-    if field and "\n" not in field and len(field) <= 40 and field.upper() != "UNKNOWN":
-        return field.replace(" ", "-")
+    field = (meta.get("License-Expression") or meta.get("License") or "").strip()
+    if field and "\n" not in field and len(field) <= 60 and field.upper() != "UNKNOWN":
+        name = SPELLINGS.get(field, field)
+        return re.sub(r" (AND|OR) ", lambda m: f" {m[1].lower()} ", name).replace(", ", ",")
     for classifier in meta.get_all("Classifier") or []:
         if classifier.startswith("License :: OSI Approved :: "):
             name = classifier.rsplit(" :: ", 1)[1]
             return CLASSIFIERS.get(name, name.replace(" ", "-"))
-    return "see-dist-info"
+    return license_from_text(dist) or "see-dist-info"
+
+
+def license_from_text(dist: Distribution) -> str | None:
+    """Recognise the common permissive licenses by their wording, for metadata that names none."""
+    for file in dist.files or []:
+        if ".dist-info/" in str(file) and re.search(r"(LICEN[CS]E|COPYING)", file.name, re.I):
+            text = " ".join(Path(file.locate()).read_text(errors="replace").split())
+            if "Permission is hereby granted, free of charge" in text:
+                return "MIT"
+            if "Redistribution and use in source and binary forms" in text:
+                return "BSD-3-Clause" if "Neither the name" in text else "BSD-2-Clause"
+            if "Apache License" in text and "Version 2.0" in text:
+                return "Apache-2.0"
+    return None
 
 
 def installed_paths(dist: Distribution, root: str, site: Path) -> list[str]:
@@ -77,7 +98,9 @@ def copyright_paragraphs(root: str) -> str:
         files = "\n ".join(installed_paths(dist, root, site))
         out.append(f"Files: {files}\nCopyright: {author}\nLicense: {license}\n"
                    f"Comment: {name} {dist.version}; license text in its .dist-info folder\n")
-    for license in sorted(licenses):
+    # One standalone paragraph per license named, "A or B" naming two.
+    names = {name for expression in licenses for name in re.split(r" (?:and|or) ", expression)}
+    for license in sorted(names):
         common = COMMON_LICENSES / license.removesuffix("+")
         where = (f"On Debian systems the full text is in {common}; the distribution's own copy "
                  f"is in its .dist-info folder." if common.is_file() else
