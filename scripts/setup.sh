@@ -6,7 +6,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES="python3 python3-venv python3-pip ca-certificates tzdata systemd \
-restic snmpd snmp openssh-server openssh-client chromium fonts-dejavu-core"
+restic snmpd snmp openssh-server openssh-client chromium fonts-dejavu-core \
+lintian binutils prometheus"
 
 if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
 missing=""
@@ -18,9 +19,10 @@ if [ -n "$missing" ]; then
     echo "setup: installing Debian packages:$missing"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
-    # The packaged snmpd starts a system service; the lab and the tests run their own agents.
+    # The packaged snmpd and prometheus start system services: the lab and the tests run
+    # their own on loopback. (lintian and binutils' strip are for the .deb's build and test.)
     if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-        $SUDO systemctl disable --now snmpd >/dev/null 2>&1 || true
+        $SUDO systemctl disable --now snmpd prometheus >/dev/null 2>&1 || true
     fi
 fi
 
