@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -305,3 +306,24 @@ def test_uptime_reports_the_os_for_the_inventory(lab, known_hosts):
     local = parse_os_release(Path("/etc/os-release").read_text())
     assert item["os"] == local["PRETTY_NAME"] and item["os_id"] == local["ID"]
     assert item["kernel"].startswith(f"Linux {platform.release()}")
+
+
+def test_an_encrypted_client_key_logs_in_with_its_passphrase(lab, known_hosts, tmp_path):
+    """paramiko hands the passphrase to cryptography, which takes bytes only: a passphrase
+    read from a file as text once made every encrypted key fail at check time."""
+    key = tmp_path / "encrypted_key"
+    shutil.copy(lab.client_key, key)
+    subprocess.run(["ssh-keygen", "-q", "-p", "-N", "correct horse", "-f", str(key)],
+                   check=True)
+    good = tmp_path / "passphrase"
+    good.write_text("correct horse\n")
+    info = target(lab, known_hosts, key_file=str(key), passphrase_file=str(good))
+    assert run(info, "uptime").outcome.state is State.OK
+
+    wrong = tmp_path / "wrong-passphrase"
+    wrong.write_text("battery staple\n")
+    info = target(lab, known_hosts, key_file=str(key), passphrase_file=str(wrong))
+    outcome = run(info, "uptime").outcome
+    assert outcome.state is State.UNKNOWN
+    assert "cannot load SSH key" in outcome.summary
+    assert "battery" not in outcome.summary

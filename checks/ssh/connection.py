@@ -193,7 +193,9 @@ def load_client_key(conn: SshConnection) -> paramiko.PKey:
         except SecretError as exc:
             raise CollectError(f"SSH key passphrase: {exc}") from None
     try:
-        return paramiko.PKey.from_path(conn.key_file, passphrase)
+        # paramiko 3.4+ hands the passphrase to cryptography, which takes bytes only.
+        secret = passphrase.encode() if isinstance(passphrase, str) else passphrase
+        return paramiko.PKey.from_path(conn.key_file, secret)
     except FileNotFoundError:
         raise CollectError(f"SSH key {conn.key_file} not found") from None
     except PermissionError:
@@ -201,7 +203,8 @@ def load_client_key(conn: SshConnection) -> paramiko.PKey:
     except paramiko.PasswordRequiredException:
         raise CollectError(f"SSH key {conn.key_file} needs a passphrase: set "
                            "passphrase_file (or _env / _credential)") from None
-    except (paramiko.SSHException, ValueError) as exc:
+    except (paramiko.SSHException, ValueError, TypeError) as exc:
+        # A wrong passphrase is a ValueError ("Bad decrypt"): never echo the passphrase.
         raise CollectError(f"cannot load SSH key {conn.key_file}: {exc}") from None
 
 
