@@ -139,6 +139,10 @@ ALTER TABLE events ADD COLUMN unavailable INTEGER;
 ALTER TABLE current_state ADD COLUMN unavailable INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE notifications ADD COLUMN message TEXT
 """))
+MIGRATIONS.append((6, "incidents remember whether they are an outage, and what was told", """
+ALTER TABLE incidents ADD COLUMN unavailable INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE incidents ADD COLUMN notified_unavailable INTEGER NOT NULL DEFAULT 0
+"""))
 
 
 def split_statements(script: str) -> list[str]:
