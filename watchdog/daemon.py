@@ -206,7 +206,8 @@ class Daemon(SiteJobs):
                               unavailable=result.outcome.unavailable)
             self.store.record_run(spec.key, result.started_at, result.duration, result.outcome,
                                   decision.status, dict(result.memory), spec.services,
-                                  spec.priority, decision.events)
+                                  spec.priority, decision.events,
+                                  interval=spec.policy.check_interval)
         except sqlite3.Error as exc:
             # Nothing was committed, so the same transition is decided again next run: an
             # alert is delayed by a full disk, never lost.
