@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from watchdog.model import State
+
 GROUP_WAIT = 30.0
 REPEAT_INTERVAL = {1: 1800.0, 2: 3600.0, 3: 4 * 3600.0, 4: 86400.0, 5: 86400.0}
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -165,6 +167,38 @@ def _ancestors(target: str, parents: Mapping[str, Sequence[str]]) -> list[str]:
         seen.append(node)
         stack.extend(parents.get(node, ()))
     return seen
+
+
+def severity(state: int, unavailable: bool | None) -> tuple[int, int]:
+    """How bad a problem is, to tell when it got worse: the state in Checkmk's order (OK <
+    WARNING < UNKNOWN < CRITICAL), then, within CRITICAL, an outage (the service cannot be
+    used, ``checks.impact``) above one that only needs attention."""
+    judged = State(int(state))
+    return judged.badness, int(bool(unavailable) and judged is State.CRITICAL)
+
+
+def is_worse(state: int, unavailable: bool | None, than_state: int,
+             than_unavailable: bool | None) -> bool:
+    """A CRITICAL that needed attention (a certificate expiring in 10 days) and now means the
+    service is unavailable (the site stops answering) is worse, like WARNING -> CRITICAL:
+    the on-call is told again and an acknowledgement is cleared."""
+    return severity(state, unavailable) > severity(than_state, than_unavailable)
+
+
+def told_again(state: int, unavailable: bool | None, current: int,
+               current_unavailable: bool | None, told: int | None,
+               told_unavailable: bool | None) -> bool:
+    """Does this hard change of an open incident page again (and clear its acknowledgement)?
+
+    A worse state always does (WARNING -> CRITICAL). Within CRITICAL, becoming an outage
+    does unless the on-call last heard of this incident as an outage already: a site going
+    503 and back while its certificate stays short is not a new page each time (flap
+    detection counts state changes, not this)."""
+    if State(int(state)).badness != State(int(current)).badness:
+        return is_worse(state, unavailable, current, current_unavailable)
+    if not is_worse(state, unavailable, current, current_unavailable):
+        return False
+    return told is None or is_worse(state, unavailable, told, told_unavailable)
 
 
 def group_ready(first_hard_at: datetime, now: datetime, related_still_soft: bool,

@@ -54,6 +54,14 @@ class AlertInfo:
     incident: int | None = None
     acked_by: str | None = None
     recent: Sequence[tuple[datetime, str, str]] = ()   # (time, state, summary), newest first
+    unavailable: bool = False           # the CRITICAL means the service cannot be used
+    previous_unavailable: bool = False  # ... and so it did when the on-call was last told
+
+    @property
+    def now_unavailable(self) -> bool:
+        """The on-call heard of a CRITICAL that needed attention; now it is an outage."""
+        return (self.unavailable and not self.previous_unavailable and
+                self.state == "critical" and self.previous_state == "critical")
 
 
 @dataclass(frozen=True)
@@ -131,6 +139,8 @@ def problem_message(site: str, alerts: Sequence[AlertInfo], also_affected: Seque
     first = alerts[0]
     label = {"problem": first.state.upper(), "reminder": f"REMINDER {first.state.upper()}",
              "escalation": f"ESCALATED {first.state.upper()}"}.get(kind, first.state.upper())
+    if kind == "problem" and first.now_unavailable:
+        label += ": NOW UNAVAILABLE"
     more = f" (+{len(alerts) - 1} more)" if len(alerts) > 1 else ""
     title = f"[{_prio(first)}{label}] {_what(first)}: {_first(first.summary)}{more}"
     lines = [f"{site} — muni-watchdog", ""]
@@ -143,8 +153,10 @@ def problem_message(site: str, alerts: Sequence[AlertInfo], also_affected: Seque
         if i:
             lines += ["", "-" * 40, ""]
         ref = f" [incident {alert.incident}]" if alert.incident is not None else ""
+        now = (" and the service is now unavailable (until now it only needed attention)"
+               if kind == "problem" and alert.now_unavailable else "")
         lines += _incident_lines(alert, f"PROBLEM: {alert.target}/{alert.check} is "
-                                 f"{alert.state.upper()}{ref}")
+                                 f"{alert.state.upper()}{now}{ref}")
     if also_affected:
         lines += ["", "Also affected (not alerted separately, this is the likely cause):"]
         lines += [f"  {item}" for item in also_affected]

@@ -23,6 +23,13 @@ class CheckTypeInfo:
     plain_name: str              # what leadership reads instead of the check id
     affects_availability: bool   # default meaning of its CRITICAL results
     rule: str                    # the rule in one sentence, for the README and the reference
+    some_results_outages: bool = False   # attention by default, but some results are outages
+
+    @property
+    def can_report_outage(self) -> bool:
+        """Can a CRITICAL of this type be an outage? Only such checks must be watched for a
+        service's availability to be known (watchdog.reports.outages)."""
+        return self.affects_availability or self.some_results_outages
 
 
 CHECK_TYPES: dict[str, CheckTypeInfo] = {
@@ -60,7 +67,7 @@ CHECK_TYPES: dict[str, CheckTypeInfo] = {
         "`http` check to measure its availability."),
     "services": CheckTypeInfo(
         "system services", False, "outage: a required unit (`units:`) is not active; "
-        "attention: any other failed unit."),
+        "attention: any other failed unit.", some_results_outages=True),
     "timesync": CheckTypeInfo("clock synchronisation", False, "attention."),
     "patches": CheckTypeInfo(
         "security updates", False, "attention: updates or a reboot waiting."),

@@ -1,11 +1,13 @@
 """The report agrees with itself on generated histories (issue 10): the opening paragraph, the
-per-service tables, the 6-month trend and /metrics all show the outages an independent
-computation finds — with short outages, attention-only CRITICALs, legacy events, maintenance,
-overlapping checks, services sharing a target, partial months and a month still running.
+per-service tables, the 6-month trend and /metrics all show the outages and the unwatched time
+an independent computation finds — with short outages, attention-only CRITICALs, legacy events,
+maintenance, overlapping checks, services sharing a target, partial months, a month still
+running, checks whose results were UNKNOWN for a while or did not come, and the monitoring
+itself switched off for a while.
 
 Each history is drawn from a seeded generator that keeps the ground truth (when each check was
-really unavailable); the oracle sweeps the month segment by segment, a different algorithm from
-the report's interval arithmetic.
+really unavailable, when it could not tell); the oracle sweeps the month segment by segment, a
+different algorithm from the report's interval arithmetic.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from watchdog.config import parse_config
 from watchdog.reports.deliver import monthly_report
 from watchdog.reports.metrics import snapshot_from_store
 from watchdog.reports.render import render_monthly_html, render_monthly_text
+from watchdog.reports.words import percent
 from watchdog.store import Store
 
 MONTH_START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -51,6 +54,9 @@ class Generated:
     first_run: dict[tuple[str, str], datetime]
     services: dict[str, list[str]]       # service -> targets
     maintenance: list[tuple[datetime, datetime, set[str], set[str]]]  # start, end, targets, svcs
+    blind: dict[tuple[str, str], list[tuple[datetime, datetime]]]     # could not tell
+    running: dict[tuple[str, str], list[tuple[datetime, datetime]]]   # results came
+    capable: dict[tuple[str, str], bool]                              # can report an outage
 
 
 def generate(seed: int, tmp_path) -> Generated:
@@ -75,6 +81,12 @@ def generate(seed: int, tmp_path) -> Generated:
     store = Store.open(tmp_path / f"state-{seed}")
     truth: dict = {}
     first_run: dict = {}
+    blind: dict = {}
+    running: dict = {}
+    # the box the monitoring runs on is switched off for a while (or not)
+    off_at = MONTH_START + timedelta(minutes=rng.randint(-3000, 30 * 1440))
+    box_off = (off_at, off_at + timedelta(minutes=rng.choice([20, 90, 600, 3000]))) \
+        if rng.random() < 0.5 else None
     for tid, kind in targets.items():
         check, _, counts = KINDS[kind]
         key = (tid, check)
@@ -87,6 +99,8 @@ def generate(seed: int, tmp_path) -> Generated:
                          "state, summary) VALUES (?, ?, ?, 0.1, 0, 'ok')", [tid, check,
                                                                             iso(first)])
         truth[key] = _episodes(rng, store, tid, check, members, first, counts)
+        if seed % 5:       # every fifth store predates coverage: judged as before
+            blind[key], running[key] = _coverage(rng, store, tid, check, first, box_off)
     # a failing restore test of each service: never an outage
     for sid in services:
         if rng.random() < 0.5:
@@ -102,7 +116,56 @@ def generate(seed: int, tmp_path) -> Generated:
         store.add_maintenance(sorted(scope_t), sorted(scope_s), "Dana", "work", start, end,
                               None, start - timedelta(days=1))
         maintenance.append((start, end, scope_t, scope_s))
-    return Generated(config, store, truth, first_run, services, maintenance)
+    return Generated(config, store, truth, first_run, services, maintenance, blind, running,
+                     {(tid, KINDS[kind][0]): KINDS[kind][2] for tid, kind in targets.items()})
+
+
+INTERVAL = 300.0
+
+
+def _coverage(rng, store, tid, check, first, box_off):
+    """Coverage rows as the store writes them (one per stretch of on-time results that knew,
+    or did not), from a drawn timeline of knowing / UNKNOWN / silent segments, with the box
+    switched off for everyone at once. Returns the truth: (blind spans, running spans)."""
+    segments = []
+    cursor = first
+    kind = "known"
+    while cursor < MONTH_END + timedelta(days=2):
+        length = timedelta(seconds=rng.choice([600, 3600, 5 * 3600, 40 * 3600, 5 * 86400]))
+        segments.append((kind, cursor, cursor + length))
+        cursor += length
+        kind = rng.choices(["known", "unknown", "silent"], [5, 2, 1])[0]
+    if box_off:                      # the box off: nothing runs, whatever was going on
+        a, b = box_off
+        cut = []
+        for kind, s, e in segments:
+            cut += [(kind, s, min(e, a))] if s < a else []
+            cut += [(kind, max(s, b), e)] if e > b else []
+            if s < b and e > a:
+                cut.append(("silent", max(s, a), min(e, b)))
+        segments = sorted((x for x in cut if x[1] < x[2]), key=lambda x: x[1])
+    blind, running = [], []
+    step = timedelta(seconds=INTERVAL)
+    for i, (kind, s, e) in enumerate(segments):
+        # results every 5 minutes, the last one an interval before the segment ends; so a
+        # silent segment begins when the next result was due (after a segment shorter than
+        # an interval, one interval after its only result)
+        last = max(s, e - step)
+        if kind == "silent":
+            blind.append((max(s, segments[i - 1][1] if i else s), e))
+            continue
+        if i + 1 < len(segments) and segments[i + 1][0] == "silent" and last + step > e:
+            e = last + step
+            segments[i + 1] = ("silent", e, segments[i + 1][2])
+        running.append((s, e))
+        if kind == "unknown":
+            blind.append((s, e))
+        store.db.execute(
+            "INSERT INTO check_watch (target, check_name, started_at, last_at, interval, "
+            "stale_after, known, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [tid, check, iso(s), iso(last), INTERVAL, 2 * INTERVAL, int(kind == "known"),
+             "" if kind == "known" else "SSH: timed out"])
+    return blind, running
 
 
 def _event(store, target, check, kind, state, previous, since, at, services, unavailable):
@@ -171,28 +234,65 @@ def _episodes(rng, store, tid, check, services, first, counts):
     return out
 
 
-def oracle(g: Generated, sid: str, start: datetime, stop: datetime) -> tuple[float, float]:
-    """(monitored seconds, outage seconds) of a service by sweeping every segment between
-    two boundaries and asking "was any of its checks down here, outside maintenance?"."""
+def oracle(g: Generated, sid: str, start: datetime, stop: datetime
+           ) -> tuple[float, float, float]:
+    """(monitored, outage, unwatched seconds) of a service by sweeping every segment between
+    two boundaries and asking "could a check that can report an outage not tell here,
+    outside maintenance?", then "was any of its checks down here, outside maintenance and
+    while watched?"."""
     keys = [k for k in g.truth if k[0] in g.services[sid]]
     first = min(g.first_run[k] for k in keys)
     begin = max(start, first)
     if begin >= stop:
-        return 0.0, 0.0
-    # a maintenance window covers a check when it names its target or the service
-    spans = [(s, min(e, stop), [(a, b) for a, b, ts, ss in g.maintenance
-                                if k[0] in ts or sid in ss or not (ts or ss)])
-             for k in keys for s, e, seen in g.truth[k] if seen <= stop]
-    points = sorted({begin, stop, *[p for s, e, holes in spans
-                                    for p in (s, e, *[x for h in holes for x in h])
+        return 0.0, 0.0, 0.0
+
+    def holes(key):     # a maintenance window covers a check when it names its target or
+        return [(a, b) for a, b, ts, ss in g.maintenance   # the service, or is site-wide
+                if key[0] in ts or sid in ss or not (ts or ss)]
+
+    spans = [(s, min(e, stop), holes(k)) for k in keys for s, e, seen in g.truth[k]
+             if seen <= stop]
+    watched_by = [k for k in keys if g.capable[k]] or keys
+    blinds = [(s, e, holes(k)) for k in watched_by for s, e in g.blind.get(k, [])]
+    points = sorted({begin, stop, *[p for s, e, hs in spans + blinds
+                                    for p in (s, e, *[x for h in hs for x in h])
                                     if begin < p < stop]})
-    down = 0.0
+    down = unwatched = 0.0
     for a, b in zip(points, points[1:], strict=False):
         mid = a + (b - a) / 2
-        if any(s <= mid < e and not any(h0 <= mid < h1 for h0, h1 in holes)
-               for s, e, holes in spans):
+        if _inside(mid, blinds):
+            unwatched += (b - a).total_seconds()
+        elif _inside(mid, spans):
             down += (b - a).total_seconds()
-    return (stop - begin).total_seconds(), down
+    return (stop - begin).total_seconds(), down, unwatched
+
+
+def _inside(mid, found) -> bool:
+    return any(s <= mid < e and not any(h0 <= mid < h1 for h0, h1 in holes)
+               for s, e, holes in found)
+
+
+def stopped_oracle(g: Generated, start: datetime, stop: datetime) -> float:
+    """Seconds in which no check of the site produced results (coverage recorded only)."""
+    if not g.running:
+        return 0.0
+    begin = max(start, min(g.first_run.values()))
+    spans = [span for spans in g.running.values() for span in spans]
+    points = sorted({begin, stop, *[p for s, e in spans for p in (s, e) if begin < p < stop]})
+    return sum((b - a).total_seconds() for a, b in zip(points, points[1:], strict=False)
+               if begin < stop and not any(s <= a + (b - a) / 2 < e for s, e in spans))
+
+
+def expected_verdict(monitored: float, down: float, unwatched: float, target: float) -> str:
+    watched = monitored - unwatched
+    if watched <= 0:
+        return "not proven"
+    if 100 * (1 - down / watched) + 1e-9 < target:
+        return "missed"
+    if 100 * watched / monitored + 1e-9 < 99 or \
+            100 * (watched - down) / monitored + 1e-9 < target:
+        return "not proven"
+    return "met"
 
 
 SEEDS = range(40)
@@ -206,24 +306,42 @@ def test_paragraph_tables_trend_and_metrics_agree(seed, tmp_path):
     page = render_monthly_html(report)
     paragraph = report.summary
     rows = {s.id: s for s in report.services}
+    assert sum((b - a).total_seconds() for a, b in report.stopped) == pytest.approx(
+        stopped_oracle(g, MONTH_START, MONTH_END))
     for sid in g.services:
         s = rows[sid]
-        monitored, down = oracle(g, sid, MONTH_START, MONTH_END)
+        monitored, down, unwatched = oracle(g, sid, MONTH_START, MONTH_END)
         assert s.monitored_seconds == pytest.approx(monitored)
+        assert s.unwatched_seconds == pytest.approx(unwatched, abs=1e-3), sid
         assert s.outage_seconds == pytest.approx(down, abs=1e-3), sid
         shown = re.search(rf"P\d SERVICE {sid[3:]}\nOwner: .*\nAvailability: ([^(]+?)"
                           r"(?: \(|$)", text, re.M)
-        if s.availability is None:
-            assert "Availability: no data yet" in text
+        if not monitored:
+            assert s.availability is None and "Availability: no data yet" in text
             continue
-        full = shown.group(1) == "100 %"
+        # never watched is said as such, never as a figure
+        if unwatched >= monitored - 1e-3:
+            assert shown.group(1) == "not watched this month"
+            assert f"{s.name}: not watched at all" in paragraph
+            assert s.verdict == "not proven"
+            continue
+        figure, _, watched_words = shown.group(1).partition(" of the time it was watched")
+        full = figure == "100 %"
         # a table shows 100 % exactly when there was no outage, and the paragraph agrees
         assert full == (down == 0), (sid, shown.group(1), down)
         assert (f"{s.name} was down for" in paragraph) == (not full)
         assert ("Availability: <b>100 %</b>" in page) == (
-            any(r.availability == 100.0 for r in report.services))
-        # the verdict beside the figure agrees with it
-        assert ("met" if s.met_target else "missed") in shown.string[shown.end():][:40]
+            any(r.availability == 100.0 and r.unwatched_seconds == 0
+                for r in report.services))
+        # time not watched is said beside the figure and in the paragraph, never as up
+        assert (" of the time it was watched" in shown.group(1)) == (unwatched > 0)
+        assert (f"{s.name}: {figure} of the time it was watched; not watched for"
+                in paragraph) == (unwatched > 0)
+        # the verdict beside the figure agrees with it, and with the rule
+        verdict = expected_verdict(monitored, down, unwatched, s.target_percent)
+        assert s.verdict == verdict, (sid, monitored, down, unwatched)
+        assert shown.string[shown.end():].startswith(
+            f"target {percent(s.target_percent)}, {verdict})")
     # leadership's words: no check ids, counts agree, acknowledgements agree with promises
     for tid, check in g.truth:
         assert f"{tid}/{check}" not in text + page
@@ -231,20 +349,29 @@ def test_paragraph_tables_trend_and_metrics_agree(seed, tmp_path):
     for said, verdict, promised in re.findall(
             r"acknowledged in ([^,]+), (within|later than) the promised ([^;]+);", text):
         assert (seconds_of(said) <= seconds_of(promised)) == (verdict == "within"), said
-    monitored_rows = [s for s in report.services if s.availability is not None]
-    says_none = "had an outage." in paragraph and "No " in paragraph
+    monitored_rows = [s for s in report.services if s.monitored_seconds > 0]
+    says_none = "had an outage" in paragraph and "No " in paragraph
     assert says_none == (bool(monitored_rows) and all(s.outage_seconds == 0
                                                       for s in monitored_rows))
-    # the trend's current month is the P1/P2 tables' outage minutes, to the second
+    assert ("had an outage while it was watched" in paragraph) == (
+        says_none and any(s.unwatched_seconds > 0 for s in monitored_rows))
+    assert ("met its availability target" in paragraph) == (
+        any(s.outages for s in monitored_rows) and
+        all(s.verdict == "met" for s in monitored_rows))
+    # the trend's current month is the P1/P2 tables' outage minutes, to the second, and
+    # never "none" while one of them was not watched
     [trend] = report.trailing
     resident = [s for s in monitored_rows if s.priority in (1, 2)]
     current = trend.points[-1]
     if resident:
         assert current.value == pytest.approx(sum(s.outage_seconds for s in resident) / 60)
-        assert (current.text == "none") == all(s.outage_seconds == 0 for s in resident)
+        blind = any(s.unwatched_seconds > 0 for s in resident)
+        assert (current.text == "none") == (all(s.outage_seconds == 0 for s in resident)
+                                            and not blind)
+        assert ("not watched for" in current.text) == blind
     # ... and last month's point is last month's own report
     october = monthly_report(g.store, g.config, 2026, 10, AFTER)
-    previous = [s for s in october.services if s.availability is not None
+    previous = [s for s in october.services if s.monitored_seconds > 0
                 and s.priority in (1, 2)]
     if previous:
         assert trend.points[-2].value == pytest.approx(
@@ -253,16 +380,21 @@ def test_paragraph_tables_trend_and_metrics_agree(seed, tmp_path):
 
 @pytest.mark.parametrize("seed", range(0, 40, 4))
 def test_metrics_agree_with_the_report_of_the_month_so_far(seed, tmp_path):
-    g = generate(seed, tmp_path)
+    g = generate(seed + 1, tmp_path)     # seed + 1: these stores record coverage
     now = datetime(2026, 11, 17, 13, 30, tzinfo=UTC)
     snapshot = snapshot_from_store(g.store, g.config, now)
     report = monthly_report(g.store, g.config, 2026, 11, now)
+    assert snapshot.stopped_seconds == pytest.approx(stopped_oracle(g, MONTH_START, now))
     for s in report.services:
-        monitored, down = oracle(g, s.id, MONTH_START, now)
+        monitored, down, unwatched = oracle(g, s.id, MONTH_START, now)
         value, goal = snapshot.availability[s.id]
         assert goal == s.target_percent
         if not monitored:
             assert value is None and s.id not in snapshot.outage_seconds
             continue
-        assert value == pytest.approx(100 * (1 - down / monitored))
+        assert snapshot.unmonitored_seconds[s.id] == pytest.approx(unwatched, abs=1e-3)
         assert snapshot.outage_seconds[s.id] == pytest.approx(down, abs=1e-3)
+        if unwatched >= monitored - 1e-3:
+            assert value is None
+            continue
+        assert value == pytest.approx(100 * (1 - down / (monitored - unwatched)))

@@ -112,16 +112,29 @@ def test_patch_figures_are_said_together():
 
 # -- grammar by count --------------------------------------------------------------------------
 
-def _fake_report(tested: int, proven: int, incidents: int, missed: int, risks: int):
+def _fake_report(tested: int, proven: int, incidents: int, missed: int, risks: int,
+                 blind: int = 0):
+    from datetime import UTC, datetime, timedelta
+
+    from watchdog.reports.outages import Gap
+    start = datetime(2026, 5, 1, 10, 2, tzinfo=UTC)
+    gaps = [Gap(start, start + timedelta(days=2, hours=3), None, "monitoring was not running"),
+            Gap(start + timedelta(days=5), start + timedelta(days=5, hours=2),
+                "pay (website)", "no usable results: SSH: timed out")]
+
     def service(i):
         ok = i < proven
+        unwatched = i < blind
         test = SimpleNamespace(verdict="ok" if ok else "critical")
         backups = SimpleNamespace(configured=["b"] if i < tested else [],
                                   run=1 if i < tested else 0, tests=[test],
                                   restore_estimate_seconds=60, worst_age_seconds=60)
         return SimpleNamespace(
             name=f"Service {i}", backups=backups, rto=3600, rpo=3600, availability=100.0,
-            outages=[], outage_seconds=0, met_target=True,
+            outages=[], outage_seconds=0, met_target=not unwatched,
+            verdict="not proven" if unwatched else "met", monitored_seconds=30 * 86400,
+            unwatched_seconds=(2 * 86400 + 5 * 3600) if unwatched else 0,
+            measured=SimpleNamespace(gaps=gaps if unwatched else []),
             incidents=[object()] * (incidents if i == 0 else 0),
             promises_missed=missed if i == 0 else 0)
     return SimpleNamespace(services=[service(i) for i in range(max(tested, 1))],
@@ -133,9 +146,10 @@ def test_summary_grammar_for_every_count(tested):
     for proven in range(0, tested + 1):
         for incidents, missed in ((0, 0), (1, 0), (1, 1), (2, 1), (3, 2)):
             for risks in (0, 1, 2):
-                text = summary_paragraph(_fake_report(tested, proven, incidents, missed,
-                                                      risks))
-                assert grammar_errors(text) == [], text
+                for blind in range(0, max(tested, 1) + 1):
+                    text = summary_paragraph(_fake_report(tested, proven, incidents, missed,
+                                                          risks, blind))
+                    assert grammar_errors(text) == [], text
     assert "0 of 1 service" not in summary_paragraph(_fake_report(1, 0, 0, 0, 0))
     assert summary_paragraph(_fake_report(1, 0, 0, 0, 0)).startswith(
         "Service 0, the one service with backups, was not proven restorable")

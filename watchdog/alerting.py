@@ -23,7 +23,9 @@ from alerts.policy import (
     next_reminder,
     occurrence,
     parse_recurrence,
+    severity,
     suppression_reason,
+    told_again,
 )
 from alerts.render import (
     AlertInfo,
@@ -207,7 +209,15 @@ class AlertProcessor:
             since=from_iso(incident["opened_at"]),
             at=from_iso(incident["resolved_at"]) if incident["resolved_at"] else now,
             services=tuple(services), priority=incident["priority"], incident=incident["id"],
-            acked_by=acked, recent=tuple(recent))
+            acked_by=acked, recent=tuple(recent), unavailable=bool(incident["unavailable"]),
+            previous_unavailable=bool(incident["notified_unavailable"]))
+
+    @staticmethod
+    def _told_differs(incident: dict) -> bool:
+        """The on-call was last told something else: another state, or an outage that was
+        still only needing attention (or the reverse) when they heard of it."""
+        return (incident["notified_state"] != incident["state"] or
+                bool(incident["notified_unavailable"]) != bool(incident["unavailable"]))
 
     @staticmethod
     def _acked(incident: dict, now: datetime) -> bool:
@@ -225,6 +235,7 @@ class AlertProcessor:
         incident = self.store.open_incident(target, check)
         kind = event["kind"]
         held = not event["notify"] and event["suppressed_reason"] == "flapping"
+        unavailable = int(bool(event.get("unavailable")))
         if kind == "problem":
             if incident is None:
                 # Suppression is decided in _resuppress, once every event of this pass is in
@@ -232,15 +243,21 @@ class AlertProcessor:
                 self.store.create_incident(
                     target=target, check_name=check, services=json.dumps(services),
                     priority=priority, state=event["state"], summary=event["summary"],
-                    opened_at=event["since"], hard_at=event["at"],
+                    opened_at=event["since"], hard_at=event["at"], unavailable=unavailable,
                     suppressed_reason="flapping" if held else None, pending=0 if held else 1)
                 return 0
-            worse = State(event["state"]).badness > State(incident["state"]).badness
-            fields = {"state": event["state"], "summary": event["summary"]}
+            # A CRITICAL that needed attention and is now an outage is worse, too.
+            worse = told_again(event["state"], unavailable, incident["state"],
+                               incident["unavailable"], incident["notified_state"],
+                               incident["notified_unavailable"])
+            fields = {"state": event["state"], "summary": event["summary"],
+                      "unavailable": unavailable}
             if worse and incident["acked_by"]:
                 fields.update(acked_by=None, acked_at=None, ack_reason=None, ack_until=None)
+                why = ("the service is now unavailable" if event["state"] == incident["state"]
+                       else f"state worsened to {State(event['state']).name}")
                 self.store.audit("muni-watchdog", "ack cleared", f"incident {incident['id']}",
-                                 f"state worsened to {State(event['state']).name}", now)
+                                 why, now)
             if held:
                 fields["suppressed_reason"] = "flapping"
             elif worse and incident["suppressed_reason"] is None:
@@ -267,10 +284,9 @@ class AlertProcessor:
                     self.store.update_incident(incident["id"], suppressed_reason="flapping",
                                                pending=0)
                 elif incident["suppressed_reason"] == "flapping":
-                    told_state = incident["notified_state"]
                     self.store.update_incident(
                         incident["id"], suppressed_reason=None,
-                        pending=int(told_state != incident["state"]))
+                        pending=int(self._told_differs(incident)))
             if self._suppression(target, services, check, now):
                 return 0
             info = AlertInfo(
@@ -304,7 +320,7 @@ class AlertProcessor:
                          incident["check_name"], new)
             elif new is None:
                 # The cause went away (parent back, risk expired): a problem still here is news.
-                fields["pending"] = int(incident["notified_state"] != incident["state"])
+                fields["pending"] = int(self._told_differs(incident))
                 log.info("target=%s check=%s no longer held (%s): notifying",
                          incident["target"], incident["check_name"], reason)
             self.store.update_incident(incident["id"], **fields)
@@ -380,6 +396,7 @@ class AlertProcessor:
             self.store.update_incident(
                 incident["id"], suppressed_reason=None, pending=0, channels_told=json.dumps(told),
                 notified_state=incident["state"], last_notified_at=iso(now),
+                notified_unavailable=incident["unavailable"],
                 first_notified_at=incident["first_notified_at"] or iso(now),
                 next_reminder_at=iso(next_reminder(now, incident["priority"])))
         return count
@@ -455,13 +472,20 @@ class AlertProcessor:
         first_hard = min(from_iso(i["hard_at"]) for i in group)
         if not group_ready(first_hard, now, target in soft, self.config.notify.group_wait):
             return 0
-        group = sorted(group, key=lambda i: (-State(i["state"]).badness, i["id"]))
+        group = sorted(group, key=lambda i: (severity(i["state"], i["unavailable"]), -i["id"]),
+                       reverse=True)
         channels: list[str] = []
         for incident in group:
             for c in self._channels_for(incident["priority"],
                                         State(incident["state"]).label, now, defer=True):
                 if c not in channels:
                     channels.append(c)
+        if channels:
+            # Told again (a worse state, now unavailable): everyone who heard of it before
+            # hears it too, the backup owner after an escalation included.
+            for incident in group:
+                channels += [c for c in json.loads(incident["channels_told"])
+                             if c not in channels]
         if not channels and any(waits_for_hours(self.config.notify.routes, i["priority"],
                                                 State(i["state"]).label) for i in group):
             return 0  # e.g. a priority-4 problem at night: sent when business hours begin
@@ -476,6 +500,7 @@ class AlertProcessor:
             self.store.update_incident(
                 incident["id"], pending=0, channels_told=json.dumps(told),
                 notified_state=incident["state"], last_notified_at=iso(now),
+                notified_unavailable=incident["unavailable"],
                 first_notified_at=incident["first_notified_at"] or iso(now),
                 next_reminder_at=iso(next_reminder(now, incident["priority"])))
         if not channels:

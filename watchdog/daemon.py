@@ -267,7 +267,17 @@ class Daemon(SiteJobs):
 
         self._reload_thread = threading.Thread(target=work, name="config-reload", daemon=True)
         self._reload_thread.start()
-        return await asyncio.wait_for(future, RELOAD_BUDGET)
+        try:
+            config = await asyncio.wait_for(future, RELOAD_BUDGET)
+        except TimeoutError:
+            raise  # the thread is abandoned and stays recorded until it ends by itself
+        except BaseException:
+            self._reload_thread = None
+            raise
+        # The thread has handed over its result but may not have returned yet: it is done,
+        # and must not make the next SIGHUP look like an overlapping reload.
+        self._reload_thread = None
+        return config
 
     async def _reinstall(self, previous: Config | None) -> None:
         """Put the configuration that ran before a failed reload back in place."""
@@ -299,7 +309,8 @@ class Daemon(SiteJobs):
                               unavailable=result.outcome.unavailable)
             self.store.record_run(spec.key, result.started_at, result.duration, result.outcome,
                                   decision.status, dict(result.memory), spec.services,
-                                  spec.priority, decision.events)
+                                  spec.priority, decision.events,
+                                  interval=spec.policy.check_interval)
         except sqlite3.Error as exc:
             # Nothing was committed, so the same transition is decided again next run: an
             # alert is delayed by a full disk, never lost.

@@ -22,6 +22,7 @@ import sqlite_utils
 
 from watchdog.model import CheckKey, Event, Outcome, State, StateType
 from watchdog.store_alerting import MIGRATION_ALERTING, AlertingStore
+from watchdog.store_reports import MIGRATION_COVERAGE, ReportStore
 from watchdog.transitions import CheckStatus
 
 DB_NAME = "muni-watchdog.db"
@@ -139,6 +140,11 @@ ALTER TABLE events ADD COLUMN unavailable INTEGER;
 ALTER TABLE current_state ADD COLUMN unavailable INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE notifications ADD COLUMN message TEXT
 """))
+MIGRATIONS.append((6, "incidents remember whether they are an outage, and what was told", """
+ALTER TABLE incidents ADD COLUMN unavailable INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE incidents ADD COLUMN notified_unavailable INTEGER NOT NULL DEFAULT 0
+"""))
+MIGRATIONS.append(MIGRATION_COVERAGE)
 
 
 def split_statements(script: str) -> list[str]:
@@ -181,7 +187,7 @@ class PendingNotification:
     message: str | None = None      # the Message as JSON, to lay out a fallback copy anew
 
 
-class Store(AlertingStore):
+class Store(AlertingStore, ReportStore):
     def __init__(self, db: sqlite_utils.Database, path: Path | None = None):
         self.db = db
         self.path = path
@@ -251,9 +257,10 @@ class Store(AlertingStore):
     def record_run(self, key: CheckKey, started_at: datetime, duration: float, outcome: Outcome,
                    status: CheckStatus, memory: dict[str, Any], services: Sequence[str],
                    priority: int | None,
-                   events: Iterable[Event]) -> list[int]:
+                   events: Iterable[Event], interval: float | None = None) -> list[int]:
         """Write a run, the new current state and its events atomically (the alert loop turns
-        the events into incidents and outbox rows).
+        the events into incidents and outbox rows). ``interval``: the check runs every so
+        many seconds (scheduled checks), so the run also extends its coverage record.
 
         Returns the ids of the events written.
         """
@@ -272,6 +279,8 @@ class Store(AlertingStore):
             self.db.table("current_state").upsert(row, pk=("target", "check_name"))
             for event in events:
                 event_ids.append(self._insert_event(key, event, services, priority))
+            if interval:
+                self._record_watch(key, started_at, outcome, interval)
         return event_ids
 
     def _insert_event(self, key: CheckKey, event: Event, services: Sequence[str],
@@ -381,47 +390,6 @@ class Store(AlertingStore):
         where, args = ("WHERE backup = ?", [backup]) if backup else ("", [])
         return list(self.db.query(f"SELECT * FROM restore_tests {where} ORDER BY id DESC "
                                   "LIMIT ?", [*args, limit]))
-
-    # -- reports -----------------------------------------------------------------------------
-    # Read-only queries for watchdog.reports (which reads everything once, then computes).
-
-    def report_events(self, until: datetime) -> list[dict[str, Any]]:
-        """Every hard state change up to ``until``, oldest first."""
-        return list(self.db.query("SELECT * FROM events WHERE at <= ? ORDER BY at, id",
-                                  [iso(until)]))
-
-    def report_incidents(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
-        """Incidents that were open at some time in [since, until)."""
-        return list(self.db.query(
-            "SELECT * FROM incidents WHERE opened_at < ? AND (resolved_at IS NULL OR "
-            "resolved_at >= ?) ORDER BY opened_at, id", [iso(until), iso(since)]))
-
-    def report_restore_tests(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
-        return list(self.db.query(
-            "SELECT * FROM restore_tests WHERE started_at >= ? AND started_at < ? "
-            "ORDER BY started_at, id", [iso(since), iso(until)]))
-
-    def check_seen(self) -> list[dict[str, Any]]:
-        """When each check first and last ran (kept after check runs are pruned)."""
-        return list(self.db.query("SELECT * FROM check_seen ORDER BY target, check_name"))
-
-    def report_months(self) -> dict[str, dict[str, Any]]:
-        """Figures saved by earlier monthly reports, by month (YYYY-MM)."""
-        return {r["month"]: json.loads(r["figures"])
-                for r in self.db.query("SELECT month, figures FROM report_months")}
-
-    def save_report_month(self, month: str, figures: dict[str, Any], now: datetime) -> None:
-        self.db.execute(
-            "INSERT INTO report_months (month, figures, written_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (month) DO UPDATE SET figures = excluded.figures, "
-            "written_at = excluded.written_at", [month, json.dumps(figures), iso(now)])
-
-    def notifications_since(self, since: datetime) -> list[dict[str, Any]]:
-        """Outbox rows created since ``since`` joined to their event's check, for the digest."""
-        return list(self.db.query(
-            "SELECT n.id, n.channel, n.kind, n.status, n.created_at, e.target, e.check_name "
-            "FROM notifications n LEFT JOIN events e ON e.id = n.event_id "
-            "WHERE n.created_at >= ? ORDER BY n.id", [iso(since)]))
 
 
 def _status_to_row(status: CheckStatus) -> dict[str, Any]:

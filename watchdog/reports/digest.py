@@ -5,13 +5,14 @@ from __future__ import annotations
 import html
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from watchdog.model import State
 from watchdog.reports.history import History, when
-from watchdog.reports.words import stamp
+from watchdog.reports.outages import monitoring_stopped, site_coverage
+from watchdog.reports.words import plural, span, stamp
 
 EXPIRING_WITHIN = timedelta(days=14)
 DISK_FULL_WITHIN_DAYS = 30.0
@@ -28,6 +29,7 @@ class Digest:
     noisiest: list[tuple[str, int]]
     expiring: list[str]
     devices: list[str]
+    not_watched: list[str] = field(default_factory=list)   # no fresh result that knows
 
     @property
     def title(self) -> str:
@@ -51,7 +53,33 @@ def build_digest(history: History, config: Any, now: datetime) -> Digest:
                 f"{stamp(when(x['expires_at']), tz)}" for x in history.exceptions
                 if x["ended_at"] is None and now <= when(x["expires_at"]) <= now + EXPIRING_WITHIN]
     return Digest(config.site.name, tz, now, incidents, unacked, flapping,
-                  counts.most_common(5), expiring, devices_due(history.current))
+                  counts.most_common(5), expiring, devices_due(history.current),
+                  not_watched(history, config, now))
+
+
+def not_watched(history: History, config: Any, now: datetime) -> list[str]:
+    """Checks that do not know right now (UNKNOWN, or no result came: a hung check never
+    pages), and the times this week the monitoring itself was not running — the same
+    computation as the monthly report's "not watched"."""
+    tz = config.site.timezone
+    found = []
+    for (target, check), coverage in sorted(site_coverage(history, config, now).items()):
+        current = [b for b in coverage.blind if b.start <= now <= b.end]
+        if current:
+            blind = current[-1]
+            what = (f"no usable results since {stamp(blind.start, tz)}: {blind.reason}"
+                    if blind.reason else f"no results since {stamp(blind.start, tz)}")
+            found.append(f"{target}/{check}: {what}")
+    stopped = monitoring_stopped(history, config, now - timedelta(days=7), now)
+    if len(stopped) == 1:
+        (a, b), = stopped
+        found.append(f"the monitoring itself was not running from {stamp(a, tz)} to "
+                     f"{stamp(b, tz)} ({span((b - a).total_seconds())})")
+    elif stopped:
+        total = sum((b - a).total_seconds() for a, b in stopped)
+        found.append(f"the monitoring itself was not running {plural(len(stopped), 'time')} "
+                     f"this week, {span(total)} in all (last from {stamp(stopped[-1][0], tz)})")
+    return found
 
 
 def devices_due(current: list[dict[str, Any]] | Any) -> list[str]:
@@ -77,6 +105,7 @@ def devices_due(current: list[dict[str, Any]] | Any) -> list[str]:
 
 
 SECTIONS = (("Open incidents", "open_incidents"), ("Not acknowledged", "unacknowledged"),
+            ("Not watched (no fresh result that knows)", "not_watched"),
             ("Flapping checks", "flapping"), ("Accepted risks expiring within 14 days",
                                                "expiring"), ("Devices due for attention",
                                                              "devices"))

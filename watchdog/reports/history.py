@@ -37,6 +37,8 @@ class History:
     seen: Sequence[dict[str, Any]] = ()
     saved_months: dict[str, dict[str, Any]] = field(default_factory=dict)
     notifications: Sequence[dict[str, Any]] = ()
+    watch: Sequence[dict[str, Any]] = ()        # coverage rows (watchdog.reports.coverage)
+    watch_from: str | None = None               # when coverage began to be recorded
 
     def first_run(self, checks: Iterable[CheckId]) -> datetime | None:
         wanted = set(checks)
@@ -57,7 +59,13 @@ def load_history(store: Any, since: datetime, until: datetime) -> History:
         seen=store.check_seen(),
         saved_months=store.report_months(),
         notifications=store.notifications_since(since),
+        watch=store.check_watch(since, until),
+        watch_from=iso_or_none(store.watch_recorded_from()),
     )
+
+
+def iso_or_none(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
 # -- months --------------------------------------------------------------------------------

@@ -28,6 +28,8 @@ class Snapshot:
     checks: list[dict[str, Any]] = field(default_factory=list)     # current_state rows
     availability: dict[str, tuple[float | None, float]] = field(default_factory=dict)
     outage_seconds: dict[str, float] = field(default_factory=dict)   # this month, monitored
+    unmonitored_seconds: dict[str, float] = field(default_factory=dict)  # ... not watched
+    stopped_seconds: float | None = None     # this month, the monitoring was not running
     restore_tests: list[dict[str, Any]] = field(default_factory=list)  # latest per backup
     open_incidents: int = 0
     pending_notifications: int = 0
@@ -57,8 +59,8 @@ class SnapshotCollector(Collector):
                 last.add_metric(labels, datetime.fromisoformat(row["last_check"]).timestamp())
         yield from (state, flapping, last)
         avail = GaugeMetricFamily("muni_watchdog_service_availability_ratio", "Availability of "
-                                  "each service this month so far (0..1)",
-                                  labels=["site", "service"])
+                                  "each service this month so far, over the time it was "
+                                  "watched (0..1)", labels=["site", "service"])
         target = GaugeMetricFamily("muni_watchdog_service_availability_target_ratio",
                                    "Availability target of each service (0..1)",
                                    labels=["site", "service"])
@@ -71,7 +73,13 @@ class SnapshotCollector(Collector):
                                    labels=["site", "service"])
         for service, value in sorted(snap.outage_seconds.items()):
             outage.add_metric([snap.site, service], value)
-        yield from (avail, target, outage)
+        blind = GaugeMetricFamily("muni_watchdog_service_unmonitored_seconds", "Time each "
+                                  "service was not watched this month so far: no fresh result "
+                                  "that knew (UNKNOWN, no result, monitoring not running)",
+                                  labels=["site", "service"])
+        for service, value in sorted(snap.unmonitored_seconds.items()):
+            blind.add_metric([snap.site, service], value)
+        yield from (avail, target, outage, blind)
         verdict = GaugeMetricFamily("muni_watchdog_restore_test_verdict", "Verdict of the "
                                     "latest restore test (0 ok, 1 warning, 2 critical, 3 "
                                     "unknown)", labels=["site", "backup", "service"])
@@ -95,6 +103,8 @@ class SnapshotCollector(Collector):
                 ("notifications_failed", "Messages given up", snap.failed_notifications),
                 ("last_check_timestamp_seconds", "When any check last ran (the daemon is "
                  "alive and checking)", snap.last_check_at),
+                ("monitoring_stopped_seconds", "Time this month so far in which no check ran "
+                 "(the daemon or its box was down)", snap.stopped_seconds),
                 ("scrape_timestamp_seconds", "When this snapshot was read", time.time())):
             if value is not None:
                 yield GaugeMetricFamily(f"muni_watchdog_{name}", doc, value=value,
@@ -136,7 +146,10 @@ def snapshot_from_store(store: Any, config: Any, now: datetime | None = None) ->
         site=config.site.name, checks=checks,
         availability={s.id: (s.availability, s.target_percent) for s in report.services},
         outage_seconds={s.id: s.outage_seconds for s in report.services
-                        if s.availability is not None},
+                        if s.monitored_seconds > 0},
+        unmonitored_seconds={s.id: s.unwatched_seconds for s in report.services
+                             if s.monitored_seconds > 0},
+        stopped_seconds=sum((b - a).total_seconds() for a, b in report.stopped),
         restore_tests=list(latest.values()), open_incidents=len(store.incidents("open")),
         pending_notifications=counts.get("pending", 0),
         failed_notifications=counts.get("failed", 0),

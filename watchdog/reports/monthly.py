@@ -4,8 +4,11 @@ Definitions (the README's "Reports" section states them for readers):
 - Outages and availability come from :mod:`watchdog.reports.outages` (one rule, one
   computation, shared with the trend and ``/metrics``). Availability is judged over the
   monitored part of the month (from the first run of any of the service's checks), so a
-  partial month is not padded with assumed uptime. An incident spanning the month end counts
-  its minutes in each month and is listed in the month it opened.
+  partial month is not padded with assumed uptime, and within it over the time the service
+  was watched (fresh results that knew): time it was not watched is said, never counted as up,
+  and a target is "met" only when the month was watched enough to prove it. An incident
+  spanning the month end counts its minutes in each month and is listed in the month it
+  opened.
 - The response promise is kept when the incident was acknowledged within ``response_sla`` of
   the first notification, or resolved within it without needing anyone.
 """
@@ -27,7 +30,12 @@ from watchdog.reports.history import (
     when,
 )
 from watchdog.reports.names import check_label, held_words, target_name
-from watchdog.reports.outages import Availability, service_availability
+from watchdog.reports.outages import (
+    Availability,
+    monitoring_stopped,
+    service_availability,
+    site_coverage,
+)
 
 DEFAULT_SECURITY_POLICY_DAYS = 3.0
 
@@ -115,13 +123,23 @@ class ServiceReport:
         return self.measured.outage_seconds
 
     @property
+    def unwatched_seconds(self) -> float:
+        return self.measured.unwatched_seconds
+
+    @property
     def availability(self) -> float | None:
+        """Over the time the service was watched."""
         return self.measured.percent
 
     @property
+    def verdict(self) -> str | None:
+        """"met", "missed", "not proven" or None (not monitored)."""
+        return self.measured.verdict(self.target_percent)
+
+    @property
     def met_target(self) -> bool | None:
-        a = self.availability
-        return None if a is None else a + 1e-9 >= self.target_percent
+        verdict = self.verdict
+        return None if verdict is None else verdict == "met"
 
     @property
     def promises_missed(self) -> int:
@@ -165,6 +183,7 @@ class MonthlyReport:
     end: datetime
     generated_at: datetime
     partial_from: datetime | None    # monitoring started inside the month
+    stopped: list[tuple[datetime, datetime]]  # the monitoring itself was not running
     services: list[ServiceReport]
     leading: list[MetricTrend]
     trailing: list[MetricTrend]
@@ -183,7 +202,8 @@ def build_monthly_report(history: History, config: Any, year: int, month: int,
     start, end = month_bounds(year, month, tz)
     stop = min(end, now)
     occurrences = maintenance_occurrences(history.maintenance, start, stop, tz)
-    services = [service_report(history, config, s, start, stop, now, occurrences)
+    site = site_coverage(history, config, stop)
+    services = [service_report(history, config, s, start, stop, now, occurrences, site)
                 for s in sorted(config.services, key=lambda s: (s.priority, s.id))]
     first = history.first_run((r["target"], r["check_name"]) for r in history.seen)
     figures = month_figures(history, config, start, stop, now)
@@ -194,6 +214,7 @@ def build_monthly_report(history: History, config: Any, year: int, month: int,
         site=config.site.name, timezone=tz, month=f"{year:04d}-{month:02d}",
         title=month_name(year, month), start=start, end=end, generated_at=now,
         partial_from=first if first and start < first < stop else None,
+        stopped=monitoring_stopped(history, config, max(start, first or start), stop),
         services=services, leading=leading, trailing=trailing,
         changes=changes(history, config, year, month, stop, figures),
         exceptions=exceptions, maintenance_count=len(occurrences), figures=figures)
@@ -201,13 +222,15 @@ def build_monthly_report(history: History, config: Any, year: int, month: int,
 
 
 def service_report(history: History, config: Any, service: Any, start: datetime,
-                   stop: datetime, now: datetime, occurrences: Sequence[Any]) -> ServiceReport:
+                   stop: datetime, now: datetime, occurrences: Sequence[Any],
+                   site: Any = None) -> ServiceReport:
     return ServiceReport(
         id=service.id, name=service.name, priority=service.priority,
         owner=service.owner.name, backup_owner=service.backup_owner.name,
         rto=service.rto, rpo=service.rpo, response_sla=service.effective_response_sla,
         target_percent=service.effective_availability_target,
-        measured=service_availability(history, config, service, start, stop, occurrences),
+        measured=service_availability(history, config, service, start, stop, occurrences,
+                                      site),
         incidents=incident_lines(history, config, service, start, stop),
         backups=backup_summary(history.restore_tests, service, start, stop),
         patches=patch_summary(history.current, config, service),

@@ -19,7 +19,9 @@ from watchdog.reports.words import (
     patch_words,
     percent,
     plural,
+    span,
     stamp,
+    unwatched_words,
 )
 
 FONT = "font-family:Arial,Helvetica,sans-serif;"
@@ -30,8 +32,23 @@ def e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _status(ok: bool | None) -> tuple[str, str]:
-    return ("no data", GREY) if ok is None else (("met", GREEN) if ok else ("missed", RED))
+def _status(verdict: str | None) -> tuple[str, str]:
+    """The target's verdict and its colour: met, missed, not proven (not watched enough)."""
+    return {"met": ("met", GREEN), "missed": ("missed", RED),
+            "not proven": ("not proven", AMBER)}.get(verdict or "", ("no data", GREY))
+
+
+def availability_words(s: ServiceReport) -> str:
+    """"99.95 % of the time it was watched" when part of the month was not watched."""
+    if s.availability is None:
+        return "not watched this month"
+    return percent(s.availability) + (" of the time it was watched" if s.unwatched_seconds
+                                      else "")
+
+
+def unwatched_line(s: ServiceReport, tz: str) -> str:
+    return (f"Not watched: {span(s.unwatched_seconds)} "
+            f"({unwatched_words(s.measured.gaps, tz)}); no outage could be seen then.")
 
 
 def _bar(fraction: float, colour: str, width: int = 200) -> str:
@@ -118,17 +135,19 @@ def _changes(report: MonthlyReport) -> list[str]:
 
 
 def _service(s: ServiceReport, tz: str) -> list[str]:
-    label, colour = _status(s.met_target)
+    label, colour = _status(s.verdict)
     rows = [_h(f"P{s.priority} · {s.name}"),
             _p(f"Owner: <b>{e(s.owner)}</b> &nbsp; Backup owner: <b>{e(s.backup_owner)}</b>")]
-    if s.availability is None:
+    if s.monitored_seconds <= 0:
         rows.append(_p("Availability: no data yet (not monitored this month).", GREY))
     else:
-        rows.append(_p(f"Availability: <b>{e(percent(s.availability))}</b> against a target of "
+        rows.append(_p(f"Availability: <b>{e(availability_words(s))}</b> against a target of "
                        f"{e(percent(s.target_percent))} — <b style=\"color:{colour}\">{label}"
                        f"</b>; outage: {e(minutes(s.outage_seconds))}."))
-        rows.append(f"<tr><td>{_bar(s.availability / 100, GREEN if s.met_target else RED, 400)}"
-                    "</td></tr>")
+        if s.availability is not None:
+            rows.append(f"<tr><td>{_bar(s.availability / 100, colour, 400)}</td></tr>")
+        if s.unwatched_seconds:
+            rows.append(_p(e(unwatched_line(s, tz)), AMBER))
     rows.extend(_p(e(line)) for line in service_lines(s, tz))
     return rows
 
@@ -214,13 +233,15 @@ def render_monthly_text(report: MonthlyReport) -> str:
              + [f"- fixed: {x}" for x in c.fixed_problems] + [f"- {n}" for n in c.notes])
     out += lines or ["- nothing: no new and no fixed problems"]
     for s in report.services:
-        label, _ = _status(s.met_target)
+        label, _ = _status(s.verdict)
         out += ["", f"P{s.priority} {s.name.upper()}",
                 f"Owner: {s.owner}; backup owner: {s.backup_owner}"]
-        out.append("Availability: no data yet" if s.availability is None else
-                   f"Availability: {percent(s.availability)} (target "
+        out.append("Availability: no data yet" if s.monitored_seconds <= 0 else
+                   f"Availability: {availability_words(s)} (target "
                    f"{percent(s.target_percent)}, {label}); outage: "
                    f"{minutes(s.outage_seconds)}")
+        if s.monitored_seconds > 0 and s.unwatched_seconds:
+            out.append(unwatched_line(s, report.timezone))
         out += service_lines(s, report.timezone)
     out += ["", "ACCEPTED RISKS (OPEN EXCEPTIONS)"]
     out += [f"- {_exception(x, report.timezone)}" for x in report.exceptions] or ["- none"]

@@ -15,10 +15,13 @@ from typing import Any
 from watchdog.model import State
 from watchdog.reports.history import (
     History,
+    Interval,
     maintenance_occurrences,
     month_bounds,
+    seconds,
     shift_month,
     states_at,
+    union,
     when,
 )
 from watchdog.reports.monthly import (
@@ -29,7 +32,7 @@ from watchdog.reports.monthly import (
     security_pending,
 )
 from watchdog.reports.names import check_label
-from watchdog.reports.outages import service_availability
+from watchdog.reports.outages import service_availability, site_coverage
 from watchdog.reports.words import trend_words
 
 RESIDENT_FACING = (1, 2)  # priorities whose outage minutes are the trailing metric
@@ -41,12 +44,20 @@ def month_figures(history: History, config: Any, start: datetime, stop: datetime
                   now: datetime) -> dict[str, Any]:
     """The month's headline numbers (saved with each sent report, for later trends)."""
     occurrences = maintenance_occurrences(history.maintenance, start, stop, config.site.timezone)
+    site = site_coverage(history, config, stop)
     outage: dict[str, float] = {}
+    unwatched: dict[str, float] = {}
+    blind: list[Interval] = []        # when some resident-facing service was not watched
     for service in config.services:
-        measured = service_availability(history, config, service, start, stop, occurrences)
+        measured = service_availability(history, config, service, start, stop, occurrences,
+                                        site)
         if measured.monitored_seconds > 0:
             outage[service.id] = measured.outage_seconds / 60
+            unwatched[service.id] = measured.unwatched_seconds / 60
+            if service.priority in RESIDENT_FACING:
+                blind += measured.unwatched
     monitored = bool(outage)
+    resident = [sid for sid in outage if config.service_by_id[sid].priority in RESIDENT_FACING]
     tests = [t for t in history.restore_tests if start <= when(t["started_at"]) < stop]
     missed = sum(1 for s in config.services
                  for i in incident_lines(history, config, s, start, stop)
@@ -56,9 +67,12 @@ def month_figures(history: History, config: Any, start: datetime, stop: datetime
     return {
         "monitored": monitored,
         "outage_minutes": outage,
-        "resident_facing_outage_minutes": sum(
-            m for sid, m in outage.items()
-            if config.service_by_id[sid].priority in RESIDENT_FACING) if monitored else None,
+        "resident_facing_outage_minutes": sum(outage[sid] for sid in resident)
+        if monitored else None,
+        # not watched: no outage could be seen then (the trend says so beside the minutes)
+        "unwatched_minutes": unwatched,
+        "resident_facing_unwatched_minutes": seconds(union(blind)) / 60
+        if monitored else None,
         "restore_tests": len(tests),
         "restore_pass_rate": round(100.0 * sum(t["verdict"] == State.OK for t in tests)
                                    / len(tests), 1) if tests else None,

@@ -104,15 +104,53 @@ def metric_value(value: float | None, unit: str) -> str:
     return f"{text} {unit}".strip() if unit != "%" else f"{text} %"
 
 
+def span(seconds: float) -> str:
+    """A stretch of time that is not nothing: "under a minute", "2 days 3 hours"."""
+    return "under a minute" if seconds < 60 else humanize(seconds)
+
+
+def unwatched_words(gaps: list[Any], tz: str, most: int = 3) -> str:
+    """Why a service was not watched: "monitoring was not running from May 1, 10:02 to May
+    3, 13:40; pay.town.example (website) could not tell for 5 hours: SSH: timed out"."""
+    stopped = [g for g in gaps if g.what is None]
+    parts = []
+    if len(stopped) == 1:
+        parts.append(f"monitoring was not running from {stamp(stopped[0].start, tz)} to "
+                     f"{stamp(stopped[0].end, tz)}")
+    elif stopped:
+        total = sum((g.end - g.start).total_seconds() for g in stopped)
+        parts.append(f"monitoring was not running {plural(len(stopped), 'time')}, "
+                     f"{span(total)} in all")
+    by_cause: dict[tuple[str, str], float] = {}
+    for g in gaps:
+        if g.what is not None:
+            cause = (g.what, g.reason)
+            by_cause[cause] = by_cause.get(cause, 0.0) + (g.end - g.start).total_seconds()
+    for (what, reason), seconds in sorted(by_cause.items(), key=lambda c: -c[1]):
+        if reason == "no results":
+            parts.append(f"{what} sent no results for {span(seconds)}")
+        else:
+            why = reason.removeprefix("no usable results: ")
+            parts.append(f"{what} could not tell for {span(seconds)}: {why[:120]}")
+    if len(parts) > most:
+        parts = parts[:most] + [f"{len(parts) - most} more"]
+    return "; ".join(parts)
+
+
 def trend_words(key: str, value: float | None, figures: dict[str, Any]) -> str:
     """A trend point in words, agreeing with the rest of the report: outage minutes never
-    read 0 when there was an outage; patch latency says how many updates are pending."""
+    read 0 when there was an outage, nor "none" when part of the month was not watched;
+    patch latency says how many updates are pending."""
     if value is None:
         return "no data"
     if key == "outage_minutes":
-        if value <= 0:
-            return "none"
-        return "under 1 minute" if value < 1 else plural(math.floor(value), "minute")
+        blind = figures.get("resident_facing_unwatched_minutes") or 0
+        text = ("none" if value <= 0 else
+                "under 1 minute" if value < 1 else plural(math.floor(value), "minute"))
+        if blind > 0:
+            text = ("none seen" if value <= 0 else text) + \
+                f", not watched for {span(blind * 60)}"
+        return text
     if key == "security_patch_latency":
         pending = figures.get("security_updates_pending")
         if pending == 0:
@@ -135,19 +173,21 @@ def patch_words(pending: int, oldest_days: float | None) -> str:
 
 
 def summary_paragraph(report) -> str:
-    """The opening paragraph, for a town manager: recoverability, outages, promises, accepted
-    risks. Outages are the report's own (``ServiceReport.outages``): a service with any
-    outage is named here, and only such a service shows less than 100 % below."""
+    """The opening paragraph, for a town manager: recoverability, outages, what was not
+    watched, promises, accepted risks. Outages are the report's own
+    (``ServiceReport.outages``): a service with any outage is named here, and only such a
+    service shows less than 100 % below; time not watched is never an all-clear."""
     sentences = [_backups_sentence(report)]
-    monitored = [s for s in report.services if s.availability is not None]
-    unmonitored = [s.name for s in report.services if s.availability is None]
+    monitored = [s for s in report.services if s.monitored_seconds > 0]
+    unmonitored = [s.name for s in report.services if s.monitored_seconds <= 0]
     down = [s for s in monitored if s.outages]
+    blind = [s for s in monitored if s.unwatched_seconds > 0]
     if not monitored:
         sentences.append("Monitoring had not started, so there are no availability figures.")
     else:
         if not down:
             sentences.append(("No service" if not unmonitored else "No monitored service")
-                             + " had an outage.")
+                             + " had an outage" + (" while it was watched." if blind else "."))
         else:
             parts = []
             for s in down:
@@ -155,11 +195,22 @@ def summary_paragraph(report) -> str:
                     plural(len(s.outages), "time")
                 parts.append(f"{s.name} was down for {minutes(s.outage_seconds)} ({when})")
             sentences.append("; ".join(parts) + ".")
-        missed = [s.name for s in monitored if s.met_target is False]
+        for s in blind:
+            measured = (f"{percent(s.availability)} of the time it was watched; not watched "
+                        f"for {span(s.unwatched_seconds)}" if s.availability is not None
+                        else "not watched at all")
+            sentences.append(f"{s.name}: {measured} "
+                             f"({unwatched_words(s.measured.gaps, report.timezone)}).")
+        missed = [s.name for s in monitored if s.verdict == "missed"]
+        unproven = [s.name for s in monitored if s.verdict == "not proven"]
         if missed:
             sentences.append(f"Below {agree(len(missed), 'its', 'their')} availability "
                              f"target: {', '.join(missed)}.")
-        elif down:
+        if unproven:
+            sentences.append(f"Availability target not proven for {', '.join(unproven)}: "
+                             f"{agree(len(unproven), 'it was', 'they were')} not watched "
+                             "enough of the month to show it.")
+        if down and not missed and not unproven:
             sentences.append("Every " + ("monitored " if unmonitored else "") +
                              "service met its availability target.")
         if unmonitored:
