@@ -112,7 +112,7 @@ _KINDS = (
         "TLS 1.0 and 1.1"),
     FindingKind(
         "tls_expired", State.WARNING, "TLS certificate expired",
-        "Renew the certificate (and automate renewal, e.g. ACME).",
+        "Renew the certificate and automate its renewal (ACME).",
         "Greenbone NVT 1.3.6.1.4.1.25623.1.0.103955 'SSL/TLS: Certificate Expired' (Medium)"),
     FindingKind(
         "tls_self_signed", State.WARNING, "TLS certificate is self-signed",
