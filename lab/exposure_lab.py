@@ -23,6 +23,7 @@ import ssl
 import subprocess
 import tempfile
 import threading
+import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -282,7 +283,9 @@ class TlsLab:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         if legacy:
             context.set_ciphers("ALL:@SECLEVEL=0")
-            context.minimum_version = ssl.TLSVersion.TLSv1
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)   # the point of the lab
+                context.minimum_version = ssl.TLSVersion.TLSv1
         else:
             context.minimum_version = ssl.TLSVersion.TLSv1_2
             context.set_ciphers("DEFAULT:@SECLEVEL=0")  # a small test key must still load

@@ -114,8 +114,11 @@ async def run_probes(probes: list[Probe], params: ExposureParams,
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
-    results = {tasks[t]: t.result() for t in done if t.result() is not None}
-    return results, [tasks[t].name for t in pending], failed
+    finished = {tasks[t]: t.result() for t in done if t.result() is not None}
+    stopped = {tasks[t] for t in pending}
+    # In plan order, whatever order they finished in: the summary must not shuffle.
+    results = {p: finished[p] for p in probes if p in finished}
+    return results, [p.name for p in probes if p in stopped], failed
 
 
 async def _resolve(host: str, timeout: float) -> None:

@@ -195,7 +195,8 @@ def evaluate_exposure(raw: ExposureRaw, params: ExposureParams, ctx: CheckContex
         results.append(Result(State.UNKNOWN, f"{len(raw.unfinished)} probe(s) not finished "
                               f"within the {raw.budget:g}s budget: {', '.join(raw.unfinished)}",
                               affects_availability=False))
-    if raw.probes and not findings and not _host_answered(raw):
+    if raw.probes and not findings and not errors and not raw.unfinished \
+            and not _host_answered(raw):
         results.append(Result(State.UNKNOWN, f"the host answered none of {raw.probes} probes "
                               "(down, or every port filtered): its exposure is unknown",
                               affects_availability=False))

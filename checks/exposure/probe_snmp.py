@@ -105,9 +105,13 @@ async def probe_snmp(host: str, port: int, communities: list[str], timeout: floa
         await asyncio.sleep(index * STAGGER)
         return await _get_sys_descr(family, address, community, version, timeout, retries)
 
-    answers, (engine, unreachable) = await asyncio.gather(
-        asyncio.gather(*(ask(i, c, n) for i, (c, _, n) in enumerate(asks))),
-        v3_engine_id(family, address, timeout, retries))
+    asking = asyncio.gather(*(ask(i, c, n) for i, (c, _, n) in enumerate(asks)))
+    engine, unreachable = await v3_engine_id(family, address, timeout, retries)
+    if unreachable:   # ICMP port unreachable: no agent, the community answers cannot come
+        asking.cancel()
+        await asyncio.gather(asking, return_exceptions=True)
+        return SnmpObservation(port, icmp_unreachable=True)
+    answers = await asking
     answered = tuple((c, label) for (c, label, _), a in zip(asks, answers, strict=True)
                      if a is not None and c != control)
     any_community = any(a is not None for (c, _, _), a in zip(asks, answers, strict=True)

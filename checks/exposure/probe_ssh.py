@@ -5,8 +5,13 @@ The methods come from paramiko's ``Transport.auth_none``: after the key exchange
 USERAUTH_REQUEST with method ``none`` for a user name, which the server refuses with the list
 of methods that can continue (RFC 4252 §5.2). This is how every client starts (``ssh -v``
 shows it; nmap's ssh-auth-methods does the same); no password or key is sent, and OpenSSH
-does not count it against ``MaxAuthTries``. sshd logs it as a closed pre-auth connection, once
-a day per port."""
+does not count it against ``MaxAuthTries``.
+
+The user name is made up (``ssh_probe_user``) on purpose: OpenSSH answers an unknown user with
+its global settings — what an attacker trying names meets — while a real account may have a
+``Match User`` block of its own. sshd logs it as one ``Invalid user muni-watchdog from ...``
+line per port and run (daily); fail2ban's sshd filter counts that as one failure, far below
+any ban threshold (5 in 10 minutes by default)."""
 
 from __future__ import annotations
 

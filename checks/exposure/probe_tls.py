@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import warnings
 
 from checks.exposure.certificates import CertificateError, certificate_facts
 from checks.exposure.observations import PortState, TlsObservation
@@ -32,9 +33,12 @@ def _context(verify: bool, version: ssl.TLSVersion | None = None,
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     context.set_ciphers(ANY_CIPHER)
-    context.minimum_version = version or ssl.TLSVersion.TLSv1
-    if version is not None:
-        context.maximum_version = version
+    with warnings.catch_warnings():
+        # Python deprecates TLS 1.0/1.1; offering them is the point of this probe.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = version or ssl.TLSVersion.TLSv1
+        if version is not None:
+            context.maximum_version = version
     return context
 
 

@@ -98,15 +98,17 @@ async def probe_telnet(host: str, port: int, timeout: float) -> ServiceObservati
         return _not_open("telnet", port, state, reason)
     data = b""
     try:
-        for _ in range(TELNET_ROUNDS):
-            chunk = await conn.read(TELNET_CAP - len(data), timeout,
-                                    lambda d: d.rstrip().endswith(b":"))
+        # Take each burst as it comes: a server that negotiates waits for our answers before
+        # it shows the prompt, so waiting for more bytes would only run into the timeout.
+        for _ in range(TELNET_ROUNDS + 2):
+            chunk = await conn.read(TELNET_CAP - len(data), timeout, lambda d: bool(d))
             data += chunk
-            _, negotiations = split_telnet(chunk)
             text, _ = split_telnet(data)
-            if not negotiations or text.rstrip().endswith(b":") or len(data) >= TELNET_CAP:
+            if not chunk or text.rstrip().endswith(b":") or len(data) >= TELNET_CAP:
                 break
-            await conn.send(telnet_refusals(negotiations), timeout)
+            _, negotiations = split_telnet(chunk)
+            if negotiations:
+                await conn.send(telnet_refusals(negotiations), timeout)
     except (TimeoutError, OSError):
         pass  # what arrived is what we judge
     finally:
