@@ -2,6 +2,8 @@
 
 * :class:`DefaultCommunitySnmpd`: net-snmp's snmpd answering community ``public`` (and
   others), with SNMPv3 spoken (a user configured) or switched off (``disableSNMPv3``).
+* :class:`AnyCommunityAgent`: a small SNMP responder that answers any community (net-snmp
+  cannot be configured so; some printers are).
 * :class:`ExposedSshLab`: the lab sshd (lab/ssh_lab.py) with password logins on and/or weak
   algorithms added (``KexAlgorithms +diffie-hellman-group1-sha1`` ...), which OpenSSH 9.2
   still implements.
@@ -9,7 +11,9 @@
   RDP, and answers the first thing it is sent.
 * :class:`TlsLab`: a TLS server whose protocol range and certificate are chosen — TLS 1.0
   and a 1024-bit SHA-1 certificate need ``@SECLEVEL=0``, set on this server's context only.
-* :func:`make_certificate`: a certificate with a chosen key size, hash, name and expiry.
+* :func:`make_certificate`, :func:`make_ca_and_leaf`: certificates with a chosen key size,
+  hash, name and expiry, or signed by a private CA.
+* :class:`DemoDoors`: a few of the above together, for the demo lab.
 """
 
 from __future__ import annotations
@@ -85,6 +89,43 @@ class DefaultCommunitySnmpd:
         if self.process is not None:
             _stop(self.process)
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class AnyCommunityAgent:
+    """A UDP SNMP v1/v2c responder that answers every GET, whatever its community — like the
+    HP printers Greenbone's default-community test warns about. It records each request's
+    (community, PDU type) so a test can prove nothing but GETs arrived."""
+
+    def __init__(self, sys_descr: bytes = b"HP ETHERNET MULTI-ENVIRONMENT"):
+        self.sys_descr = sys_descr
+        self.requests: list[tuple[bytes, int]] = []
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.bind((LOOPBACK, 0))
+        self.port = self._sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        from checks.snmp import ber
+        while True:
+            try:
+                data, peer = self._sock.recvfrom(4096)
+                version, community, pdu_type, _, start, end = ber.decode_message(data)
+                fields = ber.decode_fields(data, start, end)
+            except ber.BerError:
+                continue
+            except OSError:
+                return
+            self.requests.append((community, pdu_type))
+            request_id = fields[0][1]
+            varbinds = b"".join(ber._tlv(ber.SEQUENCE, ber.encode_oid(oid) + ber._tlv(
+                ber.OCTET_STRING, self.sys_descr)) for oid, _ in fields[3][1])
+            pdu = ber._tlv(ber.RESPONSE, ber._int(request_id) + ber._int(0) + ber._int(0)
+                           + ber._tlv(ber.SEQUENCE, varbinds))
+            self._sock.sendto(ber._tlv(ber.SEQUENCE, ber._int(version) + ber._tlv(
+                ber.OCTET_STRING, community) + pdu), peer)
+
+    def stop(self) -> None:
+        self._sock.close()
 
 
 class ExposedSshLab(SshLab):
@@ -320,3 +361,23 @@ class TlsLab:
 
     def stop(self) -> None:
         self._sock.close()
+
+
+class DemoDoors:
+    """The open doors of the demo's "old switch" on 127.0.0.1 for stage 2's demo lab: snmpd
+    answering ``public`` beside SNMPv3, a telnet prompt, an FTP greeting and a plain-HTTP
+    admin page. ``exposure_params()`` points an exposure check at them; ``stop()`` ends all."""
+
+    def __init__(self) -> None:
+        self.snmpd = DefaultCommunitySnmpd(("public",), v3=True).start()
+        self.telnet, self.ftp = telnet_server(), ftp_server()
+        self.http = http_server("NETGEAR GS308T — Web Management")
+
+    def exposure_params(self) -> dict:
+        return {"check": "exposure", "snmp_port": self.snmpd.port, "ssh_ports": [],
+                "telnet_ports": [self.telnet.port], "ftp_ports": [self.ftp.port],
+                "http_ports": [self.http.port], "expect_rdp": True}
+
+    def stop(self) -> None:
+        for server in (self.telnet, self.ftp, self.http, self.snmpd):
+            server.stop()

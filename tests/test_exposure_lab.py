@@ -19,10 +19,13 @@ from checks.exposure import collect
 from checks.exposure.banners import DONT, IAC, WONT
 from checks.exposure.check import ExposureCheck, facts_from_target
 from checks.exposure.params import ExposureParams, TargetFacts
+from checks.snmp import ber
 from checks.snmp.connection import SnmpConnection
 from lab.exposure_lab import (
+    AnyCommunityAgent,
     BannerServer,
     DefaultCommunitySnmpd,
+    DemoDoors,
     ExposedSshLab,
     TlsLab,
     ftp_server,
@@ -130,6 +133,19 @@ def test_snmp_settings_come_from_the_target_connection(tmp_path, snmpd_v3):
     assert ids(outcome) == ["snmp_default_community", "snmp_v1v2c_with_v3"]
 
 
+def test_agent_answering_any_community_and_only_gets_are_sent(servers):
+    agent = servers(AnyCommunityAgent())
+    outcome = run(params(snmp=True, snmp_port=agent.port))
+    assert ids(outcome) == ["snmp_any_community"]
+    assert outcome.summary == (f"SNMP answers any community (udp/{agent.port}): a random "
+                               "community was answered, sysDescr 'HP ETHERNET "
+                               "MULTI-ENVIRONMENT'")
+    communities = {community for community, _ in agent.requests}
+    assert {b"public", b"private", b"cisco", b"internal", b"apc"} < communities
+    assert len(communities) == 6                          # the defaults and one random control
+    assert {pdu for _, pdu in agent.requests} == {ber.GET}   # never a SET, nor a walk
+
+
 def test_no_agent_is_no_door_and_the_host_counts_as_up():
     outcome = run(params(snmp=True, snmp_port=free_udp_port()))
     assert outcome.state is State.OK
@@ -223,6 +239,20 @@ def test_password_logins_and_weak_algorithms_without_a_login_attempt():
     assert log.count("Invalid user muni-watchdog from 127.0.0.1") == 1
 
 
+def test_a_server_with_only_outdated_key_exchanges():
+    """paramiko (like OpenSSH 8.8+ clients) refuses diffie-hellman-group14-sha1 alone: the
+    weak offer is still read from KEXINIT, and the login methods are honestly unknown."""
+    lab = ExposedSshLab(weak=("KexAlgorithms diffie-hellman-group14-sha1",)).start()
+    try:
+        outcome = run(params(ssh_ports=[lab.port]))
+    finally:
+        lab.stop()
+    assert ids(outcome) == ["ssh_weak_kex"]
+    assert outcome.state is State.UNKNOWN
+    assert (f"could not tell: SSH tcp/{lab.port}: login methods unknown: our SSH library "
+            "refuses every key exchange the server offers") in outcome.summary
+
+
 def test_a_port_that_is_not_ssh_is_unknown_not_clean(servers):
     ftp = servers(ftp_server())
     outcome = run(params(ssh_ports=[ftp.port], probe_timeout="1s"))
@@ -291,6 +321,17 @@ def test_a_printer_with_every_door_open(snmpd_v3, servers):
     assert outcome.summary.startswith("SNMP answers a default community")
     assert {m.name: m.value for m in outcome.metrics} == {"findings": 5,
                                                           "findings_critical": 2}
+
+
+def test_demo_doors_are_found():
+    doors = DemoDoors()
+    try:
+        outcome = run(ExposureParams(**doors.exposure_params(), probe_timeout="1s"),
+                      TargetFacts(LOOPBACK, "snmp", device_class="network"))
+    finally:
+        doors.stop()
+    assert ids(outcome) == ["snmp_default_community", "snmp_v1v2c_with_v3", "telnet", "ftp",
+                            "http_cleartext_admin"]
 
 
 def test_the_budget_stops_a_hanging_probe(servers):

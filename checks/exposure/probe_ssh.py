@@ -103,6 +103,9 @@ async def auth_methods(host: str, port: int, user: str, timeout: float,
             timeout * 3 + 1)
     except TimeoutError:
         return None, f"no answer to the 'none' request within {timeout * 3:g}s"
+    except paramiko.IncompatiblePeer as exc:
+        return None, (f"our SSH library refuses every key exchange the server offers ({exc}); "
+                      "fix the weak algorithms first")
     except (paramiko.SSHException, EOFError, OSError) as exc:
         return None, f"key exchange failed: {exc}"
     return methods, ""
