@@ -105,7 +105,7 @@ class AnyCommunityAgent:
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
-        from checks.snmp import ber
+        from muni_watchdog.checks.snmp import ber
         while True:
             try:
                 data, peer = self._sock.recvfrom(4096)

@@ -6,23 +6,22 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pydantic import ValidationError
-
-from checks.exposure.banners import HttpPage
-from checks.exposure.catalogue import CATALOGUE
-from checks.exposure.certificates import CertificateFacts
-from checks.exposure.collect import plan_probes, tls_endpoints
-from checks.exposure.evaluate import evaluate_exposure, findings_of
-from checks.exposure.observations import (
+from muni_watchdog.checks.exposure.banners import HttpPage
+from muni_watchdog.checks.exposure.catalogue import CATALOGUE
+from muni_watchdog.checks.exposure.certificates import CertificateFacts
+from muni_watchdog.checks.exposure.collect import plan_probes, tls_endpoints
+from muni_watchdog.checks.exposure.evaluate import evaluate_exposure, findings_of
+from muni_watchdog.checks.exposure.observations import (
     ExposureRaw,
     ServiceObservation,
     SnmpObservation,
     SshObservation,
     TlsObservation,
 )
-from checks.exposure.params import ExposureParams, TargetFacts
-from checks.exposure.ssh_algorithms import KexInit
-from watchdog.model import CheckContext, State
+from muni_watchdog.checks.exposure.params import ExposureParams, TargetFacts
+from muni_watchdog.checks.exposure.ssh_algorithms import KexInit
+from muni_watchdog.core.model import CheckContext, State
+from pydantic import ValidationError
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 CTX = CheckContext(NOW)

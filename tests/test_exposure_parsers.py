@@ -12,8 +12,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-
-from checks.exposure.banners import (
+from muni_watchdog.checks.exposure.banners import (
     DO,
     DONT,
     IAC,
@@ -27,13 +26,13 @@ from checks.exposure.banners import (
     split_telnet,
     telnet_refusals,
 )
-from checks.exposure.certificates import certificate_facts, verify_problem
-from checks.exposure.snmp_v3 import (
+from muni_watchdog.checks.exposure.certificates import certificate_facts, verify_problem
+from muni_watchdog.checks.exposure.snmp_v3 import (
     USM_STATS_UNKNOWN_ENGINE_IDS,
     discovery_request,
     parse_v3_answer,
 )
-from checks.exposure.ssh_algorithms import (
+from muni_watchdog.checks.exposure.ssh_algorithms import (
     KexInit,
     SshParseError,
     packet_length,
@@ -43,7 +42,8 @@ from checks.exposure.ssh_algorithms import (
     protocol_version,
     weak_algorithms,
 )
-from checks.snmp import ber
+from muni_watchdog.checks.snmp import ber
+
 from lab.exposure_lab import RDP_CONFIRM, make_certificate
 
 DATA = Path(__file__).parent / "data" / "exposure"
@@ -266,7 +266,7 @@ def test_elliptic_curve_key_sizes(curve, weak):
 
 
 def test_unreadable_certificate():
-    from checks.exposure.certificates import CertificateError
+    from muni_watchdog.checks.exposure.certificates import CertificateError
     with pytest.raises(CertificateError):
         certificate_facts(b"not a certificate")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from watchdog.model import State
+from muni_watchdog.core.model import State
 
 
 @dataclass(frozen=True)

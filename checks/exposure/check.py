@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from checks.base import Evaluation, TargetInfo
-from checks.exposure.collect import collect_exposure
-from checks.exposure.evaluate import evaluate_exposure
-from checks.exposure.observations import ExposureRaw
-from checks.exposure.params import ExposureParams, TargetFacts
-from checks.snmp.connection import SnmpConnection
-from watchdog.model import CheckContext
+from muni_watchdog.checks.base import Evaluation, TargetInfo
+from muni_watchdog.checks.exposure.collect import collect_exposure
+from muni_watchdog.checks.exposure.evaluate import evaluate_exposure
+from muni_watchdog.checks.exposure.observations import ExposureRaw
+from muni_watchdog.checks.exposure.params import ExposureParams, TargetFacts
+from muni_watchdog.checks.snmp.connection import SnmpConnection
+from muni_watchdog.core.model import CheckContext
 
 
 def facts_from_target(target: TargetInfo) -> TargetFacts:

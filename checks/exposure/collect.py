@@ -12,19 +12,19 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from checks.base import CollectError
-from checks.exposure.observations import (
+from muni_watchdog.checks.base import CollectError
+from muni_watchdog.checks.exposure.observations import (
     ExposureRaw,
     ServiceObservation,
     SnmpObservation,
     SshObservation,
     TlsObservation,
 )
-from checks.exposure.params import MAX_PORTS, ExposureParams, TargetFacts
-from checks.exposure.probe_snmp import probe_snmp
-from checks.exposure.probe_ssh import probe_ssh
-from checks.exposure.probe_tls import probe_tls
-from checks.exposure.probes import probe_ftp, probe_http, probe_rdp, probe_telnet
+from muni_watchdog.checks.exposure.params import MAX_PORTS, ExposureParams, TargetFacts
+from muni_watchdog.checks.exposure.probe_snmp import probe_snmp
+from muni_watchdog.checks.exposure.probe_ssh import probe_ssh
+from muni_watchdog.checks.exposure.probe_tls import probe_tls
+from muni_watchdog.checks.exposure.probes import probe_ftp, probe_http, probe_rdp, probe_telnet
 
 log = logging.getLogger("muni-watchdog")
 

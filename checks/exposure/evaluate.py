@@ -7,18 +7,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from checks.exposure.catalogue import CATALOGUE, FindingKind
-from checks.exposure.certificates import verify_problem
-from checks.exposure.observations import (
+from muni_watchdog.checks.exposure.catalogue import CATALOGUE, FindingKind
+from muni_watchdog.checks.exposure.certificates import verify_problem
+from muni_watchdog.checks.exposure.observations import (
     ExposureRaw,
     ServiceObservation,
     SnmpObservation,
     SshObservation,
     TlsObservation,
 )
-from checks.exposure.params import ExposureParams
-from checks.exposure.ssh_algorithms import protocol_version, weak_algorithms
-from watchdog.model import CheckContext, Metric, Outcome, Result, State
+from muni_watchdog.checks.exposure.params import ExposureParams
+from muni_watchdog.checks.exposure.ssh_algorithms import protocol_version, weak_algorithms
+from muni_watchdog.core.model import CheckContext, Metric, Outcome, Result, State
 
 SSH_CATEGORIES = {"kex": "ssh_weak_kex", "cipher": "ssh_weak_cipher", "mac": "ssh_weak_mac",
                   "host_key": "ssh_weak_host_key"}

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from checks.exposure.banners import HttpPage
-from checks.exposure.certificates import CertificateFacts
-from checks.exposure.params import TargetFacts
-from checks.exposure.ssh_algorithms import KexInit
+from muni_watchdog.checks.exposure.banners import HttpPage
+from muni_watchdog.checks.exposure.certificates import CertificateFacts
+from muni_watchdog.checks.exposure.params import TargetFacts
+from muni_watchdog.checks.exposure.ssh_algorithms import KexInit
 
 PortState = Literal["open", "closed", "filtered", "error"]
 

@@ -13,12 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
+from muni_watchdog.checks.base import CheckParams
+from muni_watchdog.checks.exposure.catalogue import CATALOGUE
+from muni_watchdog.core.durations import DAY
+from muni_watchdog.core.types import Interval, Timeout
 from pydantic import Field, field_validator
-
-from checks.base import CheckParams
-from checks.exposure.catalogue import CATALOGUE
-from watchdog.durations import DAY
-from watchdog.types import Interval, Timeout
 
 DEFAULT_COMMUNITIES = ("public", "private", "cisco", "internal", "apc")
 # Device classes (checks.snmp.classes) whose web page is a management interface.

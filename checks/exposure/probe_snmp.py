@@ -15,11 +15,11 @@ import asyncio
 import random
 import secrets
 
-from checks.exposure.banners import printable
-from checks.exposure.observations import SnmpObservation
-from checks.exposure.snmp_v3 import discovery_request, parse_v3_answer
-from checks.snmp import ber
-from checks.snmp.transport import RequestTimeout, exchange, resolve
+from muni_watchdog.checks.exposure.banners import printable
+from muni_watchdog.checks.exposure.observations import SnmpObservation
+from muni_watchdog.checks.exposure.snmp_v3 import discovery_request, parse_v3_answer
+from muni_watchdog.checks.snmp import ber
+from muni_watchdog.checks.snmp.transport import RequestTimeout, exchange, resolve
 
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
 VERSIONS = (("2c", 1), ("1", 0))

@@ -19,10 +19,9 @@ import asyncio
 import socket
 
 import paramiko
-
-from checks.exposure.observations import SshObservation
-from checks.exposure.probes import connect
-from checks.exposure.ssh_algorithms import (
+from muni_watchdog.checks.exposure.observations import SshObservation
+from muni_watchdog.checks.exposure.probes import connect
+from muni_watchdog.checks.exposure.ssh_algorithms import (
     MAX_LINE,
     MAX_VERSION_LINES,
     SshParseError,

@@ -15,9 +15,9 @@ import socket
 import ssl
 import warnings
 
-from checks.exposure.certificates import CertificateError, certificate_facts
-from checks.exposure.observations import PortState, TlsObservation
-from checks.exposure.probes import UNREACHABLE
+from muni_watchdog.checks.exposure.certificates import CertificateError, certificate_facts
+from muni_watchdog.checks.exposure.observations import PortState, TlsObservation
+from muni_watchdog.checks.exposure.probes import UNREACHABLE
 
 LEGACY = (("TLSv1", ssl.TLSVersion.TLSv1), ("TLSv1.1", ssl.TLSVersion.TLSv1_1))
 ANY_CIPHER = "ALL:@SECLEVEL=0"

@@ -12,7 +12,7 @@ import socket
 import time
 from collections.abc import Callable
 
-from checks.exposure.banners import (
+from muni_watchdog.checks.exposure.banners import (
     RDP_CONNECTION_REQUEST,
     ftp_greeting,
     is_rdp_confirm,
@@ -22,7 +22,7 @@ from checks.exposure.banners import (
     split_telnet,
     telnet_refusals,
 )
-from checks.exposure.observations import PortState, ServiceObservation
+from muni_watchdog.checks.exposure.observations import PortState, ServiceObservation
 
 TELNET_CAP = 2048
 FTP_CAP = 1024

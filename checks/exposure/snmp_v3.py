@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from checks.snmp import ber
+from muni_watchdog.checks.snmp import ber
 
 USM_STATS_UNKNOWN_ENGINE_IDS = "1.3.6.1.6.3.15.1.1.4.0"
 REPORT = 0xA8
