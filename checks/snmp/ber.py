@@ -105,44 +105,59 @@ def _header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
     return tag, pos, pos + length
 
 
+_ARC_TEXT = [str(i) for i in range(128)]
+_HEAD_TEXT = [f"0.{i}" if i < 40 else f"1.{i - 40}" if i < 80 else f"2.{i - 80}"
+              for i in range(128)]
+
+
 def decode_oid(data: bytes, start: int, end: int) -> str:
     """The dotted text of the OID content ``data[start:end]``; raises BerError for an empty
     OID, more than 128 sub-identifiers or one beyond 32 bits (linear time in any case)."""
-    if end - start > MAX_OID_ARCS * 5:  # each sub-identifier takes at most 5 bytes
-        raise BerError(f"OID of {end - start} bytes is longer than {MAX_OID_ARCS} "
+    size = end - start
+    if size > MAX_OID_ARCS * 5:  # each sub-identifier takes at most 5 bytes
+        raise BerError(f"OID of {size} bytes is longer than {MAX_OID_ARCS} "
                        "sub-identifiers")
+    chunk = data[start:end]
+    if chunk.isascii() and size:  # every sub-identifier one byte: most OIDs, the fast way
+        if size >= MAX_OID_ARCS:  # the first byte holds two arcs
+            raise BerError(f"OID with more than {MAX_OID_ARCS} sub-identifiers")
+        if size == 1:
+            return _HEAD_TEXT[chunk[0]]
+        return _HEAD_TEXT[chunk[0]] + "." + ".".join(map(_ARC_TEXT.__getitem__, chunk[1:]))
     arcs = []
     value = 0
-    for i in range(start, end):
-        byte = data[i]
-        value = (value << 7) | (byte & 0x7F)
-        if value > MAX_ARC * 128:  # the first arc packs two: X*40+Y
-            raise BerError("OID sub-identifier longer than 32 bits")
-        if not byte & 0x80:
-            arcs.append(value)
+    for byte in chunk:
+        if byte & 0x80:
+            value = (value << 7) | (byte & 0x7F)
+            if value > MAX_ARC:  # already too long before its last byte: stop growing it
+                raise BerError("OID sub-identifier longer than 32 bits")
+        else:
+            arcs.append((value << 7) | byte)
             value = 0
-    if not arcs or data[end - 1] & 0x80:
+    if not arcs or chunk[-1] & 0x80:
         raise BerError("empty or unterminated OID")
-    if len(arcs) >= MAX_OID_ARCS:  # the first byte holds two arcs
+    if len(arcs) >= MAX_OID_ARCS:
         raise BerError(f"OID with more than {MAX_OID_ARCS} sub-identifiers")
     first = arcs[0]
     head = (0, first) if first < 40 else (1, first - 40) if first < 80 else (2, first - 80)
-    if head[1] > MAX_ARC or any(a > MAX_ARC for a in arcs[1:]):
+    if head[1] > MAX_ARC or (len(arcs) > 1 and max(arcs[1:]) > MAX_ARC):
         raise BerError("OID sub-identifier longer than 32 bits")
     return ".".join(map(str, (*head, *arcs[1:])))
 
 
 def _integer(tag: int, data: bytes, start: int, end: int) -> int:
     size = end - start
-    if size == 0 or size > INTEGER_BYTES[tag]:
-        raise BerError(f"{TYPE_NAMES[tag]} of {size} bytes (at most "
-                       f"{INTEGER_BYTES[tag]})")
+    if 0 < size < 5:   # fits whatever the type: the common case, decided without lookups
+        return int.from_bytes(data[start:end], "big", signed=tag == INTEGER)
+    limit = INTEGER_BYTES[tag]
+    if size == 0 or size > limit:
+        raise BerError(f"{TYPE_NAMES[tag]} of {size} bytes (at most {limit})")
     if tag == INTEGER:
         value = int.from_bytes(data[start:end], "big", signed=True)
         if not -2**31 <= value < 2**32:
             raise BerError("INTEGER beyond 32 bits")
         return value
-    if size == INTEGER_BYTES[tag] and data[start]:  # only a leading zero may be extra
+    if size == limit and data[start]:  # only a leading zero may be extra
         raise BerError(f"{TYPE_NAMES[tag]} beyond {64 if tag == COUNTER64 else 32} bits")
     return int.from_bytes(data[start:end], "big")
 
@@ -193,12 +208,22 @@ def _varbinds(data: bytes, start: int, end: int) -> list[tuple[str, object]]:
     varbinds = []
     pos = start
     while pos < end:
-        tag, vb_start, vb_end = _header(data, pos, end)
-        if tag != SEQUENCE:
-            raise BerError("var-bind is not a sequence")
-        o_tag, o_start, o_end = _header(data, vb_start, vb_end)
-        if o_tag != OID:
-            raise BerError("var-bind without an OID")
+        # The usual var-bind: short-form lengths for the sequence and the OID (read inline:
+        # this loop is most of an answer's CPU); anything else takes the general path.
+        if (data[pos] == SEQUENCE and data[pos + 1] < 0x80 and data[pos + 2] == OID
+                and data[pos + 3] < 0x80):
+            vb_end = pos + 2 + data[pos + 1]
+            o_start = pos + 4
+            o_end = o_start + data[pos + 3]
+            if vb_end > end or o_end > vb_end:
+                raise BerError("truncated")
+        else:
+            tag, vb_start, vb_end = _header(data, pos, end)
+            if tag != SEQUENCE:
+                raise BerError("var-bind is not a sequence")
+            o_tag, o_start, o_end = _header(data, vb_start, vb_end)
+            if o_tag != OID:
+                raise BerError("var-bind without an OID")
         tag, val_start, val_end = _header(data, o_end, vb_end)
         varbinds.append((decode_oid(data, o_start, o_end),
                          _value(tag, data, val_start, val_end)))

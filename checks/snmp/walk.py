@@ -42,7 +42,7 @@ class WalkLimits:
 
 
 def oid_tuple(oid: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in oid.split("."))
+    return tuple(map(int, oid.split(".")))
 
 
 def value_size(value: object) -> int:
@@ -74,7 +74,7 @@ class Walk:
         self.started = clock()
         ordered = sorted(set(roots), key=oid_tuple)
         self.pending: dict[str, str] = {root: root for root in ordered}
-        self._roots = {root: oid_tuple(root) for root in ordered}
+        self._prefixes = {root: root + "." for root in ordered}
         self._values: dict[str, dict[str, Value]] = {root: {} for root in ordered}
         self.failed: dict[str, str] = {}
         self.requests = self.varbinds = self.bytes = 0
@@ -96,22 +96,24 @@ class Walk:
         self.requests += 1
         width = len(batch)
         ended: set[str] = set()
-        progress: dict[str, str] = {}
+        progress: dict[str, tuple[str, tuple[int, ...]]] = {
+            root: (last, oid_tuple(last)) for root, last in batch}
+        advanced: set[str] = set()
         for position, (oid, value) in enumerate(answer):
-            root, last = batch[position % width]
+            root = batch[position % width][0]
             if root in ended or root in self.failed:
                 continue
             self.varbinds += 1
             if value is ber.END_OF_MIB:
                 ended.add(root)
                 continue
-            previous = progress.get(root, last)
+            previous, previous_arcs = progress[root]
             current = oid_tuple(oid)
-            if current <= oid_tuple(previous):
+            if current <= previous_arcs:
                 self._fail(root, f"OID not increasing: {oid} after {previous} (a broken or "
                            "looping agent; net-snmp stops the same way)")
                 continue
-            if current[:len(self._roots[root])] != self._roots[root]:
+            if not oid.startswith(self._prefixes[root]):
                 ended.add(root)   # the first OID past the subtree: its normal end
                 continue
             size = value_size(value)
@@ -121,15 +123,16 @@ class Walk:
             if value is not None:
                 self._values[root][oid] = value  # type: ignore[assignment]
                 self.bytes += len(oid) + size
-            progress[root] = oid
+            progress[root] = (oid, current)
+            advanced.add(root)
         for root, _ in batch:
             if root in self.failed:
                 continue
             if root in ended:
                 del self.pending[root]
-            elif root in progress:
-                self.pending[root] = progress[root]
-        if not ended and not progress and not any(r in self.failed for r, _ in batch):
+            elif root in advanced:
+                self.pending[root] = progress[root][0]
+        if not ended and not advanced and not any(r in self.failed for r, _ in batch):
             for root, _ in batch:
                 self._fail(root, "the agent answered without any var-bind for it")
         self._check_caps()
