@@ -4,6 +4,7 @@ that are checked, polls that stop with their check, and a daemon that stops (iss
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import socket
@@ -280,6 +281,7 @@ def test_the_shared_socket_asks_for_a_4_mib_receive_buffer():
 def test_a_capped_buffer_falls_back_gracefully(monkeypatch, caplog):
     """Unprivileged, the kernel caps SO_RCVBUF at net.core.rmem_max: the socket still
     works, with the most the kernel grants, and the log says how to raise it."""
+    caplog.set_level(logging.INFO, logger="muni-watchdog")
     monkeypatch.setattr(transport.os, "geteuid", lambda: 1000)   # no SO_RCVBUFFORCE
     monkeypatch.setattr(transport, "_warned_small_buffer", False)
     rmem_max = int(Path("/proc/sys/net/core/rmem_max").read_text())
