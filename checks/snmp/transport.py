@@ -72,7 +72,10 @@ class _Protocol(asyncio.DatagramProtocol):
             return
         try:
             result = entry.accept(data)
-        except (ber.BerError, Rejected) as exc:
+        except ber.BerError as exc:
+            entry.rejected = f"a malformed answer ({exc})"
+            return
+        except Rejected as exc:
             entry.rejected = str(exc)
             return
         except Exception as exc:  # a protocol callback must never raise into the loop
