@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -36,6 +38,9 @@ GOLDEN = 0.6180339887
 OUTBOX_INTERVAL = 5.0
 ALERTS_INTERVAL = 2.0
 RELOAD_BUDGET = 30.0  # seconds to read and validate a reloaded file; the unit's WatchdogSec=60s
+# Shutdown bounds: systemd's TimeoutStopSec (20 s in our unit) must never be reached.
+CANCEL_SECONDS = 3.0     # tasks: checks, polls, deliveries
+EXIT_SECONDS = 3.0       # worker threads (a blocking send or restic call) after the loop
 
 
 def utcnow() -> datetime:
@@ -60,6 +65,7 @@ class Daemon(SiteJobs):
         self._metrics_server = None
         self._trap_receiver = None
         self._metrics_address: tuple[str, int] | None = None
+        self.executor: ThreadPoolExecutor | None = None
 
     async def run(self) -> int:
         try:
@@ -72,8 +78,8 @@ class Daemon(SiteJobs):
             return 2
         loop = asyncio.get_running_loop()
         self._foreign_tasks = set(asyncio.all_tasks())  # not ours to cancel at shutdown
-        loop.set_default_executor(ThreadPoolExecutor(max_workers=32,
-                                                     thread_name_prefix="collect"))
+        self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="collect")
+        loop.set_default_executor(self.executor)
         self.store = Store.open(self.state_dir)
         self.scheduler = AsyncIOScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
@@ -101,7 +107,7 @@ class Daemon(SiteJobs):
         pinger.cancel()
         self.scheduler.shutdown(wait=False)
         await self._cancel_running()
-        await close_sessions(self.specs.values())
+        await close_sessions(self.specs.values(), bound=2.0)
         if self._trap_receiver is not None:
             await self._trap_receiver.close()
         if self._metrics_server is not None:
@@ -111,14 +117,25 @@ class Daemon(SiteJobs):
         log.info("stopped")
         return 0
 
-    async def _cancel_running(self) -> None:
+    async def _cancel_running(self, bound: float = CANCEL_SECONDS) -> None:
+        """Cancel every task of ours (checks, polls, sends) and wait for them, within
+        ``bound`` seconds. A task that swallowed a cancellation is cancelled again each
+        round; one still running at the end is named in the log (and abandoned)."""
         current = asyncio.current_task()
-        tasks = [t for t in asyncio.all_tasks() if t is not current and not t.done()
-                 and t not in self._foreign_tasks]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + bound
+        tasks: set[asyncio.Task] = set()
+        while True:
+            tasks = {t for t in asyncio.all_tasks() if t is not current and not t.done()
+                     and t not in self._foreign_tasks}
+            if not tasks or loop.time() >= deadline:
+                break
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks, timeout=min(0.5, max(0.0, deadline - loop.time())))
         for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=3)
+            log.warning("shutdown: task %s still running after %gs: %s", task.get_name(),
+                        bound, task.get_coro())
 
     def _apply(self, config: Config) -> list[CheckSpec]:
         """Install a validated config: one job per check, first runs spread out over the
@@ -387,4 +404,44 @@ class Daemon(SiteJobs):
 
 
 def run_daemon(config_path: str | Path, state_dir: str | Path) -> int:
-    return asyncio.run(Daemon(config_path, state_dir).run())
+    """Run the daemon until SIGTERM/SIGINT; always returns (or exits) within the shutdown
+    bounds. Not ``asyncio.run``: its clean-up waits without limit for every leftover task
+    and for the executor's threads, so one stuck task kept a stopped daemon alive."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    daemon = Daemon(config_path, state_dir)
+    code = 1
+    try:
+        code = loop.run_until_complete(daemon.run())
+    finally:
+        _close_loop(loop, daemon.executor)
+    return code
+
+
+def _close_loop(loop: asyncio.AbstractEventLoop, executor: ThreadPoolExecutor | None,
+                bound: float = CANCEL_SECONDS) -> None:
+    leftover = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in leftover:
+        task.cancel()
+    if leftover:
+        loop.run_until_complete(asyncio.wait(leftover, timeout=bound))
+    try:
+        loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(), bound))
+    except (TimeoutError, RuntimeError):
+        pass
+    if executor is not None:
+        executor.shutdown(wait=False, cancel_futures=True)
+    asyncio.set_event_loop(None)
+    loop.close()
+    deadline = time.monotonic() + EXIT_SECONDS
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    stuck = [t.name for t in threading.enumerate()
+             if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    if stuck:
+        # Python would wait for these at exit, without limit: a stop must never hang.
+        log.error("stopped, but threads %s are still busy; exiting without them",
+                  ", ".join(stuck))
+        logging.shutdown()
+        os._exit(0)

@@ -67,9 +67,13 @@ async def run_check(spec: CheckSpec, memory: Mapping[str, Any], now: datetime) -
     """Collect and evaluate; any failure becomes UNKNOWN with the reason, never an exception."""
     started = time.monotonic()
     # The collect step has its own timeouts; this outer bound catches a check that ignores them.
+    # It cancels the collection (and, through the session, a poll nobody else waits on).
+    # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation that
+    # arrives as the inner step completes, and then waits for that step forever.
     limit = spec.params.timeout * 3 + 5
     try:
-        raw = await asyncio.wait_for(spec.check_type.collect(spec.target, spec.params), limit)
+        async with asyncio.timeout(limit):
+            raw = await spec.check_type.collect(spec.target, spec.params)
         evaluation = spec.check_type.evaluate(raw, spec.params, CheckContext(now, memory))
         outcome, new_memory = evaluation.outcome, evaluation.memory
     except TimeoutError:
@@ -86,15 +90,29 @@ async def run_check(spec: CheckSpec, memory: Mapping[str, Any], now: datetime) -
     return RunResult(outcome, dict(new_memory), now, time.monotonic() - started)
 
 
-async def close_sessions(specs: Iterable[CheckSpec]) -> None:
-    """Close every target session once (connections, pollers); errors are only logged."""
-    seen: set[int] = set()
+CLOSE_SECONDS = 5.0   # all sessions together: a shutdown must end within systemd's bound
+
+
+async def close_sessions(specs: Iterable[CheckSpec], bound: float = CLOSE_SECONDS) -> None:
+    """Close every target session once (connections, pollers), all at once and within
+    ``bound`` seconds in total; errors are only logged."""
+    sessions: dict[int, tuple[str, Any]] = {}
     for spec in specs:
         session = spec.target.session
-        if session is None or id(session) in seen:
-            continue
-        seen.add(id(session))
+        if session is not None:
+            sessions.setdefault(id(session), (spec.key.target, session))
+
+    async def close(target: str, session: Any) -> None:
         try:
-            await asyncio.wait_for(session.close(), 5)
+            await session.close()
         except Exception as exc:  # closing must never stop a reload or a shutdown
-            log.warning("target=%s closing its session failed: %s", spec.key.target, exc)
+            log.warning("target=%s closing its session failed: %s", target, exc)
+    if not sessions:
+        return
+    tasks = [asyncio.ensure_future(close(t, s)) for t, s in sessions.values()]
+    _, late = await asyncio.wait(tasks, timeout=bound)
+    for task in late:
+        task.cancel()
+    if late:
+        log.warning("%d target sessions did not close within %gs; abandoned", len(late),
+                    bound)
