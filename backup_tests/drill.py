@@ -49,6 +49,7 @@ from backup_tests.restore_timing import (
     human_bytes,
     judge_rto,
     remember,
+    wants_probe,
 )
 from backup_tests.sampling import Rotation, include_pattern, select_sample
 from backup_tests.scratch import ScratchError, private_scratch_async, sweep_stale
@@ -183,7 +184,7 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
     report.snapshot_bytes = sum(node.size for node in files)
     selection = select_sample(files, backup.canaries, backup.sample,
                               Rotation(state.sample_seed, state.sample_cursor,
-                                       state.sample_cycle))
+                                       state.sample_cycle), probe=wants_probe(state.timings))
     chosen = files if full else list(selection.files)
     if not full:
         new_state = replace(new_state, sample_cursor=selection.rotation.cursor,
@@ -295,7 +296,7 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
 
     # 6. timing: measured by us; the full restore estimated from the runs we have
     run_timing = TimedRestore(report.bytes, report.restore_seconds or 0.0, full,
-                              now.date().isoformat())
+                              now.date().isoformat(), probe=bool(selection.probe) and not full)
     model = fit_model(state.timings, run_timing, list_seconds) if report.bytes else None
     if model is None and report.bytes:
         report.estimate_basis = (f"not estimated: this run restored {human_bytes(report.bytes)}"

@@ -9,7 +9,8 @@ A 50-file sample restores a few MB, so its time is mostly start-up; dividing the
 by the sample's bytes-per-second therefore overstated a full restore 3-46x (1 GB repository:
 18-274 s estimated, 6 s measured). Instead we fit the line through recent runs of different
 sizes (least squares; with three or more runs, one standard error slower, so noise makes the
-estimate longer, not shorter). With a single run, or runs all of one size, only an upper
+estimate longer, not shorter). Every other sample adds one larger "probe" file (see
+``sampling``), so there are runs of two sizes to fit. With a single run, or runs all of one size, only an upper
 bound is honest: start-up as measured by ``restic ls`` and the rest of the run charged to its
 bytes; below 1 MB not even that (no estimate, and the report says why). A full drill is a
 measurement.
@@ -35,22 +36,24 @@ MIN_SPAN = 1_000_000  # ... and at least 1 MB more, or the slope is noise
 
 @dataclass(frozen=True)
 class TimedRestore:
-    """One restore: how many bytes, how long restic took, whether it was a full drill."""
+    """One restore: how many bytes, how long restic took, whether it was a full drill, and
+    whether the sample had its probe files."""
 
     bytes: int
     seconds: float
     full: bool = False
     at: str = ""
+    probe: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {"bytes": self.bytes, "seconds": round(self.seconds, 3), "full": self.full,
-                "at": self.at}
+                "at": self.at, "probe": self.probe}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TimedRestore | None:
         try:
             return cls(int(data["bytes"]), float(data["seconds"]), bool(data.get("full")),
-                       str(data.get("at", "")))
+                       str(data.get("at", "")), bool(data.get("probe")))
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -89,6 +92,14 @@ def remember(history: Iterable[dict[str, Any]], run: TimedRestore,
     """The stored history with ``run`` appended, the oldest dropped beyond ``limit``."""
     runs = [r for r in (TimedRestore.from_dict(d) for d in history) if r is not None]
     return tuple(r.as_dict() for r in [*runs, run][-limit:])
+
+
+def wants_probe(history: Sequence[dict[str, Any]]) -> bool:
+    """Add the larger probe files to this sample? Every other sample run (the first too), so
+    the history holds runs of two sizes."""
+    samples = [r for r in (TimedRestore.from_dict(d) for d in history)
+               if r is not None and not r.full]
+    return not samples or not samples[-1].probe
 
 
 def fit_model(history: Iterable[dict[str, Any]], current: TimedRestore,

@@ -211,3 +211,37 @@ def test_only_locks_of_dead_processes_on_this_host_are_stale():
     assert pid_alive(1) and not pid_alive(2**22 + 12345)
     assert mine_dead.describe() == "exclusive lock aaaaaaaa of PID 4242 on townhall from " \
         "2026-11-22 03:00 UTC"
+
+
+# -- the probe: every other sample restores larger files, so there are two sizes to fit ----
+
+def test_probe_adds_larger_files_within_the_caps():
+    from backup_tests.params import SampleParams
+    from backup_tests.restic_output import Node
+    from backup_tests.sampling import PROBE_MIN, Rotation, select_sample
+    small = [Node(f"/s/doc{i}", "file", 30_000, None) for i in range(500)]
+    scans = [Node(f"/s/scan{i}", "file", 32_000_000, None) for i in range(20)]
+    params = SampleParams(files=50, max_file_size=256_000_000)
+    plain = select_sample(small + scans, [], params, Rotation("seed"))
+    probed = select_sample(small + scans, [], params, Rotation("seed"), probe=True)
+    assert plain.probe == () and len(probed.probe) >= 3
+    assert set(plain.paths) < set(probed.paths)  # the same random sample, plus the probe
+    assert sum(n.size for n in probed.files if n.path in probed.probe) >= PROBE_MIN
+    assert probed.random_count == plain.random_count and probed.rotation == plain.rotation
+    later = select_sample(small + scans, [], params, plain.rotation, probe=True)
+    assert later.probe != probed.probe  # another probe next time
+    capped = select_sample(small + scans, [], SampleParams(files=50, max_bytes=40_000_000),
+                           Rotation("seed"), probe=True)
+    assert capped.bytes <= 40_000_000
+    tiny = select_sample(small, [], params, Rotation("seed"), probe=True)
+    assert len(tiny.probe) >= 1  # no large file: the largest that fits still adds bytes
+
+
+def test_probe_every_other_sample_run():
+    from backup_tests.restore_timing import wants_probe
+    assert wants_probe(())
+    history = remember((), TimedRestore(100_000_000, 1.4, probe=True))
+    assert not wants_probe(history)
+    history = remember(history, TimedRestore(1_700_000, 0.8))
+    assert wants_probe(history)
+    assert wants_probe(remember(history, TimedRestore(10**9, 6.0, full=True)))  # drills skip

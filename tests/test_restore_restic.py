@@ -62,8 +62,10 @@ def test_clean_run_passes_with_exact_counts(lab):
     data = report.as_json()
     version = subprocess.run(["restic", "version"], capture_output=True, text=True).stdout
     assert data["restic_version"] == str(parse_version(version))
-    assert data["sample"] == {"files": 11, "bytes": data["sample"]["bytes"], "verified": 11,
+    # 10 random files, the canary, and (every other run) the larger probe file for timing
+    assert data["sample"] == {"files": 12, "bytes": data["sample"]["bytes"], "verified": 12,
                               "mismatched": 0, "missing": 0, "changed_since_backup": 0}
+    assert data["sample"]["bytes"] >= 1024 * 1024  # the probe: the lab's 1 MiB scan
     canary_size = lab.canary.stat().st_size
     assert data["sample"]["bytes"] > canary_size
     assert data["integrity"] == {"subset": "1/12", "errors": 0, "damaged_packs": [],
@@ -83,6 +85,7 @@ def test_clean_run_passes_with_exact_counts(lab):
     # the next run continues the rotation: a new slice and other files
     again = run(params(lab), lab, state=report.state)
     assert again.subset == "2/12" and again.verdict is State.OK
+    assert again.files == 11  # no probe this time: runs of two sizes for the timing model
     assert again.state.sample_cursor > report.state.sample_cursor or again.state.sample_cycle
 
 
@@ -96,7 +99,9 @@ def test_full_drill_restores_everything_and_calibrates(lab):
     assert report.estimated_full_restore_seconds == report.restore_seconds
     assert report.state.drill_bytes_per_second > 0
     assert [t["full"] for t in report.state.timings] == [True]
-    sample = run(params(lab), lab, state=report.state)
+    # a sample far smaller than the drill (its probe cannot take the 1 MiB scan)
+    sample = run(params(lab, sample={"files": 2, "max_file_size": 500_000}), lab,
+                 state=report.state)
     # the drill and a small sample give the line: start-up + bytes / throughput
     assert sample.estimate_kind == "fit", sample.estimate_basis
     assert sample.estimate_basis.startswith("estimate from 1 sample run and 1 full drill: ")
@@ -314,7 +319,7 @@ def test_sftp_repository_through_a_test_sshd(tmp_path):
         lab.nightly_backup()
         report = run(params(lab, options=lab.options), lab)
         assert report.verdict is State.OK, report.problems
-        assert report.files == 11 and report.verified == 11
+        assert report.files == 12 and report.verified == 12  # with the probe file
         assert report.canaries[0]["status"] == "ok"
         assert scratch_entries(lab) == []
     finally:
