@@ -43,14 +43,7 @@ from backup_tests.restic_verdicts import (
     parse_check,
     parse_restore,
 )
-from backup_tests.restore_timing import (
-    TimedRestore,
-    fit_model,
-    human_bytes,
-    judge_rto,
-    remember,
-    wants_probe,
-)
+from backup_tests.restore_timing import judge_timing, wants_probe
 from backup_tests.sampling import Rotation, include_pattern, select_sample
 from backup_tests.scratch import ScratchError, private_scratch_async, sweep_stale
 from backup_tests.verify import (
@@ -295,27 +288,9 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
                    "this test proves nothing about the data")
 
     # 6. timing: measured by us; the full restore estimated from the runs we have
-    run_timing = TimedRestore(report.bytes, report.restore_seconds or 0.0, full,
-                              now.date().isoformat(), probe=bool(selection.probe) and not full)
-    model = fit_model(state.timings, run_timing, list_seconds) if report.bytes else None
-    if model is None and report.bytes:
-        report.estimate_basis = (f"not estimated: this run restored {human_bytes(report.bytes)}"
-                                 ", too little to tell restic's start-up from its throughput; "
-                                 "a larger sample or a full drill measures it")
-        report.add(State.OK, f"full restore time {report.estimate_basis}")
-    if model is not None:
-        size = report.snapshot_bytes or 0
-        seconds = (report.restore_seconds or 0.0) if full else model.seconds(size)
-        report.estimated_full_restore_seconds = seconds
-        report.bytes_per_second = model.bytes_per_second
-        report.startup_seconds = model.startup_seconds
-        report.estimate_kind = model.kind
-        report.estimate_basis = model.basis(size, report.restore_seconds)
-        if report.rto_seconds:
-            report.add(*judge_rto(seconds, report.rto_seconds, backup.rto_warn_percent,
-                                  backup.rto_crit_percent, model, report.estimate_basis))
-    if run_timing.seconds > 0 and report.bytes:
-        new_state = replace(new_state, timings=remember(state.timings, run_timing))
+    new_state = replace(new_state, timings=judge_timing(
+        report, backup, state.timings, full=full, probe=bool(selection.probe),
+        startup_floor=list_seconds, today=now.date().isoformat()))
     if full and report.bytes and report.restore_seconds:
         new_state = replace(new_state, drill_bytes_per_second=report.bytes /
                             report.restore_seconds, drill_at=now.isoformat())

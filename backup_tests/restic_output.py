@@ -101,8 +101,9 @@ _STDERR_SIGNS = (
 
 
 def classify_exit(code: int, stderr: str) -> Failure:
-    """Classify an exit code, using stderr where old versions return a bare 1."""
-    failure = EXIT_CODES.get(code, Failure.UNKNOWN_CODE)
+    """Classify an exit code, using stderr where old versions return a bare 1. 128+N is a
+    process killed by signal N (the OOM killer's SIGKILL is 137): interrupted, not a verdict."""
+    failure = EXIT_CODES.get(code, Failure.INTERRUPTED if code > 128 else Failure.UNKNOWN_CODE)
     if failure is Failure.FATAL:
         for sign, meaning in _STDERR_SIGNS:
             if sign in stderr:

@@ -26,6 +26,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from backup_tests.params import BackupParams
+from backup_tests.report import RestoreTestReport
 from watchdog.durations import humanize
 from watchdog.model import State
 
@@ -150,6 +152,35 @@ def _least_squares(points: Sequence[TimedRestore]) -> tuple[float, float] | None
         residual = sum((y - startup - slope * x) ** 2 for x, y in zip(xs, ys, strict=True))
         slope += math.sqrt(residual / (n - 2) / sxx)
     return startup, slope
+
+
+def judge_timing(report: RestoreTestReport, backup: BackupParams,
+                 history: Sequence[dict[str, Any]], *, full: bool, probe: bool,
+                 startup_floor: float, today: str) -> tuple[dict[str, Any], ...]:
+    """Fill the report's estimate (or say why there is none) and judge it against the rto;
+    returns the timing history to store, with this run added."""
+    run = TimedRestore(report.bytes, report.restore_seconds or 0.0, full, today,
+                       probe=probe and not full)
+    model = fit_model(history, run, startup_floor) if report.bytes else None
+    if model is None and report.bytes:
+        report.estimate_basis = (f"not estimated: this run restored {human_bytes(report.bytes)}"
+                                 ", too little to tell restic's start-up from its throughput; "
+                                 "a larger sample or a full drill measures it")
+        report.add(State.OK, f"full restore time {report.estimate_basis}")
+    if model is not None:
+        size = report.snapshot_bytes or 0
+        seconds = run.seconds if full else model.seconds(size)
+        report.estimated_full_restore_seconds = seconds
+        report.bytes_per_second = model.bytes_per_second
+        report.startup_seconds = model.startup_seconds
+        report.estimate_kind = model.kind
+        report.estimate_basis = model.basis(size, report.restore_seconds)
+        if report.rto_seconds:
+            report.add(*judge_rto(seconds, report.rto_seconds, backup.rto_warn_percent,
+                                  backup.rto_crit_percent, model, report.estimate_basis))
+    if run.seconds > 0 and report.bytes:
+        return remember(history, run)
+    return tuple(history)
 
 
 def judge_rto(estimate: float, rto: float, warn_percent: float, crit_percent: float,

@@ -70,6 +70,8 @@ def test_wrong_password_is_named_on_both_versions(version):
     (11, "", Failure.LOCKED),
     (12, "", Failure.WRONG_PASSWORD),
     (130, "", Failure.INTERRUPTED),
+    (137, "", Failure.INTERRUPTED),                      # SIGKILL (OOM killer): no verdict
+    (143, "", Failure.INTERRUPTED),
     (2, "panic: runtime error", Failure.UNKNOWN_CODE),   # not in the table: a failure
     (42, "", Failure.UNKNOWN_CODE),
     # restic < 0.17: all exit 1, the text tells
