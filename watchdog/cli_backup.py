@@ -199,8 +199,11 @@ def print_report(report: RestoreTestReport) -> None:
         print(f"  snapshot   {report.snapshot_id[:8]} of {report.snapshot_time:%Y-%m-%d %H:%M} "
               f"UTC, {humanize(report.age_seconds or 0)} old")
     if report.subset:
-        print(f"  integrity  check of {report.subset} of the stored data: "
-              f"{report.integrity_errors} error(s)")
+        found = "no verdict" if report.integrity_errors is None else \
+            f"{report.integrity_errors} error(s)"
+        packs = report.missing_packs + report.damaged_packs
+        print(f"  integrity  check of {report.subset} of the stored data: {found}"
+              + (f" (packs {', '.join(p[:12] for p in packs[:5])})" if packs else ""))
     s = data["sample"]
     if report.files:
         print(f"  restored   {s['files']} files, {s['bytes'] / 1e6:.1f} MB: {s['verified']} "
@@ -214,5 +217,8 @@ def print_report(report: RestoreTestReport) -> None:
     if report.estimated_full_restore_seconds is not None:
         print(f"  full restore  {humanize(report.estimated_full_restore_seconds)} "
               f"({report.estimate_basis}), rto {humanize(report.rto_seconds or 0)}")
+    for lock in report.lock_cleared:
+        print(f"  lock       cleared a stale restic lock of PID {lock['pid']} on "
+              f"{lock['hostname']} (that process is gone)")
     for problem in report.problems:
         print(f"  {problem.state.name:<9}  {problem.text}")
