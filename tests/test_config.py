@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from watchdog.config import PRIORITY_DEFAULTS, ConfigError, load_config, parse_config
+from muni_watchdog.config import PRIORITY_DEFAULTS, ConfigError, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "etc" / "muni-watchdog.example.yaml"

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from watchdog import daemon as daemon_module
-from watchdog.daemon import Daemon
+from muni_watchdog import daemon as daemon_module
+from muni_watchdog.daemon import Daemon
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMAND = [sys.executable, "-m", "watchdog.cli"]
+COMMAND = [sys.executable, "-m", "muni_watchdog"]
 
 # Nine times nine ... seven levels deep: 9**8 = 43 million strings once expanded.
 BILLION_LAUGHS = "site: {name: Laughs}\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + \

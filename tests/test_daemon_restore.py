@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lab.restic_lab import demo_backup
-from watchdog.daemon import Daemon
+from muni_watchdog.daemon import Daemon
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(shutil.which("restic") is None,
@@ -64,7 +64,7 @@ def test_scheduled_restore_test_is_a_check_result_and_failures_alert(tmp_path, s
         await task
         return first
 
-    from watchdog.daemon import backup_key
+    from muni_watchdog.daemon import backup_key
 
     def daemon_key():
         return backup_key("website-files")
@@ -77,7 +77,7 @@ def test_scheduled_restore_test_is_a_check_result_and_failures_alert(tmp_path, s
                               "restore_test")
     assert "wrong password" in subject.lower() or "wrong password" in \
         smtp_server.messages[0].get_body(preferencelist=("plain",)).get_content().lower()
-    from watchdog.store import Store
+    from muni_watchdog.store import Store
     store = Store.open(tmp_path / "state", readonly=True)
     rows = sorted(store.restore_tests(), key=lambda r: r["id"])
     assert [r["verdict"] for r in rows] == [0, 2]      # OK, then CRITICAL

@@ -20,8 +20,8 @@ SYSTEMD_STOP_TIMEOUT = 20   # TimeoutStopSec in systemd/muni-watchdog.service
 # SIGTERM a second after it started.
 SCRIPT = """\
 import asyncio, os, signal, sys, time
-from watchdog.daemon import Daemon, run_daemon
-from watchdog.logs import setup_logging
+from muni_watchdog.daemon import Daemon, run_daemon
+from muni_watchdog.logs import setup_logging
 
 setup_logging("INFO")
 stuck = sys.argv[3]

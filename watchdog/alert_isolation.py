@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from watchdog.store import Store, iso
+from muni_watchdog.store import Store, iso
 
 log = logging.getLogger("muni-watchdog")
 

@@ -16,7 +16,8 @@ import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from alerts.policy import (
+from muni_watchdog.alert_isolation import Isolation
+from muni_watchdog.alerts.policy import (
     Window,
     escalation_due,
     group_ready,
@@ -27,7 +28,7 @@ from alerts.policy import (
     suppression_reason,
     told_again,
 )
-from alerts.render import (
+from muni_watchdog.alerts.render import (
     AlertInfo,
     Message,
     ServiceInfo,
@@ -39,11 +40,10 @@ from alerts.render import (
     problem_message,
     recovery_message,
 )
-from alerts.route import choose_channels, waits_for_hours
-from watchdog.alert_isolation import Isolation
-from watchdog.config import Config
-from watchdog.model import State
-from watchdog.store import Store, from_iso, iso
+from muni_watchdog.alerts.route import choose_channels, waits_for_hours
+from muni_watchdog.config import Config
+from muni_watchdog.model import State
+from muni_watchdog.store import Store, from_iso, iso
 
 log = logging.getLogger("muni-watchdog")
 RECHECK_GRACE = 20.0          # seconds between a maintenance window's end and its summary

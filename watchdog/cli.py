@@ -12,17 +12,17 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from watchdog import __version__
-from watchdog.config import DEFAULT_CONFIG, ConfigError, load_config
-from watchdog.durations import humanize
-from watchdog.model import State
+from muni_watchdog import __version__
+from muni_watchdog.config import DEFAULT_CONFIG, ConfigError, load_config
+from muni_watchdog.durations import humanize
+from muni_watchdog.model import State
 
 EXIT_INVALID_CONFIG = 2
 
 # Modules that add subcommands: each has ``register(subparsers)``, adding parsers whose
 # ``handler`` default is the function to run (see cmd_* below for the shape).
-EXTENSIONS: tuple[str, ...] = ("watchdog.cli_alerts", "watchdog.cli_backup",
-                               "watchdog.cli_ssh", "watchdog.cli_snmp", "watchdog.cli_reports")
+EXTENSIONS: tuple[str, ...] = ("muni_watchdog.cli_alerts", "muni_watchdog.cli_backup",
+                               "muni_watchdog.cli_ssh", "muni_watchdog.cli_snmp", "muni_watchdog.cli_reports")
 
 
 def default_state_dir() -> str:
@@ -48,7 +48,7 @@ def load_config_or_report(path: str, check_secrets: bool = True):
 def open_store_for_write(state_dir: str):
     """Open the database to write; as root, act as the database's owner so files that SQLite
     creates (the -wal and -shm files) stay usable by the service user."""
-    from watchdog.store import DB_NAME, Store
+    from muni_watchdog.store import DB_NAME, Store
     path = Path(state_dir) / DB_NAME
     if not path.exists():
         raise FileNotFoundError(f"no state database at {path}; has the daemon run with this "
@@ -64,7 +64,7 @@ def open_config_and_store(args: argparse.Namespace, write: bool = False):
     """The configuration and the state database for a command: ``(None, None)`` when the
     configuration is invalid (its errors printed), ``(config, None)`` when there is no
     database (the reason printed)."""
-    from watchdog.store import Store
+    from muni_watchdog.store import Store
     config = load_config_or_report(args.config, check_secrets=False)
     if config is None:
         return None, None
@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from watchdog.logs import setup_logging
+    from muni_watchdog.logs import setup_logging
     setup_logging(args.log_level)
     try:
         return args.handler(args)
@@ -178,12 +178,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from watchdog.daemon import run_daemon
+    from muni_watchdog.daemon import run_daemon
     return run_daemon(args.config, args.state_dir)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from watchdog.engine import build_specs, close_sessions, run_check
+    from muni_watchdog.engine import build_specs, close_sessions, run_check
     config = _load_or_report(args.config, check_secrets=False)
     if config is None:
         return EXIT_INVALID_CONFIG
@@ -220,7 +220,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from watchdog.store import Store, from_iso
+    from muni_watchdog.store import Store, from_iso
     try:
         store = Store.open(args.state_dir, readonly=True)
     except FileNotFoundError as exc:

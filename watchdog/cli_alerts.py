@@ -13,15 +13,15 @@ import sys
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from watchdog.cli import (
+from muni_watchdog.cli import (
     add_config_option,
     add_state_dir_option,
     load_config_or_report,
     open_config_and_store,
     open_store_for_write,
 )
-from watchdog.durations import DurationError, humanize, parse_duration
-from watchdog.model import State
+from muni_watchdog.durations import DurationError, humanize, parse_duration
+from muni_watchdog.model import State
 
 
 class WhenError(ValueError):
@@ -230,7 +230,7 @@ def cmd_ack(args) -> int:
 
 
 def cmd_maintenance_add(args) -> int:
-    from alerts.policy import RecurrenceError, parse_recurrence
+    from muni_watchdog.alerts.policy import RecurrenceError, parse_recurrence
     config, now = _context(args)
     if config is None:
         return 2
@@ -302,7 +302,7 @@ def cmd_maintenance_end(args) -> int:
     rows = [r for r in store.maintenance_windows() if r["id"] == args.id]
     if not rows:
         return _fail(f"no open maintenance window {args.id}")
-    from watchdog.store import iso
+    from muni_watchdog.store import iso
     with store.db.atomic():
         # Ending the period makes the daemon see the window close: it re-checks and summarises.
         store.update_maintenance(args.id, ends_at=iso(now))
@@ -360,7 +360,7 @@ def cmd_exception_end(args) -> int:
         return _fail(str(exc))
     if not any(r["id"] == args.id for r in store.exceptions()):
         return _fail(f"no open exception {args.id}")
-    from watchdog.store import iso
+    from muni_watchdog.store import iso
     with store.db.atomic():
         store.update_exception(args.id, ended_at=iso(now), expiry_notified=1)
         store.audit(args.by, "exception end", f"exception {args.id}", args.reason, now)
@@ -369,7 +369,7 @@ def cmd_exception_end(args) -> int:
 
 
 def cmd_audit(args) -> int:
-    from watchdog.store import Store
+    from muni_watchdog.store import Store
     try:
         store = Store.open(args.state_dir, readonly=True)
     except FileNotFoundError as exc:
@@ -392,9 +392,9 @@ def cmd_audit(args) -> int:
 
 
 def cmd_test_alert(args) -> int:
-    from alerts.render import layout, notice_message
-    from alerts.send import DeliveryError, send
-    from watchdog.secrets import SecretError
+    from muni_watchdog.alerts.render import layout, notice_message
+    from muni_watchdog.alerts.send import DeliveryError, send
+    from muni_watchdog.secrets import SecretError
     config = load_config_or_report(args.config)
     if config is None:
         return 2

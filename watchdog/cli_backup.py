@@ -17,19 +17,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from backup_tests.canary import write_canary
-from backup_tests.drill import run_restore_test
-from backup_tests.live_source import RemoteSourceReader, SourceUnavailable
-from backup_tests.params import BackupParams, RemoteSource
-from backup_tests.report import BackupState, RestoreTestReport
-from watchdog.cli import (
+from muni_watchdog.backup_tests.canary import write_canary
+from muni_watchdog.backup_tests.drill import run_restore_test
+from muni_watchdog.backup_tests.live_source import RemoteSourceReader, SourceUnavailable
+from muni_watchdog.backup_tests.params import BackupParams, RemoteSource
+from muni_watchdog.backup_tests.report import BackupState, RestoreTestReport
+from muni_watchdog.cli import (
     EXIT_INVALID_CONFIG,
     add_config_option,
     add_state_dir_option,
     load_config_or_report,
 )
-from watchdog.durations import humanize
-from watchdog.model import State
+from muni_watchdog.durations import humanize
+from muni_watchdog.model import State
 
 WORK_SUBDIR = "restore-tests"  # restic cache, temp and lock files, under the state directory
 
@@ -85,7 +85,7 @@ async def _stop_on_sigterm(coro):
 
 
 def cmd_restore_test(args: argparse.Namespace) -> int:
-    from watchdog.store import Store
+    from muni_watchdog.store import Store
     config = load_config_or_report(args.config, check_secrets=False)
     if config is None:
         return EXIT_INVALID_CONFIG
@@ -147,8 +147,8 @@ async def remote_source(config, backup: BackupParams
     if not isinstance(source, RemoteSource):
         yield None
         return
-    from checks.base import CollectError, TargetInfo
-    from checks.ssh.connection import SshSession
+    from muni_watchdog.checks.base import CollectError, TargetInfo
+    from muni_watchdog.checks.ssh.connection import SshSession
     target = config.target_by_id[source.target]  # validation made sure it exists, kind ssh
     session = SshSession.for_target(TargetInfo(target.id, target.kind, target.host,
                                                target.ssh))

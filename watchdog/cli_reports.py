@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from watchdog.cli import add_config_option, add_state_dir_option, open_config_and_store
+from muni_watchdog.cli import add_config_option, add_state_dir_option, open_config_and_store
 
 EXIT_INVALID_CONFIG = 2
 
@@ -52,10 +52,10 @@ def register(sub) -> None:
 
 
 def cmd_monthly(args: argparse.Namespace) -> int:
-    from alerts.send import DeliveryError
-    from watchdog.reports.deliver import monthly_report, send_monthly_report
-    from watchdog.reports.history import parse_month, previous_month
-    from watchdog.reports.render import render_monthly_html, render_monthly_text
+    from muni_watchdog.alerts.send import DeliveryError
+    from muni_watchdog.reports.deliver import monthly_report, send_monthly_report
+    from muni_watchdog.reports.history import parse_month, previous_month
+    from muni_watchdog.reports.render import render_monthly_html, render_monthly_text
 
     now = datetime.now(UTC)
     config, store = open_config_and_store(args, write=getattr(args, "send", False))
@@ -90,9 +90,9 @@ def cmd_monthly(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from alerts.send import DeliveryError
-    from watchdog.reports.deliver import digest, send_digest
-    from watchdog.reports.digest import render_digest_text
+    from muni_watchdog.alerts.send import DeliveryError
+    from muni_watchdog.reports.deliver import digest, send_digest
+    from muni_watchdog.reports.digest import render_digest_text
 
     config, store = open_config_and_store(args, write=getattr(args, "send", False))
     if config is None:
@@ -117,7 +117,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def cmd_inventory(args: argparse.Namespace) -> int:
-    from watchdog.reports.inventory import as_csv, as_table, inventory
+    from muni_watchdog.reports.inventory import as_csv, as_table, inventory
 
     config, store = open_config_and_store(args, write=getattr(args, "send", False))
     if config is None:

@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from checks.snmp.client import SnmpError
-from checks.snmp.connection import AUTH_PROTOCOLS, PRIV_PROTOCOLS, SnmpConnection
-from checks.snmp.device import PROFILES
-from checks.snmp.discover import discover
+from muni_watchdog.checks.snmp.client import SnmpError
+from muni_watchdog.checks.snmp.connection import AUTH_PROTOCOLS, PRIV_PROTOCOLS, SnmpConnection
+from muni_watchdog.checks.snmp.device import PROFILES
+from muni_watchdog.checks.snmp.discover import discover
 
 EXIT_FAILED = 3     # as a monitoring plugin's UNKNOWN: we could not find out
 EXIT_USAGE = 2

@@ -12,15 +12,15 @@ import os
 import sys
 from pathlib import Path
 
-from checks.base import CollectError
-from checks.ssh.connection import (
+from muni_watchdog.checks.base import CollectError
+from muni_watchdog.checks.ssh.connection import (
     SshConnection,
     fingerprint,
     known_hosts_name,
     load_known_hosts,
     open_transport,
 )
-from watchdog.cli import EXIT_INVALID_CONFIG, add_config_option, load_config_or_report
+from muni_watchdog.cli import EXIT_INVALID_CONFIG, add_config_option, load_config_or_report
 
 
 def register(subparsers) -> None:

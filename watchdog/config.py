@@ -17,16 +17,16 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import Field, ValidationError, create_model, field_validator, model_validator
 
-from backup_tests.params import BackupParams
-from checks import KINDS
-from checks.base import CheckParams
-from checks.snmp.traps import TrapSettings
-from watchdog.config_errors import ConfigIssue, cross_reference_issues, pydantic_issues
-from watchdog.secret_checks import secret_issues
-from watchdog.secrets import SecretError, read_secret
-from watchdog.transitions import Policy
-from watchdog.types import Duration, Interval, Priority, SecretRef, Strict, Timeout
-from watchdog.yamlsource import MAX_BYTES, Source, YamlError, load_yaml
+from muni_watchdog.backup_tests.params import BackupParams
+from muni_watchdog.checks import KINDS
+from muni_watchdog.checks.base import CheckParams
+from muni_watchdog.checks.snmp.traps import TrapSettings
+from muni_watchdog.config_errors import ConfigIssue, cross_reference_issues, pydantic_issues
+from muni_watchdog.secret_checks import secret_issues
+from muni_watchdog.secrets import SecretError, read_secret
+from muni_watchdog.transitions import Policy
+from muni_watchdog.types import Duration, Interval, Priority, SecretRef, Strict, Timeout
+from muni_watchdog.yamlsource import MAX_BYTES, Source, YamlError, load_yaml
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
 DEFAULT_CONFIG = "/etc/muni-watchdog/muni-watchdog.yaml"

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from watchdog.yamlsource import Path, Source
+from muni_watchdog.yamlsource import Path, Source
 
 
 @dataclass(frozen=True)

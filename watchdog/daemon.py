@@ -23,15 +23,15 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watchdog import sdnotify
-from watchdog.alerting import AlertProcessor
-from watchdog.config import Config, ConfigError, load_config
-from watchdog.engine import CheckSpec, build_specs, close_sessions, run_check
-from watchdog.model import CheckKey, EventKind
-from watchdog.notifier import Notifier
-from watchdog.site_jobs import SiteJobs, backup_key
-from watchdog.store import Store
-from watchdog.transitions import decide
+from muni_watchdog import sdnotify
+from muni_watchdog.alerting import AlertProcessor
+from muni_watchdog.config import Config, ConfigError, load_config
+from muni_watchdog.engine import CheckSpec, build_specs, close_sessions, run_check
+from muni_watchdog.model import CheckKey, EventKind
+from muni_watchdog.notifier import Notifier
+from muni_watchdog.site_jobs import SiteJobs, backup_key
+from muni_watchdog.store import Store
+from muni_watchdog.transitions import decide
 
 log = logging.getLogger("muni-watchdog")
 GOLDEN = 0.6180339887

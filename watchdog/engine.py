@@ -13,12 +13,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from checks import KINDS
-from checks.base import CheckParams, CheckType, CollectError, TargetInfo
-from checks.impact import check_type_info
-from watchdog.config import Config
-from watchdog.model import CheckContext, CheckKey, Outcome
-from watchdog.transitions import Policy
+from muni_watchdog.checks import KINDS
+from muni_watchdog.checks.base import CheckParams, CheckType, CollectError, TargetInfo
+from muni_watchdog.checks.impact import check_type_info
+from muni_watchdog.config import Config
+from muni_watchdog.model import CheckContext, CheckKey, Outcome
+from muni_watchdog.transitions import Policy
 
 log = logging.getLogger("muni-watchdog")
 

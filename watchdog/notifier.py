@@ -17,16 +17,16 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from alerts.render import (
+from muni_watchdog.alerts.render import (
     Message,
     fallback_message,
     layout,
     message_from_json,
     message_to_json,
 )
-from alerts.send import DeliveryError, send
-from watchdog.config import Config
-from watchdog.store import PendingNotification, Store, iso
+from muni_watchdog.alerts.send import DeliveryError, send
+from muni_watchdog.config import Config
+from muni_watchdog.store import PendingNotification, Store, iso
 
 log = logging.getLogger("muni-watchdog")
 SEND_TIMEOUT = 60.0
@@ -136,7 +136,7 @@ class Notifier:
 
     def queue_test(self, channels: list[str], now: datetime, why: str) -> int:
         """Write a test message for each channel into the outbox (the weekly route test)."""
-        from alerts.render import notice_message
+        from muni_watchdog.alerts.render import notice_message
         message = notice_message(
             self.config.site.name, f"[TEST] muni-watchdog: the {why} test message",
             [f"This is the {why} test of this channel. If you read it, alerts reach you here.",

@@ -9,11 +9,11 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from checks import KINDS
-from checks.impact import CHECK_TYPES, check_type_info
-from watchdog.config import PRIORITY_DEFAULTS, Config, TargetBase
-from watchdog.durations import format_duration, spell_limit
-from watchdog.types import DurationBounds
+from muni_watchdog.checks import KINDS
+from muni_watchdog.checks.impact import CHECK_TYPES, check_type_info
+from muni_watchdog.config import PRIORITY_DEFAULTS, Config, TargetBase
+from muni_watchdog.durations import format_duration, spell_limit
+from muni_watchdog.types import DurationBounds
 
 
 def duration_bounds(info: Any) -> DurationBounds | None:
@@ -108,7 +108,7 @@ def _models(root: type[BaseModel]) -> list[type[BaseModel]]:
 
 def render_reference() -> str:
     out = ["# Configuration reference", "",
-           "Generated from the configuration schema by `python -m watchdog.reference`; do not "
+           "Generated from the configuration schema by `python -m muni_watchdog.reference`; do not "
            "edit by hand. The commented example is `etc/muni-watchdog.example.yaml`.", "",
            "Durations are written `30s`, `5m`, `4h`, `7d` or `1h30m`. Unknown keys are errors.",
            "", "Every duration has an upper bound, shown in its type: how often something "
@@ -133,7 +133,7 @@ def render_reference() -> str:
             out += _table(TargetBase, "TargetConfig", "Every target has these keys; `kind` "
                           "selects its checks (below).", skip=())
             continue
-        if model.__module__.startswith("checks"):
+        if model.__module__.startswith("muni_watchdog.checks."):
             continue
         out += _table(model, model.__name__)
     out += _outage_rule()

@@ -23,10 +23,10 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from watchdog.config_errors import ConfigIssue
-from watchdog.types import SecretRef
-from watchdog.yamlsource import Path as YamlPath
-from watchdog.yamlsource import Source
+from muni_watchdog.config_errors import ConfigIssue
+from muni_watchdog.types import SecretRef
+from muni_watchdog.yamlsource import Path as YamlPath
+from muni_watchdog.yamlsource import Source
 
 MAX_SECRET_BYTES = 64 * 1024  # a key, a password or a list of URLs; /dev/zero is not a secret
 SERVICE_USER = "muni-watchdog"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from watchdog.types import SecretRef
+from muni_watchdog.types import SecretRef
 
 
 class SecretError(RuntimeError):

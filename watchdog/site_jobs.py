@@ -13,10 +13,10 @@ from typing import Any
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watchdog.config import Config
-from watchdog.model import CheckKey
-from watchdog.store import Store
-from watchdog.transitions import Policy, decide
+from muni_watchdog.config import Config
+from muni_watchdog.model import CheckKey
+from muni_watchdog.store import Store
+from muni_watchdog.transitions import Policy, decide
 
 log = logging.getLogger("muni-watchdog")
 
@@ -87,7 +87,7 @@ class SiteJobs:
         self._start_metrics(config)
 
     def _start_metrics(self, config: Config) -> None:
-        from watchdog.reports.metrics import start_metrics_server, store_snapshot
+        from muni_watchdog.reports.metrics import start_metrics_server, store_snapshot
         wanted = config.reports.metrics.address if config.reports.metrics else None
         if wanted == self._metrics_address:
             return
@@ -109,7 +109,7 @@ class SiteJobs:
     async def _send_report(self, which: str, attempt: int) -> None:
         """Build and send a report in a worker thread (it has its own database connection);
         a failed send is tried again in 15 minutes, up to 8 times."""
-        from watchdog.reports.deliver import send_digest, send_monthly_report
+        from muni_watchdog.reports.deliver import send_digest, send_monthly_report
         config, now = self.config, self.clock()
         if config is None:
             return
@@ -150,9 +150,9 @@ class SiteJobs:
 
     async def _restore_test(self, backup_id: str, full: bool) -> None:
         """Run a restore test and treat its verdict as an ordinary check result."""
-        from backup_tests.drill import run_restore_test
-        from backup_tests.report import BackupState, report_to_outcome
-        from watchdog.cli_backup import remote_source, report_row
+        from muni_watchdog.backup_tests.drill import run_restore_test
+        from muni_watchdog.backup_tests.report import BackupState, report_to_outcome
+        from muni_watchdog.cli_backup import remote_source, report_row
         config, store = self.config, self.store
         if config is None or store is None:
             return
@@ -201,9 +201,9 @@ class SiteJobs:
     async def _start_traps(self, config: Config) -> None:
         """(Re)start the SNMP trap receiver for the snmp targets of ``config`` (v1/v2c by
         community, v3 by USM user)."""
-        from checks.snmp.traps import TrapReceiver
-        from checks.snmp.traps_v3 import V3User
-        from watchdog.secrets import SecretError, read_secret
+        from muni_watchdog.checks.snmp.traps import TrapReceiver
+        from muni_watchdog.checks.snmp.traps_v3 import V3User
+        from muni_watchdog.secrets import SecretError, read_secret
         if self._trap_receiver is not None:
             await self._trap_receiver.close()
             self._trap_receiver = None
@@ -243,7 +243,7 @@ class SiteJobs:
                  self._trap_receiver.port, len(senders) + len(v3_users))
 
     def _trap_event(self, event) -> None:
-        from watchdog.model import Outcome, Result
+        from muni_watchdog.model import Outcome, Result
         config = self.config
         if config is None or self.store is None:
             return
@@ -264,7 +264,7 @@ class SiteJobs:
         beat = self.config.notify.heartbeat if self.config else None
         if beat is None:
             return
-        from watchdog.secrets import SecretError, read_secret
+        from muni_watchdog.secrets import SecretError, read_secret
         try:
             url = beat.url or read_secret(beat.secret_ref)  # type: ignore[arg-type]
             await asyncio.wait_for(asyncio.to_thread(_ping, url), 15)

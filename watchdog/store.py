@@ -20,10 +20,10 @@ from typing import Any
 
 import sqlite_utils
 
-from watchdog.model import CheckKey, Event, Outcome, State, StateType
-from watchdog.store_alerting import MIGRATION_ALERTING, AlertingStore
-from watchdog.store_reports import MIGRATION_COVERAGE, ReportStore
-from watchdog.transitions import CheckStatus
+from muni_watchdog.model import CheckKey, Event, Outcome, State, StateType
+from muni_watchdog.store_alerting import MIGRATION_ALERTING, AlertingStore
+from muni_watchdog.store_reports import MIGRATION_COVERAGE, ReportStore
+from muni_watchdog.transitions import CheckStatus
 
 DB_NAME = "muni-watchdog.db"
 

@@ -56,7 +56,7 @@ ALERT_ERROR = "alert-error:"
 
 
 def _iso(moment: datetime | None) -> str | None:
-    from watchdog.store import iso
+    from muni_watchdog.store import iso
     return iso(moment)
 
 

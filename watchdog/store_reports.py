@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from watchdog.model import CheckKey, Outcome, State
+from muni_watchdog.model import CheckKey, Outcome, State
 
 MIGRATION_COVERAGE = (7, "coverage: when each check had fresh results, kept after runs are "
                       "pruned", """
@@ -30,7 +30,7 @@ FRESH_FOR_INTERVALS = 2.0
 
 
 def _iso(moment: datetime | None) -> str | None:
-    from watchdog.store import iso
+    from muni_watchdog.store import iso
     return iso(moment)
 
 

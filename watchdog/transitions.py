@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from watchdog.model import Event, EventKind, State, StateType
+from muni_watchdog.model import Event, EventKind, State, StateType
 
 FLAP_WINDOW = 20
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from watchdog.durations import DAY, HOUR, YEAR, DurationError, parse_duration
+from muni_watchdog.durations import DAY, HOUR, YEAR, DurationError, parse_duration
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,11 @@ from typing import Any
 
 from pydantic import Field
 
-from checks.snmp import ber
-from checks.snmp.ups import ALARMS
-from checks.snmp.values import integer, oid_text, text
-from watchdog.model import State
-from watchdog.types import Strict
+from muni_watchdog.checks.snmp import ber
+from muni_watchdog.checks.snmp.ups import ALARMS
+from muni_watchdog.checks.snmp.values import integer, oid_text, text
+from muni_watchdog.model import State
+from muni_watchdog.types import Strict
 
 log = logging.getLogger("muni-watchdog")
 
@@ -238,7 +238,7 @@ class TrapReceiver:
     async def start(self) -> TrapReceiver:
         loop = asyncio.get_running_loop()
         if self.v3_users:
-            from checks.snmp.traps_v3 import V3TrapEngine
+            from muni_watchdog.checks.snmp.traps_v3 import V3TrapEngine
             self._v3 = V3TrapEngine(self.v3_users)
         self._transport, _ = await loop.create_datagram_endpoint(
             lambda: _TrapProtocol(self), local_addr=(self.bind, self.port))
@@ -307,7 +307,7 @@ class TrapReceiver:
             log.exception("target=%s handling trap %s failed", known[0], trap.trap_oid)
 
     def _handle_v3(self, data: bytes, addr) -> None:
-        from checks.snmp.traps_v3 import V3Ignored
+        from muni_watchdog.checks.snmp.traps_v3 import V3Ignored
         if self._v3 is None:
             self.ignored += 1
             log.info("trap from %s ignored: SNMPv3, and no v3 target is configured", addr[0])

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from watchdog.reports.history import CheckId, Interval, subtract, union, when
+from muni_watchdog.reports.history import CheckId, Interval, subtract, union, when
 
 
 @dataclass(frozen=True)

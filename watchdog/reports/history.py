@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from alerts.policy import DAYS, RecurrenceError, parse_recurrence
-from watchdog.model import State
+from muni_watchdog.alerts.policy import DAYS, RecurrenceError, parse_recurrence
+from muni_watchdog.model import State
 
 Interval = tuple[datetime, datetime]
 CheckId = tuple[str, str]

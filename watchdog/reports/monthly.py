@@ -21,16 +21,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from watchdog.model import State
-from watchdog.reports.history import (
+from muni_watchdog.model import State
+from muni_watchdog.reports.history import (
     History,
     maintenance_occurrences,
     month_bounds,
     month_name,
     when,
 )
-from watchdog.reports.names import check_label, held_words, target_name
-from watchdog.reports.outages import (
+from muni_watchdog.reports.names import check_label, held_words, target_name
+from muni_watchdog.reports.outages import (
     Availability,
     monitoring_stopped,
     service_availability,
@@ -197,7 +197,7 @@ class MonthlyReport:
 def build_monthly_report(history: History, config: Any, year: int, month: int,
                          now: datetime) -> MonthlyReport:
     """The report for one month (pure). ``now`` bounds a month still in progress."""
-    from watchdog.reports.trends import changes, month_figures, trends
+    from muni_watchdog.reports.trends import changes, month_figures, trends
     tz = config.site.timezone
     start, end = month_bounds(year, month, tz)
     stop = min(end, now)
@@ -381,5 +381,5 @@ def report_as_dict(report: MonthlyReport) -> dict[str, Any]:
 def _with_summary(report: MonthlyReport) -> MonthlyReport:
     from dataclasses import replace
 
-    from watchdog.reports.words import summary_paragraph
+    from muni_watchdog.reports.words import summary_paragraph
     return replace(report, summary=summary_paragraph(report))

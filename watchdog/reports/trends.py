@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from watchdog.model import State
-from watchdog.reports.history import (
+from muni_watchdog.model import State
+from muni_watchdog.reports.history import (
     History,
     Interval,
     maintenance_occurrences,
@@ -24,16 +24,16 @@ from watchdog.reports.history import (
     union,
     when,
 )
-from watchdog.reports.monthly import (
+from muni_watchdog.reports.monthly import (
     Changes,
     MetricTrend,
     TrendPoint,
     incident_lines,
     security_pending,
 )
-from watchdog.reports.names import check_label
-from watchdog.reports.outages import service_availability, site_coverage
-from watchdog.reports.words import trend_words
+from muni_watchdog.reports.names import check_label
+from muni_watchdog.reports.outages import service_availability, site_coverage
+from muni_watchdog.reports.words import trend_words
 
 RESIDENT_FACING = (1, 2)  # priorities whose outage minutes are the trailing metric
 TREND_MONTHS = 6

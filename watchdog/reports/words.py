@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from watchdog.durations import humanize
+from muni_watchdog.durations import humanize
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
