@@ -53,8 +53,8 @@ from muni_watchdog.backup_tests.verify import (
     snapshot_root,
     verify_restored,
 )
-from muni_watchdog.durations import humanize
-from muni_watchdog.model import State
+from muni_watchdog.core.durations import humanize
+from muni_watchdog.core.model import State
 
 log = logging.getLogger(__name__)
 

@@ -28,8 +28,8 @@ from typing import Any
 
 from muni_watchdog.backup_tests.params import BackupParams
 from muni_watchdog.backup_tests.report import RestoreTestReport
-from muni_watchdog.durations import humanize
-from muni_watchdog.model import State
+from muni_watchdog.core.durations import humanize
+from muni_watchdog.core.model import State
 
 HISTORY = 12          # restores remembered per backup (about a quarter of weekly tests)
 MIN_SPREAD = 2.0      # the largest run must restore at least twice the bytes of the smallest

@@ -32,7 +32,7 @@ from muni_watchdog.checks.ssh.checks_system import (  # noqa: E402
 )
 from muni_watchdog.checks.ssh.connection import SshConnection, SshSession, posix_wrap  # noqa: E402
 from muni_watchdog.checks.ssh.sections import sections_script  # noqa: E402
-from muni_watchdog.model import CheckContext  # noqa: E402
+from muni_watchdog.core.model import CheckContext  # noqa: E402
 
 CHECKS = [("disk", DiskParams()), ("memory", MemoryParams()), ("load", LoadParams()),
           ("uptime", UptimeParams())]

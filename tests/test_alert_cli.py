@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from muni_watchdog.alerting import AlertProcessor
-from muni_watchdog.cli_alerts import WhenError, parse_when
-from muni_watchdog.config import load_config
-from muni_watchdog.engine import build_specs
-from muni_watchdog.model import Outcome, Result, State
-from muni_watchdog.store import Store
-from muni_watchdog.transitions import decide
+from muni_watchdog.alerting.processor import AlertProcessor
+from muni_watchdog.cli.common import WhenError, parse_when
+from muni_watchdog.config.loading import load_config
+from muni_watchdog.core.model import Outcome, Result, State
+from muni_watchdog.core.transitions import decide
+from muni_watchdog.daemon.engine import build_specs
+from muni_watchdog.store.database import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = """\

@@ -1,19 +1,57 @@
-"""The import direction of STYLE.md, enforced by import-linter's contracts in pyproject.toml."""
+"""The import direction of STYLE.md, enforced by import-linter's contracts in pyproject.toml,
+and the one import package: nothing imports the folders by their own names."""
 
 import ast
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# STYLE.md "Layers", top to bottom; "|": side by side, independent of each other.
+LAYERS = ["cli", "daemon", "alerting | reports", "store | config",
+          "checks | backup_tests | alerts", "core"]
+CONTRACTS = {
+    "layers": "layers",
+    "core-alone": "forbidden",
+    "work-imports-core-only": "forbidden",
+    "work-independent": "independence",
+    "store-imports-core-only": "forbidden",
+    "sql-in-store": "forbidden",
+    "scheduler-in-daemon": "forbidden",
+    "no-cycles": "acyclic_siblings",
+}
+
+
+def contracts() -> list[dict]:
+    with open(ROOT / "pyproject.toml", "rb") as file:
+        return tomllib.load(file)["tool"]["importlinter"]["contracts"]
+
+
+def test_the_layers_and_their_rules_are_stated_as_contracts():
+    """A contract dropped or loosened (a layer missing, cycles allowed) fails here, not
+    silently in lint-imports' count."""
+    found = {c.get("id"): c for c in contracts()}
+    assert {key: found[key]["type"] for key in CONTRACTS if key in found} == CONTRACTS
+    layers = found["layers"]
+    assert layers["layers"] == LAYERS
+    assert layers["containers"] == ["muni_watchdog"] and layers["exhaustive"] is True
+    assert found["no-cycles"]["ancestors"] == ["muni_watchdog"]
+    assert found["work-independent"]["modules"] == [
+        "muni_watchdog.checks", "muni_watchdog.backup_tests", "muni_watchdog.alerts"]
+    for key in ("core-alone", "work-imports-core-only", "store-imports-core-only"):
+        assert not found[key].get("allow_indirect_imports"), key
+        assert not found[key].get("ignore_imports"), key
 
 
 def test_import_contracts_hold():
     out = subprocess.run([sys.executable, "scripts/lint_imports.py", "--no-cache"],
                          capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "Contracts: 3 kept, 0 broken." in out.stdout
+    assert f"Contracts: {len(contracts())} kept, 0 broken." in out.stdout, out.stdout
 
 
 # The folders watchdog/, checks/, backup_tests/ and alerts/ install as muni_watchdog (setup.py).

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from lab.servers import HttpReceiver, free_port, make_self_signed, tls_context
-from muni_watchdog.alerting import AlertProcessor
-from muni_watchdog.config import parse_config
-from muni_watchdog.engine import build_specs
-from muni_watchdog.model import Outcome, Result, State
-from muni_watchdog.notifier import Notifier
-from muni_watchdog.store import Store
-from muni_watchdog.transitions import decide
+from muni_watchdog.alerting.delivery import Notifier
+from muni_watchdog.alerting.processor import AlertProcessor
+from muni_watchdog.config.loading import parse_config
+from muni_watchdog.core.model import Outcome, Result, State
+from muni_watchdog.core.transitions import decide
+from muni_watchdog.daemon.engine import build_specs
+from muni_watchdog.store.database import Store
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent
@@ -254,6 +254,7 @@ def test_a_fallback_copy_is_the_whole_message_in_its_own_layout(source, target):
     """Every pair of layouts: the copy is laid out for the fallback channel from the whole
     message, whatever the failing channel's own layout was (an SMS's 160 characters do not
     become the email)."""
+    from muni_watchdog.alerting.delivery import fallback_copy
     from muni_watchdog.alerts.render import (
         AlertInfo,
         ServiceInfo,
@@ -261,8 +262,7 @@ def test_a_fallback_copy_is_the_whole_message_in_its_own_layout(source, target):
         message_to_json,
         problem_message,
     )
-    from muni_watchdog.notifier import fallback_copy
-    from muni_watchdog.store import PendingNotification
+    from muni_watchdog.store.outbox import PendingNotification
 
     at = datetime(2026, 11, 2, 13, 0, tzinfo=UTC)
     alert = AlertInfo(

@@ -11,7 +11,7 @@ from lab.servers import free_port
 from muni_watchdog.checks.base import CollectError, TargetInfo
 from muni_watchdog.checks.http import HttpCheck, HttpParams
 from muni_watchdog.checks.tcp import TcpCheck, TcpParams
-from muni_watchdog.model import CheckContext, State
+from muni_watchdog.core.model import CheckContext, State
 
 pytestmark = pytest.mark.integration
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from muni_watchdog.cli import main
-from muni_watchdog.config import ConfigError, load_config, parse_config
-from muni_watchdog.yamlsource import MAX_DEPTH, MAX_VALUES
+from muni_watchdog.cli.main import main
+from muni_watchdog.config.loading import ConfigError, load_config, parse_config
+from muni_watchdog.config.yamlsource import MAX_DEPTH, MAX_VALUES
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = (ROOT / "etc" / "muni-watchdog.example.yaml").read_text()

@@ -7,7 +7,7 @@ import io
 import json
 from datetime import UTC, datetime
 
-from muni_watchdog.cli import main
+from muni_watchdog.cli.main import main
 from muni_watchdog.reports.deliver import digest
 from muni_watchdog.reports.digest import render_digest_text
 from tests.report_fixture import CONFIG, NOW, build, make_config, state_row
@@ -101,7 +101,7 @@ def test_inventory_shows_entity_mib_identity_age_and_installed_software(tmp_path
     from muni_watchdog.checks.snmp.check_software import SoftwareParams, evaluate_software
     from muni_watchdog.checks.snmp.check_system import SystemParams, evaluate_system
     from muni_watchdog.checks.snmp.session import Poll
-    from muni_watchdog.model import CheckContext
+    from muni_watchdog.core.model import CheckContext
 
     store = _devices(tmp_path)
     # the items the checks store, from the lab recordings: the switch's ENTITY-MIB chassis,

@@ -40,7 +40,7 @@ def test_metrics_endpoint_scraped_and_parsed(tmp_path):
 
 
 def test_metrics_listen_default_and_validation():
-    from muni_watchdog.config import MetricsConfig
+    from muni_watchdog.config.models import MetricsConfig
     assert MetricsConfig().address == ("127.0.0.1", 9877)
     assert MetricsConfig(listen="[::1]:9100").address == ("::1", 9100)
     with pytest.raises(ValueError, match="is not ADDRESS:PORT"):

@@ -85,7 +85,7 @@ def test_summary_speaks_plainly(report):
 
 
 def test_no_data_is_said_not_invented(tmp_path):
-    from muni_watchdog.store import Store
+    from muni_watchdog.store.database import Store
     store = Store.open(tmp_path / "empty")
     report = monthly_report(store, make_config(), 2026, 11, NOW)
     assert all(s.availability is None for s in report.services)
@@ -112,7 +112,7 @@ def test_a_short_outage_is_named_in_the_paragraph_and_never_shown_as_100_percent
     """Issue 10: Payments at 63.3 % (target 99.5 %, missed) while the paragraph said "No
     service had an outage" — outages under 60 s were skipped in the paragraph only."""
     from muni_watchdog.reports.render import render_monthly_text
-    from muni_watchdog.store import Store
+    from muni_watchdog.store.database import Store
     from tests.report_fixture import event, run
 
     store = Store.open(tmp_path / "short")
@@ -150,7 +150,7 @@ def test_pending_security_updates_are_counted_with_their_age(tmp_path):
     """Issue 10: "Oldest security update waiting: 0 days" next to "88 security updates
     pending". The report and its trend now say both, the same way."""
     from muni_watchdog.reports.render import render_monthly_html, render_monthly_text
-    from muni_watchdog.store import Store
+    from muni_watchdog.store.database import Store
     from tests.report_fixture import run, state_row
 
     store = Store.open(tmp_path / "patches")

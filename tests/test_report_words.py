@@ -11,8 +11,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from muni_watchdog.config import parse_config
-from muni_watchdog.model import Outcome, Result, State
+from muni_watchdog.config.loading import parse_config
+from muni_watchdog.core.model import Outcome, Result, State
 from muni_watchdog.reports.deliver import monthly_report
 from muni_watchdog.reports.render import render_monthly_html, render_monthly_text
 from muni_watchdog.reports.words import (
@@ -23,7 +23,7 @@ from muni_watchdog.reports.words import (
     summary_paragraph,
     trend_words,
 )
-from muni_watchdog.store import Store
+from muni_watchdog.store.database import Store
 
 NOUNS = ("service", "incident", "time", "restore test", "accepted risk", "security update",
          "day", "hour", "minute", "second", "check")
@@ -200,8 +200,8 @@ notify:
 
 
 def _run(store, config, target, check, state, at, items=()):
-    from muni_watchdog.engine import build_specs
-    from muni_watchdog.transitions import decide
+    from muni_watchdog.core.transitions import decide
+    from muni_watchdog.daemon.engine import build_specs
     spec = next(s for s in build_specs(config) if s.key.target == target)
     previous, _ = store.load_status(spec.key)
     outcome = Outcome.of([Result(state, f"{check} {state.name}")], items=items).judged(True)
@@ -212,7 +212,7 @@ def _run(store, config, target, check, state, at, items=()):
 
 
 def test_held_by_parent_names_it_and_the_acknowledgement_agrees(tmp_path):
-    from muni_watchdog.alerting import AlertProcessor
+    from muni_watchdog.alerting.processor import AlertProcessor
     config = parse_config(CONFIG, "town.yaml", check_secrets=False)
     store = Store.open(tmp_path)
     t0 = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)

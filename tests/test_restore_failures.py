@@ -28,7 +28,7 @@ from muni_watchdog.backup_tests.drill import run_restore_test
 from muni_watchdog.backup_tests.params import BackupParams
 from muni_watchdog.backup_tests.report import BackupState
 from muni_watchdog.backup_tests.restic_messages import subset_of_pack
-from muni_watchdog.model import State
+from muni_watchdog.core.model import State
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(shutil.which("restic") is None, reason="restic not installed")]

@@ -29,8 +29,8 @@ from muni_watchdog.backup_tests.verify import (
     snapshot_root,
     verify_restored,
 )
-from muni_watchdog.model import State
-from muni_watchdog.store import Store
+from muni_watchdog.core.model import State
+from muni_watchdog.store.database import Store
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -288,7 +288,7 @@ def test_restic_environment_is_clean_and_secret_free(tmp_path):
 # -- store --------------------------------------------------------------------------------------
 
 def test_store_records_runs_and_state():
-    from muni_watchdog.cli_backup import report_row
+    from muni_watchdog.daemon.restore_tests import report_row
     store = Store.memory()
     assert store.restore_test_state("b") is None
     report = RestoreTestReport("b", "s", NOW, files=3, verified=3)

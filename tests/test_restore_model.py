@@ -20,8 +20,8 @@ from muni_watchdog.backup_tests.restore_timing import (
     remember,
 )
 from muni_watchdog.backup_tests.stale_locks import LockInfo, dead_owner_locks
-from muni_watchdog.model import State
-from muni_watchdog.store import Store
+from muni_watchdog.core.model import State
+from muni_watchdog.store.database import Store
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 LATER = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
@@ -170,7 +170,7 @@ def test_history_is_bounded_and_survives_the_store():
     for i in range(20):
         history = remember(history, TimedRestore(i * 1000, 1.0 + i, at=f"2026-11-{i + 1:02d}"))
     assert len(history) == 12 and history[-1]["at"] == "2026-11-20"
-    from muni_watchdog.cli_backup import report_row
+    from muni_watchdog.daemon.restore_tests import report_row
     store = Store.memory()
     state = BackupState(sample_seed="s", timings=history, failed_subset="3/12",
                         failed_packs=(PACK,), failed_since=NOW.isoformat())

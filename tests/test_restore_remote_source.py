@@ -20,7 +20,7 @@ from lab.restic_lab import ResticLab
 from lab.ssh_lab import SshLab
 from muni_watchdog.backup_tests.canary import write_canary
 from muni_watchdog.backup_tests.live_source import parse_stat_and_hash, stat_and_hash_command
-from muni_watchdog.config import ConfigError, parse_config
+from muni_watchdog.config.loading import ConfigError, parse_config
 
 ROOT = Path(__file__).resolve().parent.parent
 ODD_NAME = "it's $(touch PWNED) & `id` ; x.txt"  # must reach the remote side as one literal word

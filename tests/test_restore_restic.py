@@ -23,7 +23,7 @@ from muni_watchdog.backup_tests.params import BackupParams
 from muni_watchdog.backup_tests.report import BackupState, report_to_outcome
 from muni_watchdog.backup_tests.restic_messages import subset_of_pack
 from muni_watchdog.backup_tests.restic_output import parse_version
-from muni_watchdog.model import State
+from muni_watchdog.core.model import State
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(shutil.which("restic") is None, reason="restic not installed")]
@@ -264,7 +264,7 @@ backups:
     assert "integrity  check of 2/12 of the stored data: 0 error(s)" in text.stdout
     unknown = subprocess.run(cmd + ["nope"], capture_output=True, text=True, cwd=ROOT)
     assert unknown.returncode == 2 and "known: clerk-share" in unknown.stderr
-    from muni_watchdog.store import Store
+    from muni_watchdog.store.database import Store
     store = Store.open(state_dir, readonly=True)
     assert [r["integrity_subset"] for r in store.restore_tests()] == ["2/12", "1/12"]
     store.close()

@@ -22,9 +22,9 @@ from muni_watchdog.checks.snmp.client import SnmpError
 from muni_watchdog.checks.snmp.connection import SnmpConnection
 from muni_watchdog.checks.snmp.discover import EVERYTHING, discover
 from muni_watchdog.checks.snmp.session import SnmpSession
-from muni_watchdog.config import parse_config
-from muni_watchdog.engine import build_specs, close_sessions, run_check
-from muni_watchdog.model import CheckContext, State
+from muni_watchdog.config.loading import parse_config
+from muni_watchdog.core.model import CheckContext, State
+from muni_watchdog.daemon.engine import build_specs, close_sessions, run_check
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(shutil.which("snmpd") is None and

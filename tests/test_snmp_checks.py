@@ -28,7 +28,7 @@ from muni_watchdog.checks.snmp.client import SnmpError
 from muni_watchdog.checks.snmp.device import DeviceCheck, DeviceParams, DeviceRaw
 from muni_watchdog.checks.snmp.rates import counter_delta, days_until_full, rate, uptime_advanced
 from muni_watchdog.checks.snmp.session import Poll
-from muni_watchdog.model import CheckContext, State
+from muni_watchdog.core.model import CheckContext, State
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 WRAP = 1 << 32

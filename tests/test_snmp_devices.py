@@ -27,7 +27,7 @@ from muni_watchdog.checks.snmp.device import DeviceCheck, DeviceParams, DeviceRa
 from muni_watchdog.checks.snmp.discover import discover
 from muni_watchdog.checks.snmp.session import Poll, SnmpSession
 from muni_watchdog.checks.snmp.values import text
-from muni_watchdog.model import CheckContext, State
+from muni_watchdog.core.model import CheckContext, State
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

@@ -23,9 +23,9 @@ from muni_watchdog.checks.snmp.connection import SnmpConnection
 from muni_watchdog.checks.snmp.discover import discover
 from muni_watchdog.checks.snmp.session import SnmpSession
 from muni_watchdog.checks.snmp.walk import WalkLimits
-from muni_watchdog.config import parse_config
-from muni_watchdog.engine import build_specs, close_sessions, run_check
-from muni_watchdog.model import State
+from muni_watchdog.config.loading import parse_config
+from muni_watchdog.core.model import State
+from muni_watchdog.daemon.engine import build_specs, close_sessions, run_check
 from tests.hostile_agent import HostileAgent
 
 ROOT = Path(__file__).resolve().parent.parent

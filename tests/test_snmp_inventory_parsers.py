@@ -15,7 +15,7 @@ from muni_watchdog.checks.snmp.check_software import SoftwareParams, evaluate_so
 from muni_watchdog.checks.snmp.check_system import SystemParams, evaluate_system
 from muni_watchdog.checks.snmp.dateandtime import date_and_time
 from muni_watchdog.checks.snmp.session import Poll
-from muni_watchdog.model import CheckContext, State
+from muni_watchdog.core.model import CheckContext, State
 
 E = "1.3.6.1.2.1.47.1.1.1.1"
 SW = "1.3.6.1.2.1.25.6.3.1"

@@ -29,7 +29,7 @@ from muni_watchdog.checks.snmp.check_ups import UpsParams, evaluate_ups
 from muni_watchdog.checks.snmp.classes import classify
 from muni_watchdog.checks.snmp.device import DeviceCheck, DeviceParams, DeviceRaw
 from muni_watchdog.checks.snmp.session import Poll
-from muni_watchdog.model import CheckContext, State
+from muni_watchdog.core.model import CheckContext, State
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 class Exception_:

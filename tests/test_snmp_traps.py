@@ -10,16 +10,10 @@ import subprocess
 import pytest
 
 from muni_watchdog.checks.snmp import ber
-from muni_watchdog.checks.snmp.traps import (
-    SNMP_TRAP_OID,
-    Trap,
-    TrapReceiver,
-    decode_trap,
-    map_trap,
-    message_version,
-)
+from muni_watchdog.checks.snmp.trap_message import SNMP_TRAP_OID, Trap
+from muni_watchdog.checks.snmp.traps import TrapReceiver, decode_trap, map_trap, message_version
 from muni_watchdog.checks.snmp.traps_v3 import V3User
-from muni_watchdog.model import State
+from muni_watchdog.core.model import State
 
 SENDERS = {"127.0.0.1": ("ups-basement", b"traps-secret")}
 

@@ -34,7 +34,7 @@ from muni_watchdog.checks.ssh.checks_system import (
 from muni_watchdog.checks.ssh.common import ABSENT, RemoteData
 from muni_watchdog.checks.ssh.connection import CommandResult
 from muni_watchdog.checks.ssh.sections import CUT, Section
-from muni_watchdog.model import CheckContext, Outcome, State
+from muni_watchdog.core.model import CheckContext, Outcome, State
 from tests.ssh_hosts import (
     EPOCH,
     NOW,

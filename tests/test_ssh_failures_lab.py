@@ -19,9 +19,9 @@ from lab.ssh_lab import SshLab
 from muni_watchdog.checks import KINDS
 from muni_watchdog.checks.base import TargetInfo
 from muni_watchdog.checks.ssh.connection import SshConnection, SshSession
-from muni_watchdog.engine import CheckSpec, run_check
-from muni_watchdog.model import CheckKey, Outcome, State
-from muni_watchdog.transitions import Policy
+from muni_watchdog.core.model import CheckKey, Outcome, State
+from muni_watchdog.core.transitions import Policy
+from muni_watchdog.daemon.engine import CheckSpec, run_check
 from tests.ssh_hosts import DNF_NO_REBOOT, YUM_NO_REBOOT, data
 
 pytestmark = pytest.mark.integration

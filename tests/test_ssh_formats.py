@@ -20,7 +20,7 @@ from muni_watchdog.checks.ssh.zypper import (
     parse_tables,
     parse_updates,
 )
-from muni_watchdog.model import CheckContext, State
+from muni_watchdog.core.model import CheckContext, State
 from tests.ssh_hosts import (
     DNF_REBOOT,
     NOW,
@@ -37,7 +37,7 @@ def evaluate(raw):
     try:
         return PatchesCheck().evaluate(raw, PatchesParams(), CheckContext(NOW, {})).outcome
     except CollectError as exc:
-        from muni_watchdog.model import Outcome
+        from muni_watchdog.core.model import Outcome
         return Outcome.unknown(str(exc))
 
 

@@ -21,9 +21,9 @@ from lab.ssh_lab import SshLab
 from muni_watchdog.checks import KINDS
 from muni_watchdog.checks.base import TargetInfo
 from muni_watchdog.checks.ssh.connection import SshConnection, SshSession
-from muni_watchdog.engine import CheckSpec, run_check
-from muni_watchdog.model import CheckContext, CheckKey, State
-from muni_watchdog.transitions import Policy
+from muni_watchdog.core.model import CheckContext, CheckKey, State
+from muni_watchdog.core.transitions import Policy
+from muni_watchdog.daemon.engine import CheckSpec, run_check
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[1]

@@ -32,7 +32,7 @@ from muni_watchdog.checks.ssh.sections import Section, parse_sections, sections_
 from muni_watchdog.checks.ssh.system import parse_df, parse_failed_units, real_filesystems
 from muni_watchdog.checks.ssh.windows import as_list, parse_ps_date, parse_windows_patches
 from muni_watchdog.checks.ssh.zypper import parse_patches, parse_updates
-from muni_watchdog.model import CheckContext, State
+from muni_watchdog.core.model import CheckContext, State
 from tests.ssh_hosts import NOW, apt_host, data, dnf_host, with_summary
 
 # --- apt ------------------------------------------------------------------------------------

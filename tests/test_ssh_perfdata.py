@@ -10,7 +10,7 @@ import pytest
 from muni_watchdog.checks.ssh.checks_command import CommandCheck, CommandParams
 from muni_watchdog.checks.ssh.connection import CommandResult
 from muni_watchdog.checks.ssh.plugin import parse_perfdata, parse_plugin_output
-from muni_watchdog.model import CheckContext, Metric, State
+from muni_watchdog.core.model import CheckContext, Metric, State
 from tests.ssh_hosts import NOW
 
 

@@ -22,7 +22,7 @@ from muni_watchdog.checks.snmp.common import fetch, high
 from muni_watchdog.checks.snmp.rates import rate
 from muni_watchdog.checks.snmp.session import Need, Poll
 from muni_watchdog.checks.snmp.values import integer
-from muni_watchdog.model import CheckContext, Metric, Outcome, Result, State
+from muni_watchdog.core.model import CheckContext, Metric, Outcome, Result, State
 
 NEED = Need.of([O.SYS_UPTIME], ifmib.TABLES)
 IGNORED_TYPES = {"softwareLoopback"}

@@ -22,7 +22,7 @@ from muni_watchdog.checks.base import CheckParams, Evaluation, TargetInfo
 from muni_watchdog.checks.snmp import printer as prt
 from muni_watchdog.checks.snmp.common import fetch, low
 from muni_watchdog.checks.snmp.session import Need, Poll
-from muni_watchdog.model import CheckContext, Metric, Outcome, Result, State
+from muni_watchdog.core.model import CheckContext, Metric, Outcome, Result, State
 
 NEED = Need.of(prt.SCALARS, prt.TABLES)
 

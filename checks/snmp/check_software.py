@@ -18,8 +18,8 @@ from muni_watchdog.checks.snmp import software
 from muni_watchdog.checks.snmp.common import fetch
 from muni_watchdog.checks.snmp.session import Need, Poll
 from muni_watchdog.checks.snmp.values import Snapshot
-from muni_watchdog.model import CheckContext, Metric, Outcome, Result, State
-from muni_watchdog.types import Interval, Timeout
+from muni_watchdog.core.model import CheckContext, Metric, Outcome, Result, State
+from muni_watchdog.core.types import Interval, Timeout
 
 NEED = Need.of((), software.TABLES)
 

@@ -22,8 +22,8 @@ from muni_watchdog.checks.snmp.common import fetch
 from muni_watchdog.checks.snmp.rates import TIMETICKS_WRAP, uptime_advanced
 from muni_watchdog.checks.snmp.session import Need, Poll
 from muni_watchdog.checks.snmp.values import integer
-from muni_watchdog.model import CheckContext, Metric, Outcome, Result, State
-from muni_watchdog.types import Duration
+from muni_watchdog.core.model import CheckContext, Metric, Outcome, Result, State
+from muni_watchdog.core.types import Duration
 
 SYSTEM_NEED = Need.of(sysmod.SCALARS, sysmod.TABLES, sysmod.PROBES)
 UNREACHABLE = {"host_down", "no_agent", "no_answer"}

@@ -28,7 +28,7 @@ from muni_watchdog.checks.base import CheckParams, Evaluation, TargetInfo
 from muni_watchdog.checks.snmp import ups as upsmod
 from muni_watchdog.checks.snmp.common import fetch, high, low
 from muni_watchdog.checks.snmp.session import Need, Poll
-from muni_watchdog.model import CheckContext, Metric, Outcome, Result, State
+from muni_watchdog.core.model import CheckContext, Metric, Outcome, Result, State
 
 NEED = Need.of(upsmod.SCALARS, upsmod.TABLES)
 

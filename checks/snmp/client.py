@@ -38,7 +38,7 @@ from muni_watchdog.checks.snmp.errors import SnmpError, WalkError
 from muni_watchdog.checks.snmp.transport import Rejected, RequestTimeout, exchange, resolve
 from muni_watchdog.checks.snmp.values import Value
 from muni_watchdog.checks.snmp.walk import Walk, WalkLimits, check_value
-from muni_watchdog.secrets import SecretError, read_secret
+from muni_watchdog.core.secrets import SecretError, read_secret
 
 log = logging.getLogger("muni-watchdog")
 

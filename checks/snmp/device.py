@@ -30,7 +30,7 @@ from muni_watchdog.checks.snmp.check_system import SYSTEM_NEED
 from muni_watchdog.checks.snmp.classes import NAS_PROBES
 from muni_watchdog.checks.snmp.common import fetch_more, session_of
 from muni_watchdog.checks.snmp.session import Need, Poll
-from muni_watchdog.model import CheckContext, Outcome, Result, State
+from muni_watchdog.core.model import CheckContext, Outcome, Result, State
 
 
 @dataclass(frozen=True)

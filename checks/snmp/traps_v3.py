@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from muni_watchdog.checks.snmp import ber
-from muni_watchdog.checks.snmp.traps import Trap
+from muni_watchdog.checks.snmp.trap_message import SNMP_TRAP_OID, Trap
 
 log = logging.getLogger("muni-watchdog")
 
@@ -140,7 +140,6 @@ class V3TrapEngine:
     def receive(self, data: bytes, addr: tuple[str, int]) -> Trap | None:
         """Authenticate one v3 datagram from ``addr``; see the class docstring."""
         from muni_watchdog.checks.snmp.client import convert
-        from muni_watchdog.checks.snmp.traps import SNMP_TRAP_OID
         try:
             engine_id, user_name = usm_header(data)
         except ber.BerError as exc:

@@ -19,7 +19,7 @@ from muni_watchdog.checks.ssh.common import (
 )
 from muni_watchdog.checks.ssh.connection import CommandResult
 from muni_watchdog.checks.ssh.plugin import parse_plugin_output
-from muni_watchdog.model import CheckContext, Outcome, Result, State
+from muni_watchdog.core.model import CheckContext, Outcome, Result, State
 
 log = logging.getLogger("muni-watchdog.ssh")
 

@@ -21,7 +21,7 @@ from muni_watchdog.checks.ssh.common import (
 )
 from muni_watchdog.checks.ssh.sections import Section
 from muni_watchdog.checks.ssh.system import parse_df, parse_df_errors, real_filesystems
-from muni_watchdog.model import CheckContext, Metric, Outcome, Result, State
+from muni_watchdog.core.model import CheckContext, Metric, Outcome, Result, State
 
 FORECAST_WINDOW = 7 * 86400
 FORECAST_POINTS = 200

@@ -23,7 +23,7 @@ from muni_watchdog.checks.ssh.connection import CommandResult
 from muni_watchdog.checks.ssh.patches_common import DAY, PatchesParams, judge_reboot, judge_updates
 from muni_watchdog.checks.ssh.patches_linux import linux_parts, lists_age, read_family, read_reboot
 from muni_watchdog.checks.ssh.windows import PATCH_SCRIPT, parse_windows_patches, powershell_errors
-from muni_watchdog.model import CheckContext, Metric, Outcome, Result, State
+from muni_watchdog.core.model import CheckContext, Metric, Outcome, Result, State
 
 __all__ = ["DAY", "PatchesCheck", "PatchesParams", "linux_parts"]
 

@@ -36,8 +36,8 @@ from muni_watchdog.checks.ssh.system import (
     parse_uptime,
     systemd_absent,
 )
-from muni_watchdog.model import CheckContext, Metric, Outcome, Result, State
-from muni_watchdog.types import Duration
+from muni_watchdog.core.model import CheckContext, Metric, Outcome, Result, State
+from muni_watchdog.core.types import Duration
 
 __all__ = ["DiskCheck", "DiskParams", "LoadCheck", "MemoryCheck", "ServicesCheck",
            "TimesyncCheck", "UptimeCheck"]

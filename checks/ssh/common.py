@@ -23,9 +23,9 @@ from muni_watchdog.checks.ssh.connection import (
     powershell_wrap,
 )
 from muni_watchdog.checks.ssh.sections import CUT, Section, parse_sections, sections_script
-from muni_watchdog.durations import humanize
-from muni_watchdog.model import CheckContext, Outcome, Result, State
-from muni_watchdog.types import Timeout
+from muni_watchdog.core.durations import humanize
+from muni_watchdog.core.model import CheckContext, Outcome, Result, State
+from muni_watchdog.core.types import Timeout
 
 ABSENT = 200  # section exit status meaning "this tool is not installed here"
 NOT_FOUND, NOT_EXECUTABLE = 127, 126  # what sh itself returns for a command it cannot run

@@ -27,8 +27,8 @@ import paramiko
 from pydantic import Field, model_validator
 
 from muni_watchdog.checks.base import CollectError, TargetInfo
-from muni_watchdog.secrets import SecretError, read_secret
-from muni_watchdog.types import Interval, SecretRef, Strict, Timeout
+from muni_watchdog.core.secrets import SecretError, read_secret
+from muni_watchdog.core.types import Interval, SecretRef, Strict, Timeout
 
 log = logging.getLogger("muni-watchdog.ssh")
 # paramiko logs every connect and login at INFO: one line per check per target is noise.

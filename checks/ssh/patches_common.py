@@ -10,8 +10,8 @@ from pydantic import Field
 
 from muni_watchdog.checks.ssh.common import SshCheckParams, days
 from muni_watchdog.checks.ssh.packages import PendingUpdate
-from muni_watchdog.model import CheckContext, Metric, Result, State
-from muni_watchdog.types import Duration, Timeout
+from muni_watchdog.core.model import CheckContext, Metric, Result, State
+from muni_watchdog.core.types import Duration, Timeout
 
 DAY = 86400.0
 

@@ -44,7 +44,7 @@ from muni_watchdog.checks.ssh.zypper import (
     parse_patches,
     parse_updates,
 )
-from muni_watchdog.model import Result, State
+from muni_watchdog.core.model import Result, State
 
 APT_SIMULATE = ("apt-get -s -q -o Debug::NoLocking=true "
                 "-o APT::Get::Show-User-Simulation-Note=false dist-upgrade")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from muni_watchdog.model import State
+from muni_watchdog.core.model import State
 from muni_watchdog.reports.history import History, when
 from muni_watchdog.reports.outages import monitoring_stopped, site_coverage
 from muni_watchdog.reports.words import plural, span, stamp

@@ -159,7 +159,7 @@ def snapshot_from_store(store: Any, config: Any, now: datetime | None = None) ->
 def store_snapshot(state_dir: str, config: Any) -> Callable[[], Snapshot]:
     """A ``collect`` for the server that opens its own read-only connection per scrape."""
     def collect() -> Snapshot:
-        from muni_watchdog.store import Store
+        from muni_watchdog.store.database import Store
         store = Store.open(state_dir, readonly=True)
         try:
             return snapshot_from_store(store, config)

@@ -9,7 +9,7 @@ recovered or stopped meaning that; overlapping periods count once; maintenance w
 cover the check are left out when ``reports.exclude_maintenance``.
 
 Not watched (README, "Time the monitor did not know"): a period in which a check of the service
-that can report an outage had no fresh result that knew (``watchdog.reports.coverage``: UNKNOWN
+that can report an outage had no fresh result that knew (``muni_watchdog.reports.coverage``: UNKNOWN
 results, results that did not come, the monitoring not running). It is neither up nor down:
 availability is measured over the watched time, outages inside it are not counted, and a
 target is "met" only when the month was watched enough to prove it. Pure.
@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from muni_watchdog.checks.impact import check_type_info
-from muni_watchdog.model import State
+from muni_watchdog.core.model import State
 from muni_watchdog.reports.coverage import (
     Blind,
     CheckCoverage,

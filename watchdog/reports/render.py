@@ -10,8 +10,9 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 
-from muni_watchdog.durations import humanize
-from muni_watchdog.reports.monthly import MetricTrend, MonthlyReport, ServiceReport
+from muni_watchdog.core.durations import humanize
+from muni_watchdog.reports.monthly import MonthlyReport, ServiceReport
+from muni_watchdog.reports.trends import MetricTrend
 from muni_watchdog.reports.words import (
     days_against,
     duration_against,
