@@ -21,14 +21,14 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from backup_tests.integrity import judge_check, plan_check, shorten_ids
-from backup_tests.live_source import LiveFile, RemoteSourceReader, SourceUnavailable
-from backup_tests.params import BackupParams, RemoteSource
-from backup_tests.repo_lock import Busy, repository_lock
-from backup_tests.report import BackupState, RestoreTestReport, judge_age
-from backup_tests.restic import Restic, ResticError
-from backup_tests.restic_messages import named_packs
-from backup_tests.restic_output import (
+from muni_watchdog.backup_tests.integrity import judge_check, plan_check, shorten_ids
+from muni_watchdog.backup_tests.live_source import LiveFile, RemoteSourceReader, SourceUnavailable
+from muni_watchdog.backup_tests.params import BackupParams, RemoteSource
+from muni_watchdog.backup_tests.repo_lock import Busy, repository_lock
+from muni_watchdog.backup_tests.report import BackupState, RestoreTestReport, judge_age
+from muni_watchdog.backup_tests.restic import Restic, ResticError
+from muni_watchdog.backup_tests.restic_messages import named_packs
+from muni_watchdog.backup_tests.restic_output import (
     OLDEST_SUPPORTED,
     Failure,
     error_message,
@@ -37,24 +37,24 @@ from backup_tests.restic_output import (
     parse_version_number,
     stderr_lines,
 )
-from backup_tests.restic_verdicts import (
+from muni_watchdog.backup_tests.restic_verdicts import (
     ls_problem,
     no_snapshot_matched,
     parse_check,
     parse_restore,
 )
-from backup_tests.restore_timing import judge_timing, wants_probe
-from backup_tests.sampling import Rotation, include_pattern, select_sample
-from backup_tests.scratch import ScratchError, private_scratch_async, sweep_stale
-from backup_tests.verify import (
+from muni_watchdog.backup_tests.restore_timing import judge_timing, wants_probe
+from muni_watchdog.backup_tests.sampling import Rotation, include_pattern, select_sample
+from muni_watchdog.backup_tests.scratch import ScratchError, private_scratch_async, sweep_stale
+from muni_watchdog.backup_tests.verify import (
     check_canary,
     missing_from_backup,
     relative_to_root,
     snapshot_root,
     verify_restored,
 )
-from watchdog.durations import humanize
-from watchdog.model import State
+from muni_watchdog.core.durations import humanize
+from muni_watchdog.core.model import State
 
 log = logging.getLogger(__name__)
 

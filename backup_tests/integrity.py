@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from backup_tests.report import BackupState
-from backup_tests.restic_verdicts import CheckResult
-from watchdog.model import State
+from muni_watchdog.backup_tests.report import BackupState
+from muni_watchdog.backup_tests.restic_verdicts import CheckResult
+from muni_watchdog.core.model import State
 
 _ID64 = re.compile(r"\b([0-9a-f]{12})[0-9a-f]{52}\b")
 

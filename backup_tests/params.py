@@ -9,7 +9,7 @@ import re
 
 from pydantic import Field, field_validator, model_validator
 
-from watchdog.types import Duration, Interval, LongTimeout, Strict
+from muni_watchdog.core.types import Duration, Interval, LongTimeout, Strict
 
 # Five cron fields: minute hour day-of-month month day-of-week (numbers, *, lists, ranges, steps,
 # and three-letter names). The daemon's scheduler parses it; this only catches typos early.

@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from watchdog.durations import humanize
-from watchdog.model import Metric, Outcome, Result, State
+from muni_watchdog.core.durations import humanize
+from muni_watchdog.core.model import Metric, Outcome, Result, State
 
 
 @dataclass(frozen=True)

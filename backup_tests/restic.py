@@ -31,8 +31,8 @@ from pathlib import Path
 
 import sh
 
-from backup_tests.params import BackupParams
-from backup_tests.restic_output import (
+from muni_watchdog.backup_tests.params import BackupParams
+from muni_watchdog.backup_tests.restic_output import (
     Failure,
     ResticVersion,
     classify_exit,
@@ -40,7 +40,7 @@ from backup_tests.restic_output import (
     parse_version,
     stderr_lines,
 )
-from backup_tests.stale_locks import (
+from muni_watchdog.backup_tests.stale_locks import (
     LockInfo,
     dead_owner_locks,
     parse_lock,

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from backup_tests.restic_messages import first_message, meaningful_lines
+from muni_watchdog.backup_tests.restic_messages import first_message, meaningful_lines
 
 VERSION_RE = re.compile(r"^restic (\d+)\.(\d+)\.(\d+)\S*\s+compiled with (\S+) on (\S+)/(\S+)",
                         re.MULTILINE)

@@ -11,8 +11,8 @@ import json
 import re
 from dataclasses import dataclass
 
-from backup_tests.restic_messages import is_noise, named_packs
-from backup_tests.restic_output import error_text, json_lines, stderr_lines
+from muni_watchdog.backup_tests.restic_messages import is_noise, named_packs
+from muni_watchdog.backup_tests.restic_output import error_text, json_lines, stderr_lines
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from backup_tests.params import BackupParams
-from backup_tests.report import RestoreTestReport
-from watchdog.durations import humanize
-from watchdog.model import State
+from muni_watchdog.backup_tests.params import BackupParams
+from muni_watchdog.backup_tests.report import RestoreTestReport
+from muni_watchdog.core.durations import humanize
+from muni_watchdog.core.model import State
 
 HISTORY = 12          # restores remembered per backup (about a quarter of weekly tests)
 MIN_SPREAD = 2.0      # the largest run must restore at least twice the bytes of the smallest

@@ -17,8 +17,8 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backup_tests.params import SampleParams
-from backup_tests.restic_output import Node
+from muni_watchdog.backup_tests.params import SampleParams
+from muni_watchdog.backup_tests.restic_output import Node
 
 PROBE_MIN = 96_000_000   # a probe restores at least this much where the snapshot allows
 PROBE_MAX = 128_000_000  # ... and at most this much

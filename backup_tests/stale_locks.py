@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from backup_tests.restic_output import parse_time
+from muni_watchdog.backup_tests.restic_output import parse_time
 
 MAX_LOCKS = 50  # bound on locks looked at; a repository normally has zero to a few
 

@@ -33,10 +33,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from backup_tests.drill import run_restore_test  # noqa: E402
-from backup_tests.params import BackupParams  # noqa: E402
-from backup_tests.report import BackupState  # noqa: E402
 from lab.restic_lab import ResticLab  # noqa: E402
+from muni_watchdog.backup_tests.drill import run_restore_test  # noqa: E402
+from muni_watchdog.backup_tests.params import BackupParams  # noqa: E402
+from muni_watchdog.backup_tests.report import BackupState  # noqa: E402
 
 
 def make_tree(root: Path, total_bytes: int, seed: int = 1) -> tuple[int, int]:

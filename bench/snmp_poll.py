@@ -31,10 +31,10 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from checks.snmp import transport
-from checks.snmp.client import SnmpClient
-from checks.snmp.connection import SnmpConnection
 from lab.snmp_lab import DATA_DIR, LOOPBACK, NetSnmpd, SnmpSim
+from muni_watchdog.checks.snmp import transport
+from muni_watchdog.checks.snmp.client import SnmpClient
+from muni_watchdog.checks.snmp.connection import SnmpConnection
 
 EXPORTER = "/usr/bin/prometheus-snmp-exporter"   # Debian's prometheus-snmp-exporter (0.21)
 

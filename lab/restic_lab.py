@@ -18,7 +18,7 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-from backup_tests.canary import write_canary
+from muni_watchdog.backup_tests.canary import write_canary
 
 PASSWORD = "lab-password-not-secret"
 CANARY_NAME = ".muni-watchdog-canary.json"

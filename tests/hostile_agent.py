@@ -39,8 +39,8 @@ import bisect
 import threading
 import time
 
-from checks.snmp import ber
-from checks.snmp.ber import _int, _tlv, encode_oid
+from muni_watchdog.checks.snmp import ber
+from muni_watchdog.checks.snmp.ber import _int, _tlv, encode_oid
 
 MODES = ("normal", "null-endless", "huge-endless", "big-endless", "slow-endless",
          "huge-value", "loop",

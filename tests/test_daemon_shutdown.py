@@ -16,16 +16,16 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEMD_STOP_TIMEOUT = 20   # TimeoutStopSec in systemd/muni-watchdog.service
 
-# The daemon as `muni-watchdog run` starts it, plus one stuck piece of work; it sends itself
-# SIGTERM a second after it started.
+# The daemon as `muni-watchdog run` starts it, given one more site job that leaves a piece of
+# work stuck; it sends itself SIGTERM a second after it started.
 SCRIPT = """\
 import asyncio, os, signal, sys, time
-from watchdog.daemon import Daemon, run_daemon
-from watchdog.logs import setup_logging
+from muni_watchdog.core.logs import setup_logging
+from muni_watchdog.daemon import service
+from muni_watchdog.daemon.runtime import SiteJob
 
 setup_logging("INFO")
 stuck = sys.argv[3]
-original = Daemon._start_traps
 
 
 async def stubborn():
@@ -36,17 +36,18 @@ async def stubborn():
             pass   # a cancellation lost
 
 
-async def start_traps(self, config):
-    await original(self, config)
-    loop = asyncio.get_running_loop()
-    if stuck == "task":
-        loop.create_task(stubborn(), name="stubborn-poll")
-    else:
-        loop.run_in_executor(None, time.sleep, 3600)
-    loop.call_later(1, os.kill, os.getpid(), signal.SIGTERM)
+class Stuck(SiteJob):
+    async def install(self, config, runtime):
+        loop = asyncio.get_running_loop()
+        if stuck == "task":
+            loop.create_task(stubborn(), name="stubborn-poll")
+        else:
+            loop.run_in_executor(None, time.sleep, 3600)
+        loop.call_later(1, os.kill, os.getpid(), signal.SIGTERM)
 
-Daemon._start_traps = start_traps
-sys.exit(run_daemon(sys.argv[1], sys.argv[2]))
+standard_jobs = service.standard_jobs
+service.standard_jobs = lambda: [*standard_jobs(), Stuck()]
+sys.exit(service.run_daemon(sys.argv[1], sys.argv[2]))
 """
 
 

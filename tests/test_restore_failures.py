@@ -22,13 +22,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-import backup_tests.restic as restic_module
-from backup_tests.drill import run_restore_test
-from backup_tests.params import BackupParams
-from backup_tests.report import BackupState
-from backup_tests.restic_messages import subset_of_pack
+import muni_watchdog.backup_tests.restic as restic_module
 from lab.restic_lab import ResticLab, faulty_restic
-from watchdog.model import State
+from muni_watchdog.backup_tests.drill import run_restore_test
+from muni_watchdog.backup_tests.params import BackupParams
+from muni_watchdog.backup_tests.report import BackupState
+from muni_watchdog.backup_tests.restic_messages import subset_of_pack
+from muni_watchdog.core.model import State
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(shutil.which("restic") is None, reason="restic not installed")]
@@ -235,7 +235,7 @@ def _alive(pid: int) -> bool:
 
 def _start_full_drill(config: Path, state_dir: Path, lab: ResticLab):
     """Start ``restore-test --full`` and return it and its restic once that holds its lock."""
-    cli = subprocess.Popen([sys.executable, "-m", "watchdog.cli", "restore-test", "--full",
+    cli = subprocess.Popen([sys.executable, "-m", "muni_watchdog", "restore-test", "--full",
                             "-c", str(config), "--state-dir", str(state_dir)], cwd=ROOT,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     locks = Path(lab.repository) / "locks"
@@ -250,7 +250,7 @@ def _start_full_drill(config: Path, state_dir: Path, lab: ResticLab):
 
 
 def _next_run(config: Path, state_dir: Path) -> dict:
-    done = subprocess.run([sys.executable, "-m", "watchdog.cli", "restore-test", "--json",
+    done = subprocess.run([sys.executable, "-m", "muni_watchdog", "restore-test", "--json",
                            "-c", str(config), "--state-dir", str(state_dir)], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     return json.loads(done.stdout)

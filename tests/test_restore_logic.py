@@ -11,21 +11,26 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from backup_tests.canary import CanaryError, canary_bytes, read_canary, write_canary
-from backup_tests.params import BackupParams, SampleParams
-from backup_tests.report import (
+from muni_watchdog.backup_tests.canary import CanaryError, canary_bytes, read_canary, write_canary
+from muni_watchdog.backup_tests.params import BackupParams, SampleParams
+from muni_watchdog.backup_tests.report import (
     BackupState,
     RestoreTestReport,
     judge_age,
     report_to_outcome,
 )
-from backup_tests.restic import read_env_file, restic_environment
-from backup_tests.restic_output import Node
-from backup_tests.sampling import Rotation, include_pattern, select_sample
-from backup_tests.scratch import PREFIX, ScratchError, private_scratch, sweep_stale
-from backup_tests.verify import check_canary, live_path, snapshot_root, verify_restored
-from watchdog.model import State
-from watchdog.store import Store
+from muni_watchdog.backup_tests.restic import read_env_file, restic_environment
+from muni_watchdog.backup_tests.restic_output import Node
+from muni_watchdog.backup_tests.sampling import Rotation, include_pattern, select_sample
+from muni_watchdog.backup_tests.scratch import PREFIX, ScratchError, private_scratch, sweep_stale
+from muni_watchdog.backup_tests.verify import (
+    check_canary,
+    live_path,
+    snapshot_root,
+    verify_restored,
+)
+from muni_watchdog.core.model import State
+from muni_watchdog.store.database import Store
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -283,7 +288,7 @@ def test_restic_environment_is_clean_and_secret_free(tmp_path):
 # -- store --------------------------------------------------------------------------------------
 
 def test_store_records_runs_and_state():
-    from watchdog.cli_backup import report_row
+    from muni_watchdog.daemon.restore_tests import report_row
     store = Store.memory()
     assert store.restore_test_state("b") is None
     report = RestoreTestReport("b", "s", NOW, files=3, verified=3)

@@ -9,19 +9,19 @@ from datetime import UTC, datetime
 
 import pytest
 
-from backup_tests.integrity import judge_check, plan_check
-from backup_tests.report import BackupState, RestoreTestReport
-from backup_tests.restic_messages import subset_of_pack
-from backup_tests.restic_verdicts import CheckResult
-from backup_tests.restore_timing import (
+from muni_watchdog.backup_tests.integrity import judge_check, plan_check
+from muni_watchdog.backup_tests.report import BackupState, RestoreTestReport
+from muni_watchdog.backup_tests.restic_messages import subset_of_pack
+from muni_watchdog.backup_tests.restic_verdicts import CheckResult
+from muni_watchdog.backup_tests.restore_timing import (
     TimedRestore,
     fit_model,
     judge_rto,
     remember,
 )
-from backup_tests.stale_locks import LockInfo, dead_owner_locks
-from watchdog.model import State
-from watchdog.store import Store
+from muni_watchdog.backup_tests.stale_locks import LockInfo, dead_owner_locks
+from muni_watchdog.core.model import State
+from muni_watchdog.store.database import Store
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 LATER = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
@@ -170,7 +170,7 @@ def test_history_is_bounded_and_survives_the_store():
     for i in range(20):
         history = remember(history, TimedRestore(i * 1000, 1.0 + i, at=f"2026-11-{i + 1:02d}"))
     assert len(history) == 12 and history[-1]["at"] == "2026-11-20"
-    from watchdog.cli_backup import report_row
+    from muni_watchdog.daemon.restore_tests import report_row
     store = Store.memory()
     state = BackupState(sample_seed="s", timings=history, failed_subset="3/12",
                         failed_packs=(PACK,), failed_since=NOW.isoformat())
@@ -186,7 +186,7 @@ def test_history_is_bounded_and_survives_the_store():
     (150, "measured", State.CRITICAL),
 ])
 def test_rto_critical_only_from_a_measured_drill(percent, kind, expected):
-    from backup_tests.restore_timing import RestoreModel
+    from muni_watchdog.backup_tests.restore_timing import RestoreModel
     model = RestoreModel(1.0, 1e8, kind)
     rto = 3600
     level, text = judge_rto(rto * percent / 100, rto, 80, 100, model, "basis")
@@ -203,7 +203,7 @@ def test_only_locks_of_dead_processes_on_this_host_are_stale():
     mine_alive = LockInfo("b" * 64, "townhall", 1, NOW, False)
     elsewhere = LockInfo("c" * 64, "nas", 4242, NOW, True)
     no_pid = LockInfo("d" * 64, "townhall", 0, NOW, True)
-    from backup_tests.stale_locks import pid_alive
+    from muni_watchdog.backup_tests.stale_locks import pid_alive
     alive = {1}.__contains__
     assert dead_owner_locks([mine_dead, mine_alive, elsewhere], "townhall", alive) == \
         [mine_dead]
@@ -216,9 +216,9 @@ def test_only_locks_of_dead_processes_on_this_host_are_stale():
 # -- the probe: every other sample restores larger files, so there are two sizes to fit ----
 
 def test_probe_adds_larger_files_within_the_caps():
-    from backup_tests.params import SampleParams
-    from backup_tests.restic_output import Node
-    from backup_tests.sampling import PROBE_MIN, Rotation, select_sample
+    from muni_watchdog.backup_tests.params import SampleParams
+    from muni_watchdog.backup_tests.restic_output import Node
+    from muni_watchdog.backup_tests.sampling import PROBE_MIN, Rotation, select_sample
     small = [Node(f"/s/doc{i}", "file", 30_000, None) for i in range(500)]
     scans = [Node(f"/s/scan{i}", "file", 32_000_000, None) for i in range(20)]
     params = SampleParams(files=50, max_file_size=256_000_000)
@@ -238,7 +238,7 @@ def test_probe_adds_larger_files_within_the_caps():
 
 
 def test_probe_every_other_sample_run():
-    from backup_tests.restore_timing import wants_probe
+    from muni_watchdog.backup_tests.restore_timing import wants_probe
     assert wants_probe(())
     history = remember((), TimedRestore(100_000_000, 1.4, probe=True))
     assert not wants_probe(history)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from backup_tests.restic_output import (
+from muni_watchdog.backup_tests.restic_output import (
     Failure,
     ResticVersion,
     classify_exit,
@@ -18,7 +18,7 @@ from backup_tests.restic_output import (
     parse_time,
     parse_version,
 )
-from backup_tests.restic_verdicts import parse_check, parse_restore
+from muni_watchdog.backup_tests.restic_verdicts import parse_check, parse_restore
 
 DATA = Path(__file__).parent / "data" / "restic"
 
@@ -226,7 +226,7 @@ def test_backup_error_shapes_both_versions():
 
 
 def test_ls_latest_snapshot_line():
-    from backup_tests.restic_output import parse_ls_snapshot
+    from muni_watchdog.backup_tests.restic_output import parse_ls_snapshot
     text = ('{"time":"2026-11-22T20:34:39.528026361Z","tree":"eec4","paths":["/tmp/rl/share"],'
             '"hostname":"townhall","username":"root","id":"' + "a" * 64 + '","short_id":'
             '"aaaaaaaa","struct_type":"snapshot"}\n'
@@ -301,8 +301,8 @@ def test_go_stack_trace_never_reaches_a_summary(version, prefix):
     assert "github.com/restic/restic" in stderr and code == 1  # the trace is really there
     message = error_message(stderr)
     assert message.startswith(prefix) and message.endswith("no such file or directory")
-    from backup_tests.restic_messages import named_packs
-    from backup_tests.restic_output import stderr_lines
+    from muni_watchdog.backup_tests.restic_messages import named_packs
+    from muni_watchdog.backup_tests.restic_output import stderr_lines
     assert starts(named_packs(stderr_lines(stderr, True)).missing_packs,
                   TREE14 if version == "0.14" else TREE18)
 
@@ -334,7 +334,7 @@ def test_restore_018_names_the_pack_of_a_corrupt_blob_not_the_blob():
 
 @pytest.mark.parametrize("version", ["0.14", "0.18"])
 def test_stale_lock_message_and_lock_files(version):
-    from backup_tests.stale_locks import dead_owner_locks, parse_lock, parse_lock_ids
+    from muni_watchdog.backup_tests.stale_locks import dead_owner_locks, parse_lock, parse_lock_ids
     _, stderr, code = damage(f"restic{version}-check-stale-lock")
     assert classify_exit(code, stderr) is Failure.LOCKED
     assert error_message(stderr).startswith("unable to create lock in backend: repository is "
@@ -380,7 +380,7 @@ def test_check_failure_matrix_is_never_clean(stdout, stderr, code, clean):
 
 
 def test_ls_failure_matrix():
-    from backup_tests.restic_verdicts import ls_problem
+    from muni_watchdog.backup_tests.restic_verdicts import ls_problem
     listing = sample("restic0.14-snapshots.json")  # any JSON object per line will do
     good = '{"struct_type":"snapshot","id":"x"}\n{"struct_type":"node","path":"/a"}\n'
     assert ls_problem(good, "") == ""

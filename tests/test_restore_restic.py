@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from backup_tests.drill import run_restore_test
-from backup_tests.params import BackupParams
-from backup_tests.report import BackupState, report_to_outcome
-from backup_tests.restic_messages import subset_of_pack
-from backup_tests.restic_output import parse_version
 from lab.restic_lab import ResticLab
-from watchdog.model import State
+from muni_watchdog.backup_tests.drill import run_restore_test
+from muni_watchdog.backup_tests.params import BackupParams
+from muni_watchdog.backup_tests.report import BackupState, report_to_outcome
+from muni_watchdog.backup_tests.restic_messages import subset_of_pack
+from muni_watchdog.backup_tests.restic_output import parse_version
+from muni_watchdog.core.model import State
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(shutil.which("restic") is None, reason="restic not installed")]
@@ -249,7 +249,7 @@ services:
 backups:
 {lab.backups_yaml("clerk")}""")
     state_dir = tmp_path / "state"
-    cmd = [sys.executable, "-m", "watchdog.cli", "restore-test", "-c", str(config),
+    cmd = [sys.executable, "-m", "muni_watchdog", "restore-test", "-c", str(config),
            "--state-dir", str(state_dir)]
     out = subprocess.run([*cmd, "--json"], capture_output=True, text=True, cwd=ROOT,
                          timeout=120)
@@ -264,7 +264,7 @@ backups:
     assert "integrity  check of 2/12 of the stored data: 0 error(s)" in text.stdout
     unknown = subprocess.run(cmd + ["nope"], capture_output=True, text=True, cwd=ROOT)
     assert unknown.returncode == 2 and "known: clerk-share" in unknown.stderr
-    from watchdog.store import Store
+    from muni_watchdog.store.database import Store
     store = Store.open(state_dir, readonly=True)
     assert [r["integrity_subset"] for r in store.restore_tests()] == ["2/12", "1/12"]
     store.close()
@@ -282,7 +282,7 @@ services:
      backup_owner: {{name: B, contact: b@t}}}}
 backups:
 {lab.backups_yaml("clerk")}""")
-    proc = subprocess.Popen([sys.executable, "-m", "watchdog.cli", "restore-test", "--full",
+    proc = subprocess.Popen([sys.executable, "-m", "muni_watchdog", "restore-test", "--full",
                              "-c", str(config), "--state-dir", str(tmp_path / "state")],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60

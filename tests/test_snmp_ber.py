@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from checks.snmp import ber
-from checks.snmp.ber import _int, _tlv, encode_oid
+from muni_watchdog.checks.snmp import ber
+from muni_watchdog.checks.snmp.ber import _int, _tlv, encode_oid
 
 
 def response(varbinds: bytes, request_id: int = 7, status: int = 0, index: int = 0) -> bytes:

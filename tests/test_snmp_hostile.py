@@ -16,17 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from checks.snmp import transport
-from checks.snmp.check_interfaces import NEED as INTERFACES_NEED
-from checks.snmp.client import SnmpClient, SnmpError, WalkError
-from checks.snmp.connection import SnmpConnection
-from checks.snmp.discover import discover
-from checks.snmp.session import SnmpSession
-from checks.snmp.walk import WalkLimits
+from muni_watchdog.checks.snmp import transport
+from muni_watchdog.checks.snmp.check_interfaces import NEED as INTERFACES_NEED
+from muni_watchdog.checks.snmp.client import SnmpClient, SnmpError, WalkError
+from muni_watchdog.checks.snmp.connection import SnmpConnection
+from muni_watchdog.checks.snmp.discover import discover
+from muni_watchdog.checks.snmp.session import SnmpSession
+from muni_watchdog.checks.snmp.walk import WalkLimits
+from muni_watchdog.config.loading import parse_config
+from muni_watchdog.core.model import State
+from muni_watchdog.daemon.engine import build_specs, close_sessions, run_check
 from tests.hostile_agent import HostileAgent
-from watchdog.config import parse_config
-from watchdog.engine import build_specs, close_sessions, run_check
-from watchdog.model import State
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMUNITY = "hostile-c0mmunity"
@@ -54,7 +54,7 @@ def discover_error(tmp_path: Path, port: int, limits: WalkLimits | None = None) 
         if limits is not None:
             session.client.limits = limits
         try:
-            from checks.snmp.discover import EVERYTHING
+            from muni_watchdog.checks.snmp.discover import EVERYTHING
             await session.fetch(EVERYTHING)
         finally:
             await session.close()
@@ -126,7 +126,7 @@ def test_checks_that_do_not_need_the_broken_table_still_work(agent, tmp_path):
     async def run():
         session = SnmpSession("127.0.0.1", conn(tmp_path, agent.port))
         try:
-            from checks.snmp.check_system import SYSTEM_NEED
+            from muni_watchdog.checks.snmp.check_system import SYSTEM_NEED
             system = asyncio.ensure_future(session.fetch(SYSTEM_NEED))
             interfaces = asyncio.ensure_future(session.fetch(INTERFACES_NEED))
             await asyncio.wait([system, interfaces])
@@ -193,7 +193,7 @@ def test_var_binds_nobody_asked_for_are_dropped(agent, tmp_path):
 def test_discover_reports_a_huge_timeticks_cleanly(agent, tmp_path):
     secret = tmp_path / "community"
     secret.write_text(COMMUNITY)
-    out = subprocess.run([sys.executable, "-m", "watchdog.cli", "discover",
+    out = subprocess.run([sys.executable, "-m", "muni_watchdog", "discover",
                           f"127.0.0.1:{agent.port}", "--community-file", str(secret),
                           "--timeout", "0.5s", "--retries", "0"],
                          capture_output=True, text=True, timeout=60, cwd=ROOT)
@@ -317,7 +317,7 @@ def test_the_daemon_stops_within_5s_of_sigterm_and_polls_no_more(tmp_path):
         log = tmp_path / "daemon.log"
         with log.open("w") as out:
             daemon = subprocess.Popen(
-                [sys.executable, "-m", "watchdog.cli", "run", "-c", str(config),
+                [sys.executable, "-m", "muni_watchdog", "run", "-c", str(config),
                  "--state-dir", str(tmp_path / "state")], stdout=out,
                 stderr=subprocess.STDOUT, cwd=ROOT)
             try:

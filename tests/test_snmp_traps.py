@@ -9,17 +9,11 @@ import subprocess
 
 import pytest
 
-from checks.snmp import ber
-from checks.snmp.traps import (
-    SNMP_TRAP_OID,
-    Trap,
-    TrapReceiver,
-    decode_trap,
-    map_trap,
-    message_version,
-)
-from checks.snmp.traps_v3 import V3User
-from watchdog.model import State
+from muni_watchdog.checks.snmp import ber
+from muni_watchdog.checks.snmp.trap_message import SNMP_TRAP_OID, Trap
+from muni_watchdog.checks.snmp.traps import TrapReceiver, decode_trap, map_trap, message_version
+from muni_watchdog.checks.snmp.traps_v3 import V3User
+from muni_watchdog.core.model import State
 
 SENDERS = {"127.0.0.1": ("ups-basement", b"traps-secret")}
 
@@ -237,7 +231,7 @@ def _receiver(events: list, **extra) -> TrapReceiver:
 
 def test_a_strangers_packet_is_not_decoded(monkeypatch):
     """The sender's address is checked first: a stranger's 60 KB packet is never parsed."""
-    import checks.snmp.traps as traps
+    import muni_watchdog.checks.snmp.traps as traps
 
     def must_not_decode(*args):
         raise AssertionError("decoded a stranger's packet")
@@ -275,7 +269,7 @@ def test_a_long_oid_is_a_ber_error_not_a_value_error():
 
 def test_nothing_raises_out_of_the_handler(monkeypatch, caplog):
     """Even a bug in decoding is caught, counted and logged: the loop keeps receiving."""
-    import checks.snmp.traps as traps
+    import muni_watchdog.checks.snmp.traps as traps
 
     def broken(*args):
         raise RuntimeError("a bug")

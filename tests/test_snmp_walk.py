@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from checks.snmp import ber
-from checks.snmp.errors import WalkError
-from checks.snmp.walk import Walk, WalkLimits
+from muni_watchdog.checks.snmp import ber
+from muni_watchdog.checks.snmp.errors import WalkError
+from muni_watchdog.checks.snmp.walk import Walk, WalkLimits
 
 IF_INDEX = "1.3.6.1.2.1.2.2.1.1"
 IF_DESCR = "1.3.6.1.2.1.2.2.1.2"

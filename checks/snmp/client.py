@@ -31,14 +31,14 @@ from pysnmp.hlapi.v3arch.asyncio import (
 from pysnmp.hlapi.v3arch.asyncio import auth as pysnmp_auth
 from pysnmp.proto import errind, rfc1902, rfc1905
 
-from checks.snmp import ber
-from checks.snmp.connection import SnmpConnection
-from checks.snmp.diagnose import diagnose
-from checks.snmp.errors import SnmpError, WalkError
-from checks.snmp.transport import Rejected, RequestTimeout, exchange, resolve
-from checks.snmp.values import Value
-from checks.snmp.walk import Walk, WalkLimits, check_value
-from watchdog.secrets import SecretError, read_secret
+from muni_watchdog.checks.snmp import ber
+from muni_watchdog.checks.snmp.connection import SnmpConnection
+from muni_watchdog.checks.snmp.diagnose import diagnose
+from muni_watchdog.checks.snmp.errors import SnmpError, WalkError
+from muni_watchdog.checks.snmp.transport import Rejected, RequestTimeout, exchange, resolve
+from muni_watchdog.checks.snmp.values import Value
+from muni_watchdog.checks.snmp.walk import Walk, WalkLimits, check_value
+from muni_watchdog.core.secrets import SecretError, read_secret
 
 log = logging.getLogger("muni-watchdog")
 

@@ -6,7 +6,7 @@ import asyncio
 import errno
 import socket
 
-from checks.snmp.errors import SnmpError
+from muni_watchdog.checks.snmp.errors import SnmpError
 
 TCP_PROBE_PORTS = (22, 80, 443, 23, 9100, 515, 631, 3389, 445)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from checks.base import CollectError
+from muni_watchdog.checks.base import CollectError
 
 
 class SnmpError(CollectError):

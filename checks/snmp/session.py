@@ -20,10 +20,10 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from checks.base import TargetInfo
-from checks.snmp.client import SnmpClient, SnmpError, WalkError, diagnose
-from checks.snmp.connection import SnmpConnection
-from checks.snmp.values import Value
+from muni_watchdog.checks.base import TargetInfo
+from muni_watchdog.checks.snmp.client import SnmpClient, SnmpError, WalkError, diagnose
+from muni_watchdog.checks.snmp.connection import SnmpConnection
+from muni_watchdog.checks.snmp.values import Value
 
 GATHER_WINDOW = 0.02   # seconds to wait for the other checks of the target
 CACHE_SECONDS = 5.0    # a snapshot answers requests it covers for this long

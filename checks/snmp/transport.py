@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from checks.snmp import ber
+from muni_watchdog.checks.snmp import ber
 
 log = logging.getLogger("muni-watchdog")
 

@@ -16,20 +16,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import Field
 
-from checks.snmp import ber
-from checks.snmp.ups import ALARMS
-from checks.snmp.values import integer, oid_text, text
-from watchdog.model import State
-from watchdog.types import Strict
+from muni_watchdog.checks.snmp import ber
+from muni_watchdog.checks.snmp.trap_message import SNMP_TRAP_OID, Trap
+from muni_watchdog.checks.snmp.ups import ALARMS
+from muni_watchdog.checks.snmp.values import integer, oid_text, text
+from muni_watchdog.core.model import State
+from muni_watchdog.core.types import Strict
 
 log = logging.getLogger("muni-watchdog")
 
-SNMP_TRAP_OID = "1.3.6.1.6.3.1.1.4.1.0"
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
 # A trap from a UPS, printer or switch is a few hundred bytes (RFC 3417 3.2 only asks for
 # 484); 8 KiB leaves room for long var-binds and SNMPv3's headers.
@@ -47,19 +47,6 @@ class TrapSettings(Strict):
                       "CAP_NET_BIND_SERVICE; the unit grants it, or use e.g. 10162 and "
                       "forward).")
     bind: str = Field("0.0.0.0", description="Address to listen on.")
-
-
-@dataclass(frozen=True)
-class Trap:
-    """A decoded trap: who sent it, its trap OID (v1 traps converted per RFC 3584) and
-    var-binds."""
-
-    sender: str
-    version: int
-    community: bytes
-    trap_oid: str
-    varbinds: Mapping[str, Any] = field(default_factory=dict)
-    inform_request_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -238,7 +225,7 @@ class TrapReceiver:
     async def start(self) -> TrapReceiver:
         loop = asyncio.get_running_loop()
         if self.v3_users:
-            from checks.snmp.traps_v3 import V3TrapEngine
+            from muni_watchdog.checks.snmp.traps_v3 import V3TrapEngine
             self._v3 = V3TrapEngine(self.v3_users)
         self._transport, _ = await loop.create_datagram_endpoint(
             lambda: _TrapProtocol(self), local_addr=(self.bind, self.port))
@@ -307,7 +294,7 @@ class TrapReceiver:
             log.exception("target=%s handling trap %s failed", known[0], trap.trap_oid)
 
     def _handle_v3(self, data: bytes, addr) -> None:
-        from checks.snmp.traps_v3 import V3Ignored
+        from muni_watchdog.checks.snmp.traps_v3 import V3Ignored
         if self._v3 is None:
             self.ignored += 1
             log.info("trap from %s ignored: SNMPv3, and no v3 target is configured", addr[0])

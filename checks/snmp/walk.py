@@ -25,9 +25,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from checks.snmp import ber
-from checks.snmp.errors import SnmpError, WalkError
-from checks.snmp.values import Value
+from muni_watchdog.checks.snmp import ber
+from muni_watchdog.checks.snmp.errors import SnmpError, WalkError
+from muni_watchdog.checks.snmp.values import Value
 
 
 @dataclass(frozen=True)
