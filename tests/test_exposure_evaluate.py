@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
+
 from muni_watchdog.checks.exposure.banners import HttpPage
 from muni_watchdog.checks.exposure.catalogue import CATALOGUE
 from muni_watchdog.checks.exposure.certificates import CertificateFacts
@@ -21,7 +23,6 @@ from muni_watchdog.checks.exposure.observations import (
 from muni_watchdog.checks.exposure.params import ExposureParams, TargetFacts
 from muni_watchdog.checks.exposure.ssh_algorithms import KexInit
 from muni_watchdog.core.model import CheckContext, State
-from pydantic import ValidationError
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 CTX = CheckContext(NOW)

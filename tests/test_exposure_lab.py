@@ -13,14 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from muni_watchdog.checks.base import CollectError, TargetInfo
-from muni_watchdog.checks.exposure import collect
-from muni_watchdog.checks.exposure.banners import DONT, IAC, WONT
-from muni_watchdog.checks.exposure.check import ExposureCheck, facts_from_target
-from muni_watchdog.checks.exposure.params import ExposureParams, TargetFacts
-from muni_watchdog.checks.snmp import ber
-from muni_watchdog.checks.snmp.connection import SnmpConnection
-from muni_watchdog.core.model import CheckContext, State
 
 from lab.exposure_lab import (
     AnyCommunityAgent,
@@ -38,6 +30,14 @@ from lab.exposure_lab import (
 )
 from lab.servers import free_port
 from lab.snmp_lab import free_udp_port
+from muni_watchdog.checks.base import CollectError, TargetInfo
+from muni_watchdog.checks.exposure import collect
+from muni_watchdog.checks.exposure.banners import DONT, IAC, WONT
+from muni_watchdog.checks.exposure.check import ExposureCheck, facts_from_target
+from muni_watchdog.checks.exposure.params import ExposureParams, TargetFacts
+from muni_watchdog.checks.snmp import ber
+from muni_watchdog.checks.snmp.connection import SnmpConnection
+from muni_watchdog.core.model import CheckContext, State
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(shutil.which("snmpd") is None and

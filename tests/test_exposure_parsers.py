@@ -12,6 +12,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+
+from lab.exposure_lab import RDP_CONFIRM, make_certificate
 from muni_watchdog.checks.exposure.banners import (
     DO,
     DONT,
@@ -43,8 +45,6 @@ from muni_watchdog.checks.exposure.ssh_algorithms import (
     weak_algorithms,
 )
 from muni_watchdog.checks.snmp import ber
-
-from lab.exposure_lab import RDP_CONFIRM, make_certificate
 
 DATA = Path(__file__).parent / "data" / "exposure"
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
+from pydantic import Field, field_validator
+
 from muni_watchdog.checks.base import CheckParams
 from muni_watchdog.checks.exposure.catalogue import CATALOGUE
 from muni_watchdog.core.durations import DAY
 from muni_watchdog.core.types import Interval, Timeout
-from pydantic import Field, field_validator
 
 DEFAULT_COMMUNITIES = ("public", "private", "cisco", "internal", "apc")
 # Device classes (checks.snmp.classes) whose web page is a management interface.

@@ -19,6 +19,7 @@ import asyncio
 import socket
 
 import paramiko
+
 from muni_watchdog.checks.exposure.observations import SshObservation
 from muni_watchdog.checks.exposure.probes import connect
 from muni_watchdog.checks.exposure.ssh_algorithms import (
