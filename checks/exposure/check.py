@@ -1,0 +1,42 @@
+"""The ``exposure`` check type: :mod:`.collect` does the I/O, :mod:`.evaluate` judges.
+
+A target's exposure depends on facts the check cannot read from :class:`TargetInfo` alone
+(its device class, the URLs of its http checks, whether it is Windows). Whoever registers
+the check type gives a ``facts`` function that supplies them; without one, the check knows
+the host, the kind and the SNMP connection (port and version) only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from muni_watchdog.checks.base import Evaluation, TargetInfo
+from muni_watchdog.checks.exposure.collect import collect_exposure
+from muni_watchdog.checks.exposure.evaluate import evaluate_exposure
+from muni_watchdog.checks.exposure.observations import ExposureRaw
+from muni_watchdog.checks.exposure.params import ExposureParams, TargetFacts
+from muni_watchdog.checks.snmp.connection import SnmpConnection
+from muni_watchdog.core.model import CheckContext
+
+
+def facts_from_target(target: TargetInfo) -> TargetFacts:
+    """What :class:`TargetInfo` itself tells: host, kind, SNMP port and version."""
+    conn = target.connection
+    if isinstance(conn, SnmpConnection):
+        return TargetFacts(target.host, target.kind, snmp_port=conn.port,
+                           snmp_version=conn.version)
+    return TargetFacts(target.host, target.kind)
+
+
+class ExposureCheck:
+    type = "exposure"
+    Params = ExposureParams
+
+    def __init__(self, facts: Callable[[TargetInfo], TargetFacts] = facts_from_target):
+        self._facts = facts
+
+    async def collect(self, target: TargetInfo, params: ExposureParams) -> ExposureRaw:
+        return await collect_exposure(self._facts(target), params)
+
+    def evaluate(self, raw: ExposureRaw, params: ExposureParams,
+                 ctx: CheckContext) -> Evaluation:
+        return Evaluation(evaluate_exposure(raw, params, ctx))
