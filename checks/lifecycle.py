@@ -23,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from watchdog.model import Result, State
+from muni_watchdog.core.model import Result, State
 
 ENDING_SOON_DAYS = 180
 SUPPORTED, ENDING_SOON, OUT_OF_SUPPORT, UNKNOWN = ("supported", "ending_soon",

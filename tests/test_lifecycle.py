@@ -15,12 +15,12 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from muni_watchdog.checks import lifecycle as L
+from muni_watchdog.checks.snmp import oids as O
+from muni_watchdog.checks.snmp.entity import chassis
+from muni_watchdog.core.model import State
 
-from checks import lifecycle as L
-from checks.snmp import oids as O
-from checks.snmp.entity import chassis
 from lab.snmp_recordings import DATA_DIR, load_snapshot
-from watchdog.model import State
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "data" / "endoflife"

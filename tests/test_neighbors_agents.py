@@ -10,21 +10,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from muni_watchdog.checks.base import TargetInfo
+from muni_watchdog.checks.snmp import SNMP_KIND, neighbors
+from muni_watchdog.checks.snmp.check_neighbors import NeighborsCheck, NeighborsParams
+from muni_watchdog.checks.snmp.connection import SnmpConnection
+from muni_watchdog.checks.snmp.session import SnmpSession
+from muni_watchdog.config.loading import parse_config
+from muni_watchdog.core.model import CheckContext, State
+from muni_watchdog.daemon.engine import build_specs, close_sessions, run_check
+from muni_watchdog.reports import topology as T
+from muni_watchdog.reports.topology_render import render_svg, to_dot
 
-from checks.base import TargetInfo
-from checks.snmp import SNMP_KIND, neighbors
-from checks.snmp.check_neighbors import NeighborsCheck, NeighborsParams
-from checks.snmp.connection import SnmpConnection
-from checks.snmp.session import SnmpSession
 from lab.lldp_lab import start_pair
 from lab.snmp_lab import DATA_DIR, SnmpSim
 from lab.snmp_neighbor_recordings import NEIGHBOR_DEVICES
 from lab.snmp_recordings import load_snapshot
-from watchdog.config import parse_config
-from watchdog.engine import build_specs, close_sessions, run_check
-from watchdog.model import CheckContext, State
-from watchdog.reports import topology as T
-from watchdog.reports.topology_render import render_svg, to_dot
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(shutil.which("snmpd") is None and

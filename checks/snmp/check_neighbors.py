@@ -21,18 +21,17 @@ import ipaddress
 from datetime import datetime
 from typing import Any, Literal
 
+from muni_watchdog.checks.base import CheckParams, Evaluation, TargetInfo
+from muni_watchdog.checks.snmp import classes, neighbors
+from muni_watchdog.checks.snmp import oids as O
+from muni_watchdog.checks.snmp.common import fetch
+from muni_watchdog.checks.snmp.device import DeviceClass
+from muni_watchdog.checks.snmp.session import Need, Poll
+from muni_watchdog.checks.snmp.values import Snapshot, integer
+from muni_watchdog.core.durations import DAY
+from muni_watchdog.core.model import CheckContext, Metric, Outcome, Result, State
+from muni_watchdog.core.types import Duration, Interval, Timeout
 from pydantic import Field
-
-from checks.base import CheckParams, Evaluation, TargetInfo
-from checks.snmp import classes, neighbors
-from checks.snmp import oids as O
-from checks.snmp.common import fetch
-from checks.snmp.device import DeviceClass
-from checks.snmp.session import Need, Poll
-from checks.snmp.values import Snapshot, integer
-from watchdog.durations import DAY
-from watchdog.model import CheckContext, Metric, Outcome, Result, State
-from watchdog.types import Duration, Interval, Timeout
 
 NETWORK_CLASSES = ("network", "wireless", "firewall")
 NEED = Need.of((O.SYS_DESCR, O.SYS_OBJECT_ID, O.SYS_NAME, O.SYS_UPTIME, O.EXTEND_VERSION,

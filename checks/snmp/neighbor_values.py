@@ -7,7 +7,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from checks.snmp.values import Value, bits, text
+from muni_watchdog.checks.snmp.values import Value, bits, text
 
 # LldpSystemCapabilitiesMap bit numbers; CDP's capability bits mapped onto the same words
 # (CDP spec: 0x01 router, 0x02 trans-bridge, 0x04 source-route bridge, 0x08 switch, 0x10 host,

@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from checks.snmp.neighbor_values import (
+from muni_watchdog.checks.snmp.neighbor_values import (
     cdp_capabilities,
     chassis_id,
     first_line,
@@ -45,7 +45,7 @@ from checks.snmp.neighbor_values import (
     port_id,
     printable,
 )
-from checks.snmp.values import Snapshot, Value, index_key, integer, subtree, text
+from muni_watchdog.checks.snmp.values import Snapshot, Value, index_key, integer, subtree, text
 
 LLDP = "1.0.8802.1.1.2.1"
 LLDP_LOC_CHASSIS_SUBTYPE = f"{LLDP}.3.1.0"

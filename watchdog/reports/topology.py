@@ -10,7 +10,7 @@ link), a node standing for the unmanaged switch that must be there when one port
 neighbours, and the devices seen but not monitored, drawn apart with a ready ``discover``
 command. As JSON, DOT (labels escaped) or SVG.
 
-Drawing (DOT, SVG) is in :mod:`watchdog.reports.topology_render`.
+Drawing (DOT, SVG) is in :mod:`muni_watchdog.reports.topology_render`.
 
 A neighbour is matched to a monitored device by its chassis id (the device's own LLDP chassis
 id or one of its interface MACs), then its name (without the domain: CDP says

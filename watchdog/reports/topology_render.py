@@ -11,7 +11,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterable
 
-from watchdog.reports.topology import Edge, Node, Topology
+from muni_watchdog.reports.topology import Edge, Node, Topology
 
 # class: (Graphviz shape, fill colour, legend label)
 STYLES: dict[str, tuple[str, str, str]] = {
