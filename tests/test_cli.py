@@ -7,9 +7,9 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from muni_watchdog.cli.main import build_parser
 
 from lab.servers import free_port
+from muni_watchdog.cli.main import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = [sys.executable, "-m", "muni_watchdog"]

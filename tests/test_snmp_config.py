@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from muni_watchdog.checks.snmp.connection import SnmpConnection
 from muni_watchdog.config.loading import ConfigError, parse_config
 
