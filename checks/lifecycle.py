@@ -54,7 +54,7 @@ def load(path: str | None = None) -> dict[str, Any]:
     """The lifecycle data (the packaged file, or ``path``)."""
     if path is not None:
         return json.loads(Path(path).read_text(encoding="utf-8"))
-    text = resources.files("checks").joinpath("data/lifecycle.json").read_text("utf-8")
+    text = resources.files("muni_watchdog.checks").joinpath("data/lifecycle.json").read_text("utf-8")
     return json.loads(text)
 
 

@@ -15,12 +15,12 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from lab.snmp_recordings import DATA_DIR, load_snapshot
 from muni_watchdog.checks import lifecycle as L
 from muni_watchdog.checks.snmp import oids as O
 from muni_watchdog.checks.snmp.entity import chassis
 from muni_watchdog.core.model import State
-
-from lab.snmp_recordings import DATA_DIR, load_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "data" / "endoflife"
@@ -263,13 +263,3 @@ def test_refresh_dry_run_writes_nothing(tmp_path, endoflife):
     done = refresh("--file", str(path), "--base-url", url, "--dry-run")
     assert "debian 12 support_end" in done.stdout
     assert path.read_bytes() == original
-
-
-def test_the_data_file_is_package_data_of_the_wheel():
-    import fnmatch
-    import tomllib
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    patterns = config["package-data"]["checks"]
-    assert any(fnmatch.fnmatch("data/lifecycle.json", p) for p in patterns)
-    assert any(fnmatch.fnmatch("checks.data", p) or fnmatch.fnmatch("checks", p)
-               for p in config["packages"]["find"]["include"])

@@ -10,6 +10,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
+from lab.lldp_lab import start_pair
+from lab.snmp_lab import DATA_DIR, SnmpSim
+from lab.snmp_neighbor_recordings import NEIGHBOR_DEVICES
+from lab.snmp_recordings import load_snapshot
 from muni_watchdog.checks.base import TargetInfo
 from muni_watchdog.checks.snmp import SNMP_KIND, neighbors
 from muni_watchdog.checks.snmp.check_neighbors import NeighborsCheck, NeighborsParams
@@ -20,11 +25,6 @@ from muni_watchdog.core.model import CheckContext, State
 from muni_watchdog.daemon.engine import build_specs, close_sessions, run_check
 from muni_watchdog.reports import topology as T
 from muni_watchdog.reports.topology_render import render_svg, to_dot
-
-from lab.lldp_lab import start_pair
-from lab.snmp_lab import DATA_DIR, SnmpSim
-from lab.snmp_neighbor_recordings import NEIGHBOR_DEVICES
-from lab.snmp_recordings import load_snapshot
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(shutil.which("snmpd") is None and

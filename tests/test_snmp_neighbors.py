@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
+from lab.snmp_recordings import DATA_DIR, load_snapshot, probes_answering
 from muni_watchdog.checks.snmp import neighbor_values as V
 from muni_watchdog.checks.snmp import neighbors as N
 from muni_watchdog.checks.snmp.check_neighbors import NeighborsParams, evaluate_neighbors, link_keys
 from muni_watchdog.core.model import CheckContext, State
-
-from lab.snmp_recordings import DATA_DIR, load_snapshot, probes_answering
 
 T0 = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
 FIELDS = ("protocol", "local_port", "local_port_index", "remote_name", "remote_port",

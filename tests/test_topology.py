@@ -10,13 +10,13 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
 import pytest
+
+from lab.snmp_recordings import DATA_DIR, load_snapshot, probes_answering
 from muni_watchdog.checks.snmp import system as sysmod
 from muni_watchdog.checks.snmp.check_neighbors import NeighborsParams, evaluate_neighbors
 from muni_watchdog.core.model import CheckContext
 from muni_watchdog.reports import topology as T
 from muni_watchdog.reports.topology_render import TopologyError, dot_string, render_svg, to_dot
-
-from lab.snmp_recordings import DATA_DIR, load_snapshot, probes_answering
 
 SVG = "{http://www.w3.org/2000/svg}"
 # target id, recording, host

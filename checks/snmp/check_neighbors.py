@@ -21,6 +21,8 @@ import ipaddress
 from datetime import datetime
 from typing import Any, Literal
 
+from pydantic import Field
+
 from muni_watchdog.checks.base import CheckParams, Evaluation, TargetInfo
 from muni_watchdog.checks.snmp import classes, neighbors
 from muni_watchdog.checks.snmp import oids as O
@@ -31,7 +33,6 @@ from muni_watchdog.checks.snmp.values import Snapshot, integer
 from muni_watchdog.core.durations import DAY
 from muni_watchdog.core.model import CheckContext, Metric, Outcome, Result, State
 from muni_watchdog.core.types import Duration, Interval, Timeout
-from pydantic import Field
 
 NETWORK_CLASSES = ("network", "wireless", "firewall")
 NEED = Need.of((O.SYS_DESCR, O.SYS_OBJECT_ID, O.SYS_NAME, O.SYS_UPTIME, O.EXTEND_VERSION,
