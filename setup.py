@@ -31,6 +31,12 @@ def packages_and_data() -> tuple[list[str], dict[str, list[str]]]:
             # py.typed and any data a module reads next to itself (tables, recordings)
             files = sorted(f.name for f in path.iterdir() if f.is_file()
                            and f.suffix not in (".py", ".pyc") and not f.name.startswith("."))
+            # ...and data folders beside the modules that are not packages (checks/data/)
+            files += sorted(str(f.relative_to(path)) for d in path.iterdir()
+                            if d.is_dir() and not (d / "__init__.py").exists()
+                            and d.name != "__pycache__" and not d.name.startswith(".")
+                            for f in d.rglob("*") if f.is_file() and f.suffix != ".pyc"
+                            and "__pycache__" not in f.parts)
             if files:
                 data[package] = files
     return packages, data

@@ -58,6 +58,9 @@ CHECK_TYPES: dict[str, CheckTypeInfo] = {
         "data at risk while the shares still work (a crashed volume makes its service's own "
         "checks fail)."),
     "software": CheckTypeInfo("installed software", False, "attention."),
+    "neighbors": CheckTypeInfo(
+        "network links (LLDP/CDP)", False, "attention: a port lost its neighbour (the "
+        "devices behind it record their own outage)."),
     "disk": CheckTypeInfo("disk space", False, "attention: a file system filling up."),
     "memory": CheckTypeInfo("memory", False, "attention."),
     "load": CheckTypeInfo("processor load", False, "attention."),

@@ -182,7 +182,8 @@ def switch() -> list[Row]:
              # a power supply without a date (all zeros: "not known") or a serial
              (f"{e}.2.2", "4", "Internal PSU"), (f"{e}.5.2", "2", 6), (f"{e}.7.2", "4", "PSU 1"),
              (f"{e}.11.2", "4", ""), (f"{e}.17.2", "4x", "0000000000000000")]
-    return rows
+    from lab.snmp_neighbor_recordings import demo_switch_neighbors  # it imports this module
+    return rows + demo_switch_neighbors()
 
 
 def storage(volumes: list[tuple]) -> list[Row]:
@@ -271,9 +272,11 @@ DEVICES = {"printer": printer, "printer-demo": lambda: printer(demo=True),
 
 
 def all_devices() -> dict:
-    """Every recording: the lab's own and the real devices of lab.snmp_vendor_recordings."""
+    """Every recording: the lab's own, the real devices of lab.snmp_vendor_recordings and the
+    neighbour tables of lab.snmp_neighbor_recordings."""
+    from lab.snmp_neighbor_recordings import NEIGHBOR_DEVICES
     from lab.snmp_vendor_recordings import VENDOR_DEVICES
-    return DEVICES | VENDOR_DEVICES
+    return DEVICES | VENDOR_DEVICES | NEIGHBOR_DEVICES
 
 
 def render(rows: list[Row]) -> str:

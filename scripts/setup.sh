@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES="python3 python3-venv python3-pip ca-certificates tzdata systemd \
 restic snmpd snmp openssh-server openssh-client chromium fonts-dejavu-core \
-lintian binutils prometheus"
+lintian binutils prometheus graphviz"
 
 if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
 missing=""

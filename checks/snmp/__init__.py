@@ -10,6 +10,7 @@ from __future__ import annotations
 from muni_watchdog.checks.base import TargetKind
 from muni_watchdog.checks.snmp.check_interfaces import InterfacesCheck
 from muni_watchdog.checks.snmp.check_nas import NasCheck
+from muni_watchdog.checks.snmp.check_neighbors import NeighborsCheck
 from muni_watchdog.checks.snmp.check_printer import PrinterCheck
 from muni_watchdog.checks.snmp.check_software import SoftwareCheck
 from muni_watchdog.checks.snmp.check_storage import StorageCheck
@@ -21,11 +22,13 @@ from muni_watchdog.checks.snmp.session import SnmpSession
 
 SNMP_KIND = TargetKind(
     "snmp", "A device that speaks SNMP: switch, printer, UPS, server, NAS, firewall, access "
-    "point. Checks: system, device, interfaces, storage, printer, ups, nas, software. Without "
-    "checks: system + device (the profile of the detected device class).",
+    "point. Checks: system, device, interfaces, storage, printer, ups, nas, software, neighbors. "
+    "Without checks: system + device (the profile of the detected device class) + neighbors "
+    "(LLDP/CDP, every 6 hours).",
     {c.type: c for c in (SystemCheck(), DeviceCheck(), InterfacesCheck(), StorageCheck(),
-                         PrinterCheck(), UpsCheck(), NasCheck(), SoftwareCheck())},
+                         PrinterCheck(), UpsCheck(), NasCheck(), SoftwareCheck(),
+                         NeighborsCheck())},
     connection=SnmpConnection,
-    default_checks=lambda: [{"check": "system"}, {"check": "device"}],
+    default_checks=lambda: [{"check": "system"}, {"check": "device"}, {"check": "neighbors"}],
     session=SnmpSession.for_target,
 )
