@@ -153,7 +153,9 @@ def _download(source: FeedSource, request: urllib.request.Request, temp: Path
                 if time.monotonic() > deadline:
                     raise FeedError(f"{source.url}: download not finished within "
                                     f"{source.timeout:g}s")
-                chunk = response.read(CHUNK)
+                # read1: one socket read at a time, so a server that drips a byte every few
+                # seconds meets the deadline (read(n) would wait for all n bytes).
+                chunk = response.read1(CHUNK)
                 if not chunk:
                     break
                 size += len(chunk)
