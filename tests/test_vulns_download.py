@@ -13,10 +13,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from muni_watchdog.checks.ssh.installed import OsIdentity
+from muni_watchdog.checks.vulns.feeds import FeedSource, fetch, load_view, read_copy, update_feed
+from muni_watchdog.checks.vulns.index import read_manifest
 
-from checks.ssh.installed import OsIdentity
-from checks.vulns.feeds import FeedSource, fetch, load_view, read_copy, update_feed
-from checks.vulns.index import read_manifest
 from lab.ssh_lab import free_port
 
 DATA = Path(__file__).parent / "data" / "vulns"

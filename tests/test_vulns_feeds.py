@@ -9,10 +9,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-from checks.vulns import osv, tracker
-from checks.vulns.kev import load_kev, parse_kev
-from checks.vulns.records import FeedError, Range
+from muni_watchdog.checks.vulns import osv, tracker
+from muni_watchdog.checks.vulns.kev import load_kev, parse_kev
+from muni_watchdog.checks.vulns.records import FeedError, Range
 
 DATA = Path(__file__).parent / "data" / "vulns"
 
@@ -239,7 +238,7 @@ def test_kev_bad(tmp_path, body, reason):
 def test_kev_missing_and_huge(tmp_path, monkeypatch):
     with pytest.raises(FeedError, match="never been downloaded"):
         load_kev(tmp_path / "none.json")
-    import checks.vulns.kev as kev_module
+    import muni_watchdog.checks.vulns.kev as kev_module
     monkeypatch.setattr(kev_module, "MAX_KEV_BYTES", 100)
     with pytest.raises(FeedError, match="more than 100"):
         load_kev(DATA / "kev.sample.json")

@@ -9,11 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
-from checks.ssh.installed import OsIdentity
-from checks.vulns import index, osv, tracker
-from checks.vulns.index import build_index, read_advisories, read_manifest
-from checks.vulns.records import Advisory, FeedError, Range, ecosystem_of
+from muni_watchdog.checks.ssh.installed import OsIdentity
+from muni_watchdog.checks.vulns import index, osv, tracker
+from muni_watchdog.checks.vulns.index import build_index, read_advisories, read_manifest
+from muni_watchdog.checks.vulns.records import Advisory, FeedError, Range, ecosystem_of
 
 DATA = Path(__file__).parent / "data" / "vulns"
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

@@ -10,11 +10,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
-from checks.base import CollectError, TargetInfo
-from checks.ssh.common import ABSENT
-from checks.ssh.connection import SshConnection, SshSession
-from checks.ssh.installed import (
+from muni_watchdog.checks.base import CollectError, TargetInfo
+from muni_watchdog.checks.ssh.common import ABSENT
+from muni_watchdog.checks.ssh.connection import SshConnection, SshSession
+from muni_watchdog.checks.ssh.installed import (
     DPKG_FORMAT,
     INSTALLED_PARTS,
     MAX_PACKAGES,
@@ -27,8 +26,9 @@ from checks.ssh.installed import (
     read_installed,
     read_windows,
 )
-from checks.vulns.params import VulnParams
-from checks.vulns.records import FeedError, ecosystem_of
+from muni_watchdog.checks.vulns.params import VulnParams
+from muni_watchdog.checks.vulns.records import FeedError, ecosystem_of
+
 from tests.ssh_hosts import remote
 
 DATA = Path(__file__).parent / "data" / "vulns"
@@ -193,7 +193,7 @@ def test_the_snippet_is_bounded_and_carries_the_exit_status():
 
 def test_the_snippet_on_this_machine_equals_dpkg_query():
     """The framed snippet, run by sh here, lists exactly what dpkg-query lists."""
-    from checks.ssh.sections import parse_sections, sections_script
+    from muni_watchdog.checks.ssh.sections import parse_sections, sections_script
     out = subprocess.run(["sh", "-c", sections_script(INSTALLED_PARTS)], capture_output=True,
                          text=True, timeout=60, env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"})
     soft = read_installed(remote(parse_sections(out.stdout, out.stderr)))

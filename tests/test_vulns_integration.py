@@ -21,18 +21,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from muni_watchdog.checks.base import TargetInfo
+from muni_watchdog.checks.ssh.connection import SshConnection, SshSession
+from muni_watchdog.checks.ssh.installed import collect_installed
+from muni_watchdog.checks.vulns.feeds import FeedSource, load_view, update_feed
+from muni_watchdog.checks.vulns.judge import evaluate_vulnerabilities
+from muni_watchdog.checks.vulns.match import package_names
+from muni_watchdog.checks.vulns.params import VulnParams
+from muni_watchdog.checks.vulns.versions import compare
+from muni_watchdog.core.model import CheckContext, State
 
-from checks.base import TargetInfo
-from checks.ssh.connection import SshConnection, SshSession
-from checks.ssh.installed import collect_installed
-from checks.vulns.feeds import FeedSource, load_view, update_feed
-from checks.vulns.judge import evaluate_vulnerabilities
-from checks.vulns.match import package_names
-from checks.vulns.params import VulnParams
-from checks.vulns.versions import compare
 from lab.ssh_lab import SshLab
 from tests.test_vulns_download import FeedServer
-from watchdog.model import CheckContext, State
 
 pytestmark = pytest.mark.integration
 DATA = Path(__file__).parent / "data" / "vulns"

@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from checks.ssh.installed import InstalledPackage, InstalledSoftware, OsIdentity
-from checks.vulns.index import FeedState, FeedView
-from checks.vulns.judge import evaluate_vulnerabilities
-from checks.vulns.kev import KevEntry
-from checks.vulns.match import match, package_names, verdict
-from checks.vulns.params import VulnParams
-from checks.vulns.records import Advisory, Range, ecosystem_of
-from watchdog.model import CheckContext, State
+from muni_watchdog.checks.ssh.installed import InstalledPackage, InstalledSoftware, OsIdentity
+from muni_watchdog.checks.vulns.index import FeedState, FeedView
+from muni_watchdog.checks.vulns.judge import evaluate_vulnerabilities
+from muni_watchdog.checks.vulns.kev import KevEntry
+from muni_watchdog.checks.vulns.match import match, package_names, verdict
+from muni_watchdog.checks.vulns.params import VulnParams
+from muni_watchdog.checks.vulns.records import Advisory, Range, ecosystem_of
+from muni_watchdog.core.model import CheckContext, State
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 DEBIAN = OsIdentity("debian", "12", "bookworm", pretty_name="Debian GNU/Linux 12 (bookworm)")
@@ -216,7 +215,7 @@ def test_windows_is_honestly_partial():
 
 
 def test_items_are_bounded_fixable_first(monkeypatch):
-    import checks.vulns.judge as judge
+    import muni_watchdog.checks.vulns.judge as judge
     monkeypatch.setattr(judge, "MAX_ITEMS", 5)
     opens = [Advisory("Debian:12", "openssh", f"CVE-2026-{i:04d}", (f"CVE-2026-{i:04d}",),
                       (Range(None, None, None),)) for i in range(10)]

@@ -13,8 +13,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-
-from checks.vulns.versions import VersionError, check, compare
+from muni_watchdog.checks.vulns.versions import VersionError, check, compare
 
 DPKG_CASES = """\
 1.0-1 2.0-2 -1

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from checks.base import CollectError, TargetInfo
-from checks.ssh.common import (
+from muni_watchdog.checks.base import CollectError, TargetInfo
+from muni_watchdog.checks.ssh.common import (
     ABSENT,
     HostKeyAlarm,
     RemoteData,
@@ -32,8 +32,8 @@ from checks.ssh.common import (
     run_sections,
     session_of,
 )
-from checks.ssh.system import parse_os_release
-from checks.ssh.windows import as_list, parse_ps_date, powershell_errors
+from muni_watchdog.checks.ssh.system import parse_os_release
+from muni_watchdog.checks.ssh.windows import as_list, parse_ps_date, powershell_errors
 
 MAX_PACKAGES = 50_000  # a big desktop has ~5,000; more is not a list we should trust
 END = "<<<muniwd-end:"

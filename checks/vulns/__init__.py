@@ -11,7 +11,7 @@ What the daemon wires (a later stage):
   ctx)`` (pure; the first-seen times live in the check's memory).
 """
 
-from checks.vulns.judge import evaluate_vulnerabilities
-from checks.vulns.params import VulnParams
+from muni_watchdog.checks.vulns.judge import evaluate_vulnerabilities
+from muni_watchdog.checks.vulns.params import VulnParams
 
 __all__ = ["VulnParams", "evaluate_vulnerabilities"]

@@ -27,11 +27,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from checks.ssh.installed import OsIdentity
-from checks.vulns import osv, tracker
-from checks.vulns.index import FeedState, FeedView, build_index, read_advisories
-from checks.vulns.kev import KevEntry, load_kev
-from checks.vulns.records import FeedError, ecosystem_of
+from muni_watchdog.checks.ssh.installed import OsIdentity
+from muni_watchdog.checks.vulns import osv, tracker
+from muni_watchdog.checks.vulns.index import FeedState, FeedView, build_index, read_advisories
+from muni_watchdog.checks.vulns.kev import KevEntry, load_kev
+from muni_watchdog.checks.vulns.records import FeedError, ecosystem_of
 
 Kind = Literal["osv", "debian-tracker", "kev"]
 CHUNK = 256 * 1024

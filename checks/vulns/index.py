@@ -23,8 +23,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from checks.vulns.kev import KevEntry
-from checks.vulns.records import Advisory, Ecosystem, FeedError
+from muni_watchdog.checks.vulns.kev import KevEntry
+from muni_watchdog.checks.vulns.records import Advisory, Ecosystem, FeedError
 
 FORMAT = 1
 MAX_ROWS = 3_000_000          # more rows than every OS ecosystem of osv.dev holds together

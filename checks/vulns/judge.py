@@ -14,13 +14,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from checks.base import Evaluation
-from checks.ssh.common import days
-from checks.ssh.installed import InstalledSoftware
-from checks.vulns.index import FeedState, FeedView
-from checks.vulns.match import Finding, match
-from checks.vulns.params import VulnParams
-from watchdog.model import CheckContext, Metric, Outcome, Result, State
+from muni_watchdog.checks.base import Evaluation
+from muni_watchdog.checks.ssh.common import days
+from muni_watchdog.checks.ssh.installed import InstalledSoftware
+from muni_watchdog.checks.vulns.index import FeedState, FeedView
+from muni_watchdog.checks.vulns.match import Finding, match
+from muni_watchdog.checks.vulns.params import VulnParams
+from muni_watchdog.core.model import CheckContext, Metric, Outcome, Result, State
 
 DAY = 86400.0
 MAX_ITEMS = 1000          # the state database keeps items per run: a bound, all fixable first

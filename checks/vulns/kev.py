@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from checks.vulns.records import FeedError, cve_ids, text
+from muni_watchdog.checks.vulns.records import FeedError, cve_ids, text
 
 MAX_KEV_BYTES = 64 * 1024 * 1024
 

@@ -19,11 +19,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from checks.ssh.installed import InstalledPackage, InstalledSoftware
-from checks.vulns.index import FeedView
-from checks.vulns.kev import KevEntry
-from checks.vulns.records import SEVERITIES, Advisory, Range
-from checks.vulns.versions import Scheme, VersionError, compare
+from muni_watchdog.checks.ssh.installed import InstalledPackage, InstalledSoftware
+from muni_watchdog.checks.vulns.index import FeedView
+from muni_watchdog.checks.vulns.kev import KevEntry
+from muni_watchdog.checks.vulns.records import SEVERITIES, Advisory, Range
+from muni_watchdog.checks.vulns.versions import Scheme, VersionError, compare
 
 # Advisories whose publication is the fix's release (a DSA is sent when the update is out);
 # other records (DEBIAN-CVE-…, the tracker's CVEs) date the CVE, so their modification counts.

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from checks.vulns.records import (
+from muni_watchdog.checks.vulns.records import (
     MAX_VERSIONS,
     Advisory,
     FeedError,

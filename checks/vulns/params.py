@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import Literal
 
+from muni_watchdog.checks.ssh.common import SshCheckParams
+from muni_watchdog.checks.ssh.patches_common import PatchesParams
+from muni_watchdog.core.durations import DAY, HOUR
+from muni_watchdog.core.types import Duration, Timeout
 from pydantic import Field
-
-from checks.ssh.common import SshCheckParams
-from checks.ssh.patches_common import PatchesParams
-from watchdog.durations import DAY, HOUR
-from watchdog.types import Duration, Timeout
 
 _PATCH_AGES = PatchesParams.model_fields
 

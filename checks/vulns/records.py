@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from checks.ssh.installed import OsIdentity
-from checks.vulns.versions import Scheme
+from muni_watchdog.checks.ssh.installed import OsIdentity
+from muni_watchdog.checks.vulns.versions import Scheme
 
 MAX_FIELD = 200  # every string kept from a feed is bounded: a feed is data from outside
 MAX_VERSIONS = 2000

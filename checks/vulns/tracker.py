@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import ijson
-
-from checks.vulns.records import (
+from muni_watchdog.checks.vulns.records import (
     DEBIAN_RELEASES,
     Advisory,
     FeedError,
