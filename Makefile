@@ -8,4 +8,4 @@ test:
 	sh scripts/test.sh
 lint: setup
 	.venv/bin/ruff check .
-	.venv/bin/lint-imports
+	.venv/bin/python scripts/lint_imports.py

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from watchdog.model import State
+from muni_watchdog.core.model import State
 
 GROUP_WAIT = 30.0
 REPEAT_INTERVAL = {1: 1800.0, 2: 3600.0, 3: 4 * 3600.0, 4: 86400.0, 5: 86400.0}

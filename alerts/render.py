@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from watchdog.durations import humanize
+from muni_watchdog.core.durations import humanize
 
 SMS_LIMIT = 160
 TEAMS_LIMIT = 990

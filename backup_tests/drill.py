@@ -6,7 +6,8 @@
 
 State comes in and the new state goes out in ``report.state``; nothing here touches the store.
 A run that cannot find out (repository locked by a backup, another test running, no scratch
-space, timeout) is UNKNOWN; a backup that cannot be opened or read back is CRITICAL.
+space, timeout, restic missing, output empty or cut) is UNKNOWN; a backup that cannot be opened
+or read back is CRITICAL. Nothing restic did not confirm is taken as a pass.
 """
 
 from __future__ import annotations
@@ -20,38 +21,48 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from backup_tests.live_source import LiveFile, RemoteSourceReader, SourceUnavailable
-from backup_tests.params import BackupParams, RemoteSource
-from backup_tests.repo_lock import Busy, repository_lock
-from backup_tests.report import BackupState, RestoreTestReport, judge_age, judge_estimate
-from backup_tests.restic import Restic, ResticError
-from backup_tests.restic_output import (
+from muni_watchdog.backup_tests.integrity import judge_check, plan_check, shorten_ids
+from muni_watchdog.backup_tests.live_source import LiveFile, RemoteSourceReader, SourceUnavailable
+from muni_watchdog.backup_tests.params import BackupParams, RemoteSource
+from muni_watchdog.backup_tests.repo_lock import Busy, repository_lock
+from muni_watchdog.backup_tests.report import BackupState, RestoreTestReport, judge_age
+from muni_watchdog.backup_tests.restic import Restic, ResticError
+from muni_watchdog.backup_tests.restic_messages import named_packs
+from muni_watchdog.backup_tests.restic_output import (
     OLDEST_SUPPORTED,
     Failure,
-    parse_check,
+    error_message,
     parse_ls,
     parse_ls_snapshot,
-    parse_restore,
     parse_version_number,
+    stderr_lines,
 )
-from backup_tests.sampling import Rotation, include_pattern, select_sample
-from backup_tests.scratch import ScratchError, private_scratch_async, sweep_stale
-from backup_tests.verify import (
+from muni_watchdog.backup_tests.restic_verdicts import (
+    ls_problem,
+    no_snapshot_matched,
+    parse_check,
+    parse_restore,
+)
+from muni_watchdog.backup_tests.restore_timing import judge_timing, wants_probe
+from muni_watchdog.backup_tests.sampling import Rotation, include_pattern, select_sample
+from muni_watchdog.backup_tests.scratch import ScratchError, private_scratch_async, sweep_stale
+from muni_watchdog.backup_tests.verify import (
     check_canary,
     missing_from_backup,
     relative_to_root,
     snapshot_root,
     verify_restored,
 )
-from watchdog.durations import humanize
-from watchdog.model import State
+from muni_watchdog.core.durations import humanize
+from muni_watchdog.core.model import State
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
 
 # Failures that mean "could not find out" rather than "the backup is bad".
-_UNKNOWN_FAILURES = {Failure.LOCKED, Failure.INTERRUPTED}
+_UNKNOWN_FAILURES = {Failure.LOCKED, Failure.INTERRUPTED, Failure.NOT_INSTALLED,
+                     Failure.BAD_OUTPUT}
 
 
 async def run_restore_test(backup: BackupParams, rpo_seconds: float, rto_seconds: float,
@@ -69,6 +80,7 @@ async def run_restore_test(backup: BackupParams, rpo_seconds: float, rto_seconds
                                rpo_seconds=rpo_seconds, rto_seconds=rto_seconds, state=state)
     say = progress or (lambda _text: None)
     kwargs = {"environ": environ} | ({"sleep": sleep} if sleep else {})
+    restic = None
     try:
         restic = Restic(backup, work_dir, **kwargs)
         async with repository_lock(work_dir, backup.repository, wait=backup.lock_wait):
@@ -78,15 +90,28 @@ async def run_restore_test(backup: BackupParams, rpo_seconds: float, rto_seconds
         level = State.UNKNOWN if exc.failure in _UNKNOWN_FAILURES or "no answer within" in \
             exc.message else State.CRITICAL
         report.add(level, _explain(exc, backup))
+        _name_packs(report, named_packs(stderr_lines(exc.stderr, True)))
     except (Busy, ScratchError) as exc:
         report.add(State.UNKNOWN, str(exc))
     except OSError as exc:
         report.add(State.UNKNOWN, f"restore test could not run: {exc}")
+    finally:
+        for lock in restic.cleared_locks if restic is not None else ():
+            report.lock_cleared.append(lock.as_json())
+            report.add(State.OK, f"cleared a stale restic lock left by a killed run "
+                       f"({lock.describe()}; that process is gone)")
     report.duration = time.monotonic() - started
     return report
 
 
 def _explain(exc: ResticError, backup: BackupParams) -> str:
+    if exc.command == "ls" and no_snapshot_matched(exc.message):
+        return ("no snapshot in the repository matches this backup (host/paths/tags): "
+                "nothing to restore")
+    if exc.failure is Failure.NOT_INSTALLED:
+        return f"restore test of backup {backup.id} could not run restic: {exc.message}"
+    if exc.failure is Failure.BAD_OUTPUT:
+        return f"restic {exc.command} cannot be trusted: {exc.message}"
     if exc.failure is Failure.WRONG_PASSWORD:
         return (f"wrong password for repository of backup {backup.id}: restic cannot open it "
                 "with the configured password_file/password_command")
@@ -117,8 +142,15 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
     # 2. freshness, from the newest snapshot of the series; one `ls latest` also lists it
     # (every restic command pays the key derivation, ~0.5 s: one call fewer per run)
     say("reading the newest snapshot")
-    run = await restic.run_ok(["ls", "--json", "latest", *restic.snapshot_filter()])
+    run = await restic.run_ok(["ls", "--json", "latest", *restic.snapshot_filter()],
+                              quiet_stderr=False)
     list_seconds = run.seconds
+    said = [line for line in stderr_lines(run.stderr) if not no_snapshot_matched(line)]
+    problem = ls_problem(run.stdout, run.stderr) or (
+        f"restic ls exited 0, yet stderr says: {said[0].strip()[:200]}" if said else "")
+    if problem:
+        report.add(State.UNKNOWN, problem)
+        return
     snap = parse_ls_snapshot(run.stdout)
     if snap is None:
         report.add(State.CRITICAL, "no snapshot in the repository matches this backup "
@@ -135,19 +167,17 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
     # 3. integrity: structure plus one rotating slice of the stored data. It runs after the
     # restore (never beside it: that would distort the measured restore time), while the
     # restored files are verified and the scratch directory is removed.
-    n = backup.read_data_subsets
-    k = min(max(state.subset_next, 1), n)
-    subset_arg = "--read-data" if n == 1 else f"--read-data-subset={k}/{n}"
-    report.subset = "all" if n == 1 else f"{k}/{n}"
-    check_args = ["check", subset_arg] + (["--json"] if version.has_json_check else [])
+    plan = plan_check(state, backup.read_data_subsets)
+    report.subset = plan.subset
+    check_args = ["check", plan.arg] + (["--json"] if version.has_json_check else [])
     checking: asyncio.Future | None = None
-    new_state = replace(state, subset_next=k % n + 1)
+    new_state = state
 
     # 4. choose what to restore
     report.snapshot_bytes = sum(node.size for node in files)
     selection = select_sample(files, backup.canaries, backup.sample,
                               Rotation(state.sample_seed, state.sample_cursor,
-                                       state.sample_cycle))
+                                       state.sample_cycle), probe=wants_probe(state.timings))
     chosen = files if full else list(selection.files)
     if not full:
         new_state = replace(new_state, sample_cursor=selection.rotation.cursor,
@@ -169,18 +199,17 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
                 for node in chosen:
                     args += ["--include", include_pattern(node.path)]
             if full or chosen:
-                run = await restic.run_ok(args, accept=(0, 1))
+                run = await restic.run_ok(args, accept=(0, 1), quiet_stderr=False)
                 restore = parse_restore(run.stdout, run.stderr)
                 report.restore_seconds = run.seconds
-                if run.code != 0 and not restore.errors:
-                    restore = replace(restore, errors=(
-                        f"restic restore failed: {run.stderr.strip()[-200:]}",))
+                _judge_restore_output(report, run, restore, version.has_json_restore)
             else:
                 restore = parse_restore("", "")
                 report.restore_seconds = 0.0
             say(f"verifying restored files; checking repository ({report.subset} of the stored "
                 "data)")
-            checking = asyncio.ensure_future(restic.run_ok(check_args, accept=(0, 1)))
+            checking = asyncio.ensure_future(restic.run_ok(check_args, accept=(0, 1),
+                                                           quiet_stderr=False))
             source = Path(backup.source) if isinstance(backup.source, str) else None
             root = snapshot_root(snap.paths, (node.path for node in files))
             remote = None
@@ -200,15 +229,20 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
             checking.cancel()  # the run failed or was cancelled: stop restic check too
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await checking
-    _judge_check(report, check_run)
+    check = parse_check(check_run.stdout, check_run.stderr, check_run.code)
+    report.integrity_errors = check.errors
+    _name_packs(report, check)
+    level, text, new_state = judge_check(check, plan, new_state, backup.read_data_subsets, now)
+    report.add(level, text)
     report.files, report.bytes = verification.files, verification.bytes
     report.verified = verification.verified
     report.mismatched = len(verification.mismatched) + len(verification.damaged)
     report.changed_since_backup = len(verification.changed_since_backup)
+    _name_packs(report, restore)
     if verification.damaged:
         report.add(State.CRITICAL, f"{len(verification.damaged)} file(s) did not restore "
                    f"intact: {_paths(verification.damaged)}"
-                   + (f" — restic: {restore.errors[0]}" if restore.errors else ""))
+                   + (f" — restic: {shorten_ids(restore.errors[0])}" if restore.errors else ""))
     elif restore.errors:
         report.add(State.CRITICAL, f"restore reported errors: {'; '.join(restore.errors[:3])}")
     if verification.mismatched:
@@ -244,51 +278,50 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
                            f"on {source_reader.where} older than the snapshot are missing from "
                            f"the backup (wrong exclude or path?): {_paths(missing)}")
     _judge_canaries(report, canaries)
-    report.add(State.OK, f"{report.verified} of {report.files} restored files verified")
+    if report.files:
+        report.add(State.OK, f"{report.verified} of {report.files} restored files verified")
+    else:
+        why = "the snapshot has no regular files" if not files else (
+            "no file was chosen (sample.files 0 and no canaries or critical paths, or every "
+            "file above sample.max_file_size)")
+        report.add(State.WARNING, f"nothing to verify: 0 of 0 restored files verified, {why}; "
+                   "this test proves nothing about the data")
 
-    # 6. timing: measured by us; the estimate prefers a full drill's measured rate
-    seconds = report.restore_seconds or 0.0
-    if report.bytes and seconds > 0:
-        # the restore pays the repository opening and index loading that `ls` also paid;
-        # without subtracting it a small sample would wildly overstate the full restore
-        transfer = max(seconds - list_seconds, seconds * 0.1)
-        rate = report.bytes / transfer
-        if full:
-            report.bytes_per_second = report.bytes / seconds
-            report.estimated_full_restore_seconds = seconds
-            report.estimate_basis = "measured by this full drill"
-            new_state = replace(new_state, drill_bytes_per_second=report.bytes_per_second,
-                                drill_at=now.isoformat())
-        else:
-            report.bytes_per_second = rate
-            if state.drill_bytes_per_second:
-                rate = state.drill_bytes_per_second
-                basis = f"estimate at the rate of the full drill of {state.drill_at[:10]}"
-            else:
-                basis = "estimate from the sample"
-            report.estimated_full_restore_seconds = list_seconds + \
-                (report.snapshot_bytes or 0) / rate
-            report.estimate_basis = basis
-        if report.rto_seconds:
-            level, text = judge_estimate(report.estimated_full_restore_seconds,
-                                         report.rto_seconds, backup.rto_warn_percent,
-                                         backup.rto_crit_percent,
-                                         "measured" if full else report.estimate_basis)
-            report.add(level, text)
+    # 6. timing: measured by us; the full restore estimated from the runs we have
+    new_state = replace(new_state, timings=judge_timing(
+        report, backup, state.timings, full=full, probe=bool(selection.probe),
+        startup_floor=list_seconds, today=now.date().isoformat()))
+    if full and report.bytes and report.restore_seconds:
+        new_state = replace(new_state, drill_bytes_per_second=report.bytes /
+                            report.restore_seconds, drill_at=now.isoformat())
     report.state = new_state
 
 
-def _judge_check(report: RestoreTestReport, run) -> None:
-    check = parse_check(run.stdout, run.stderr, run.code)
-    report.integrity_errors = check.errors
-    if check.errors:
-        detail = "; ".join(check.messages[:3]) or "see restic check"
-        packs = f" (damaged packs: {', '.join(p[:12] for p in check.broken_packs[:5])})" \
-            if check.broken_packs else ""
-        report.add(State.CRITICAL, f"repository check found {check.errors} error(s) in "
-                   f"{report.subset} of the stored data{packs}: {detail}")
-    else:
-        report.add(State.OK, f"repository check of {report.subset} clean")
+def _judge_restore_output(report: RestoreTestReport, run, restore, json_mode: bool) -> None:
+    """restic's own word on the restore: its errors, or its confirmation that it finished."""
+    if run.code != 0:
+        if not restore.errors:
+            report.add(State.CRITICAL, f"restic restore failed (exit {run.code}): "
+                       f"{error_message(run.stderr) or 'no message'}")
+        return
+    said = stderr_lines(run.stderr)
+    if said:
+        report.add(State.UNKNOWN, f"restic restore exited 0, yet stderr says: "
+                   f"{said[0].strip()[:200]}")
+    elif not restore.confirmed(json_mode):
+        what = "its JSON summary" if json_mode else "'finished verifying N files'"
+        report.add(State.UNKNOWN, f"restic restore exited 0 without {what}: output empty or "
+                   "cut, so restic's verification is not confirmed (sizes were still checked)")
+
+
+def _name_packs(report: RestoreTestReport, found) -> None:
+    """Add the packs restic named (in check, restore, or a failed command) to the report."""
+    for pack in found.missing_packs:
+        if pack not in report.missing_packs:
+            report.missing_packs.append(pack)
+    for pack in found.damaged_packs:
+        if pack not in report.damaged_packs:
+            report.damaged_packs.append(pack)
 
 
 async def _remote_facts(backup: BackupParams, reader: RemoteSourceReader | None,

@@ -9,7 +9,7 @@ import re
 
 from pydantic import Field, field_validator, model_validator
 
-from watchdog.types import Duration, Interval, LongTimeout, Strict
+from muni_watchdog.core.types import Duration, Interval, LongTimeout, Strict
 
 # Five cron fields: minute hour day-of-month month day-of-week (numbers, *, lists, ranges, steps,
 # and three-letter names). The daemon's scheduler parses it; this only catches typos early.
@@ -101,15 +101,21 @@ class BackupParams(Strict):
     restic_command: str = Field("restic", description="The restic program.")
     read_data_subsets: int = Field(12, ge=1, le=256, description="N of check "
                                    "--read-data-subset=k/N: all stored data is re-read every "
-                                   "N runs.")
+                                   "N runs; a subset that found damage is read again at every "
+                                   "run until it passes.")
     rpo_warn_percent: float = Field(100, gt=0, description="Warn when the newest snapshot's "
                                     "age exceeds this percentage of the rpo.")
     rpo_crit_percent: float = Field(200, gt=0, description="Critical above this percentage.")
-    rto_warn_percent: float = Field(80, gt=0, description="Warn when the estimated full "
-                                    "restore exceeds this percentage of the rto.")
-    rto_crit_percent: float = Field(100, gt=0, description="Critical above this percentage.")
+    rto_warn_percent: float = Field(80, gt=0, description="Warn when the full restore "
+                                    "(measured by a drill, or estimated from sample runs) "
+                                    "exceeds this percentage of the rto.")
+    rto_crit_percent: float = Field(100, gt=0, description="Critical when a full drill's "
+                                    "measured restore exceeds this percentage of the rto; an "
+                                    "estimate above it is a warning that asks for a drill.")
     lock_wait: Interval = Field(600, ge=0, description="How long a locked repository is "
-                                "retried (with backoff) before the run is UNKNOWN.")
+                                "retried (with backoff) before the run is UNKNOWN; a lock left "
+                                "by a dead process on this host is cleared first (plain restic "
+                                "unlock).")
     timeout: LongTimeout = Field(6 * 3600, gt=0, description="Bound on each restic command.")
 
     @field_validator("schedule", "full_drill_schedule")

@@ -1,7 +1,8 @@
 """The result of one restore test: what was found, judged into a verdict, as JSON or an Outcome.
 
-Pure. ``BackupState`` is what a backup remembers between runs (the read-data-subset position,
-the sample rotation, the last full drill's throughput); the caller stores it.
+Pure. ``BackupState`` is what a backup remembers between runs (the read-data-subset position and
+a subset that failed, the sample rotation, the timings of recent restores); the caller stores it
+(``restore_test_state`` in the state database, through ``Store.record_restore_test``).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from watchdog.durations import humanize
-from watchdog.model import Metric, Outcome, Result, State
+from muni_watchdog.core.durations import humanize
+from muni_watchdog.core.model import Metric, Outcome, Result, State
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,13 @@ class BackupState:
     drill_at: str | None = None
     restic_binary: str | None = None   # path:size:mtime of the restic last asked its version
     restic_version: str | None = None  # what it said, so it is not asked again every run
+    # a check that found damage: that subset ("k/N", or "all") is read again at every run
+    # until it passes, with the packs restic named and the date it was first seen
+    failed_subset: str | None = None
+    failed_since: str | None = None
+    failed_packs: tuple[str, ...] = ()
+    # recent restores, newest last: {"bytes", "seconds", "full", "at"} (restore_timing)
+    timings: tuple[dict[str, Any], ...] = ()
 
     @classmethod
     def initial(cls) -> BackupState:
@@ -35,6 +43,8 @@ class BackupState:
         if not data:
             return cls.initial()
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for name in ("failed_packs", "timings"):  # JSON gives lists back
+            known[name] = tuple(known.get(name) or ())
         state = cls(**known)
         return state if state.sample_seed else replace(state, sample_seed=secrets.token_hex(8))
 
@@ -61,6 +71,8 @@ class RestoreTestReport:
     rpo_seconds: float | None = None
     subset: str | None = None
     integrity_errors: int | None = None
+    damaged_packs: list[str] = field(default_factory=list)   # named by check or restore
+    missing_packs: list[str] = field(default_factory=list)
     files: int = 0
     bytes: int = 0
     verified: int = 0
@@ -72,7 +84,10 @@ class RestoreTestReport:
     bytes_per_second: float | None = None
     estimated_full_restore_seconds: float | None = None
     estimate_basis: str = ""
+    estimate_kind: str | None = None     # measured | fit | upper_bound (restore_timing)
+    startup_seconds: float | None = None  # the model's fixed cost of a restore
     rto_seconds: float | None = None
+    lock_cleared: list[dict[str, Any]] = field(default_factory=list)  # stale restic locks
     snapshot_bytes: int | None = None
     coverage: float | None = None
     duration: float = 0.0
@@ -107,7 +122,9 @@ class RestoreTestReport:
             "snapshot": {"id": self.snapshot_id,
                          "time": self.snapshot_time.isoformat() if self.snapshot_time else None,
                          "age_seconds": _round(self.age_seconds)},
-            "integrity": {"subset": self.subset, "errors": self.integrity_errors},
+            "integrity": {"subset": self.subset, "errors": self.integrity_errors,
+                          "damaged_packs": list(self.damaged_packs),
+                          "missing_packs": list(self.missing_packs)},
             "sample": {"files": self.files, "bytes": self.bytes, "verified": self.verified,
                        "mismatched": self.mismatched, "missing": self.missing,
                        "changed_since_backup": self.changed_since_backup},
@@ -116,7 +133,11 @@ class RestoreTestReport:
                        "bytes_per_second": _round(self.bytes_per_second),
                        "estimated_full_restore_seconds":
                            _round(self.estimated_full_restore_seconds),
-                       "rto_seconds": _round(self.rto_seconds)},
+                       "rto_seconds": _round(self.rto_seconds),
+                       "estimate_basis": self.estimate_basis or None,
+                       "estimate_kind": self.estimate_kind,
+                       "startup_seconds": _round(self.startup_seconds)},
+            "lock_cleared": list(self.lock_cleared),
             "problems": [p.text for p in self.problems],
         }
 
@@ -130,18 +151,6 @@ def judge_age(age: float, limit: float, warn_percent: float, crit_percent: float
     """``what`` is e.g. 'newest snapshot'; percentages of ``limit`` give the state."""
     percent = age / limit * 100 if limit else 0
     text = f"{what} {humanize(age)} old (rpo {humanize(limit)})"
-    if percent > crit_percent:
-        return State.CRITICAL, text
-    if percent > warn_percent:
-        return State.WARNING, text
-    return State.OK, text
-
-
-def judge_estimate(estimate: float, rto: float, warn_percent: float, crit_percent: float,
-                   basis: str) -> tuple[State, str]:
-    percent = estimate / rto * 100 if rto else 0
-    text = (f"full restore estimated at {humanize(estimate)} ({basis}; {percent:.0f} % of the "
-            f"rto {humanize(rto)})")
     if percent > crit_percent:
         return State.CRITICAL, text
     if percent > warn_percent:

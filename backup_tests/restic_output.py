@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from muni_watchdog.backup_tests.restic_messages import first_message, meaningful_lines
+
 VERSION_RE = re.compile(r"^restic (\d+)\.(\d+)\.(\d+)\S*\s+compiled with (\S+) on (\S+)/(\S+)",
                         re.MULTILINE)
 
@@ -79,6 +81,9 @@ class Failure(enum.StrEnum):
     WRONG_PASSWORD = "wrong password"
     INTERRUPTED = "interrupted"
     UNKNOWN_CODE = "unknown exit code"
+    # ours, not restic's: it could not be run, or what it printed cannot be trusted
+    NOT_INSTALLED = "restic program not found"
+    BAD_OUTPUT = "output empty, cut or contradictory"
 
 
 EXIT_CODES = {0: Failure.NONE, 1: Failure.FATAL, 3: Failure.PARTIAL, 10: Failure.NO_REPOSITORY,
@@ -96,8 +101,9 @@ _STDERR_SIGNS = (
 
 
 def classify_exit(code: int, stderr: str) -> Failure:
-    """Classify an exit code, using stderr where old versions return a bare 1."""
-    failure = EXIT_CODES.get(code, Failure.UNKNOWN_CODE)
+    """Classify an exit code, using stderr where old versions return a bare 1. 128+N is a
+    process killed by signal N (the OOM killer's SIGKILL is 137): interrupted, not a verdict."""
+    failure = EXIT_CODES.get(code, Failure.INTERRUPTED if code > 128 else Failure.UNKNOWN_CODE)
     if failure is Failure.FATAL:
         for sign, meaning in _STDERR_SIGNS:
             if sign in stderr:
@@ -106,33 +112,62 @@ def classify_exit(code: int, stderr: str) -> Failure:
 
 
 def error_message(stderr: str, limit: int = 300) -> str:
-    """The most telling line of restic's stderr (JSON ``exit_error`` first, then ``Fatal:``).
+    """The most telling line of restic's stderr: the JSON ``exit_error`` first, then a
+    ``Fatal:`` line, then the first line of a stack-traced error (restic 0.14), else the last
+    meaningful line. Retries, advice text and Go stack frames never are the message.
 
     Secrets never reach stderr (the password is in a file or a command), so this may be shown.
     """
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     messages = []
     for obj in json_lines(stderr):
         if obj.get("message_type") == "exit_error":
-            return str(obj.get("message", "")).strip().splitlines()[0][:limit]
+            return first_message(str(obj.get("message", "")))[:limit]
         if obj.get("message_type") == "error":
-            messages.append(_error_text(obj))
-    fatal = [line for line in lines if line.startswith("Fatal:")]
+            messages.append(error_text(obj))
+    plain = "\n".join(line for line in stderr.splitlines() if not line.lstrip().startswith("{"))
+    fatal = [line for line in meaningful_lines(plain) if line.startswith("Fatal:")]
     if fatal:
         return fatal[-1][:limit]
     if messages:
-        return messages[-1][:limit]
-    plain = [line for line in lines if not line.startswith("{")]
-    return (plain[-1] if plain else "")[:limit]
+        return first_message("\n".join(messages[-1:]))[:limit]
+    return first_message(plain)[:limit]
 
 
-def _error_text(obj: dict) -> str:
+def stderr_lines(stderr: str, with_exit_error: bool = False) -> list[str]:
+    """Every message line of stderr, JSON ``error`` messages unpacked, noise and stack frames
+    dropped (``exit_error`` only on request: it mostly repeats the verdict). A detail line that
+    restic indents under its heading (``error for tree …:``) keeps two leading spaces."""
+    lines: list[str] = []
+    for raw in stderr.splitlines():
+        text = raw.strip()
+        if text.startswith("{"):
+            try:
+                obj = json.loads(text)
+            except ValueError:
+                lines.append(text)  # a cut JSON line is still something restic said
+                continue
+            kind = obj.get("message_type") if isinstance(obj, dict) else None
+            if kind == "error" or (with_exit_error and kind == "exit_error"):
+                lines.extend(_keep_indent(error_text(obj)))
+            continue
+        lines.extend(_keep_indent(raw))
+    return lines
+
+
+def _keep_indent(text: str) -> list[str]:
+    return [("  " if raw[:1].isspace() else "") + raw.strip() for raw in text.splitlines()
+            if meaningful_lines(raw)]
+
+
+def error_text(obj: dict) -> str:
+    """The message of one JSON ``error`` line, prefixed with its item (the file) if any."""
     error = obj.get("error")
     if isinstance(error, dict):  # 0.17.1+: {"message": ...}; 0.14: Go struct {"Op","Path","Err"}
         text = error.get("message") or f"{error.get('Op', '')} {error.get('Path', '')}: " \
             f"errno {error.get('Err', '?')}"
     else:
         text = str(error or obj.get("message", ""))
+    text = text.strip("\n").rstrip()  # leading spaces mark a detail line (see stderr_lines)
     item = obj.get("item")
     return f"{item}: {text}" if item and item not in text else text
 
@@ -222,78 +257,6 @@ def parse_ls_snapshot(text: str) -> Snapshot | None:
         if (obj.get("struct_type") or obj.get("message_type")) == "snapshot":
             return parse_snapshots(json.dumps([obj]))[0]
     return None
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    errors: int
-    messages: tuple[str, ...] = ()
-    broken_packs: tuple[str, ...] = ()
-
-
-_CHECK_ERROR_SIGNS = ("Pack ID does not match", "contains errors", "error", "invalid",
-                      "not found", "ciphertext verification failed", "unexpected")
-
-
-def parse_check(stdout: str, stderr: str, code: int) -> CheckResult:
-    """``check`` output: JSON summary (0.18+) or text (0.14-0.17). Read the exit code first."""
-    summary = next((o for o in json_lines(stdout) if o.get("message_type") == "summary"), None)
-    messages = []
-    for obj in json_lines(stderr):
-        if obj.get("message_type") == "error":
-            messages.append(str(obj.get("message") or _error_text(obj)).splitlines()[0])
-    if summary is not None:
-        errors = int(summary.get("num_errors") or 0)
-        broken = tuple(summary.get("broken_packs") or ())  # null, not [], when none
-        if code == 0 and errors == 0:
-            return CheckResult(0, (), ())
-        return CheckResult(max(errors, 1), tuple(messages), broken)
-    text_lines = [line.strip() for line in (stdout + "\n" + stderr).splitlines()]
-    if code == 0 and any(line == "no errors were found" for line in text_lines):
-        return CheckResult(0)
-    found = [line for line in text_lines if line and not line.startswith("{") and any(
-        sign in line for sign in _CHECK_ERROR_SIGNS) and not line.startswith("using ")]
-    broken = tuple(dict.fromkeys(re.findall(r"\bpack ([0-9a-f]{8,64})", " ".join(found))))
-    specific = [line for line in found if not line.startswith("Fatal:")]
-    return CheckResult(max(len(specific), 1), tuple((specific or found)[:20]) or
-                       tuple(messages), broken)
-
-
-@dataclass(frozen=True)
-class RestoreResult:
-    errors: tuple[str, ...] = ()
-    verified: bool = False
-    files_restored: int | None = None
-    bytes_restored: int | None = None
-
-
-_VERIFIED_RE = re.compile(r"finished verifying (\d+) files")
-
-
-def parse_restore(stdout: str, stderr: str) -> RestoreResult:
-    """``restore`` output: JSON summary and error lines (0.16+/0.17.1+) or text (0.14).
-
-    restic's counters include directories; the caller counts files itself.
-    """
-    errors: list[str] = []
-    files = bytes_ = None
-    for obj in json_lines(stdout + "\n" + stderr):
-        kind = obj.get("message_type")
-        if kind == "summary":
-            files = obj.get("files_restored")
-            bytes_ = obj.get("bytes_restored")
-        elif kind == "error":
-            errors.append(_error_text(obj))
-    for line in (stdout + "\n" + stderr).splitlines():
-        line = line.strip()
-        if line.startswith("ignoring error for "):  # 0.14: "ignoring error for /p: reason"
-            errors.append(line.removeprefix("ignoring error for "))
-        elif line.startswith(("Fatal:", "{")) or not line:
-            continue
-        elif "verification failed" in line or "does not match" in line:
-            errors.append(line)
-    verified = bool(_VERIFIED_RE.search(stdout + stderr))
-    return RestoreResult(tuple(dict.fromkeys(errors)), verified, files, bytes_)
 
 
 def parse_stats(text: str) -> tuple[int, int]:

@@ -4,6 +4,11 @@ The random part walks the snapshot's files in a fixed pseudo-random order (SHA-2
 backup seed and the path) from where the previous run stopped, so each run restores files not
 yet restored in this cycle, and every file is covered once per cycle. New files slot into the
 order by their hash; deleted ones simply drop out. Pure: the caller keeps the cursor.
+
+Every other run also restores a *probe*: larger files (files of 12 MB or more, 96-128 MB
+together where the snapshot has them): runs of two sizes let the restore time be split into
+restic's start-up and its throughput (see ``restore_timing``); 50 small files alone are nearly
+all start-up.
 """
 
 from __future__ import annotations
@@ -12,8 +17,11 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backup_tests.params import SampleParams
-from backup_tests.restic_output import Node
+from muni_watchdog.backup_tests.params import SampleParams
+from muni_watchdog.backup_tests.restic_output import Node
+
+PROBE_MIN = 96_000_000   # a probe restores at least this much where the snapshot allows
+PROBE_MAX = 128_000_000  # ... and at most this much
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,7 @@ class Selection:
     random_count: int
     rotation: Rotation
     coverage: float                  # share of the snapshot's files covered in this cycle
+    probe: tuple[str, ...] = ()      # the larger files added for the timing model
 
     @property
     def bytes(self) -> int:
@@ -54,8 +63,9 @@ def _under(path: str, prefix: str) -> bool:
 
 
 def select_sample(files: Sequence[Node], canaries: Sequence[str], params: SampleParams,
-                  rotation: Rotation) -> Selection:
-    """Choose the files of one run; ``files`` are the snapshot's regular files."""
+                  rotation: Rotation, probe: bool = False) -> Selection:
+    """Choose the files of one run; ``files`` are the snapshot's regular files. With
+    ``probe``, one larger file is added (within ``max_file_size`` and ``max_bytes``)."""
     by_path = {n.path: n for n in files}
     chosen: dict[str, Node] = {}
     found_canaries = tuple(c for c in canaries if c in by_path)
@@ -91,9 +101,29 @@ def select_sample(files: Sequence[Node], canaries: Sequence[str], params: Sample
         taken += 1
     # the order is walked from the smallest key: everything up to the cursor is done this cycle
     coverage = sum(1 for k, _ in keyed if k <= cursor) / len(keyed) if keyed else 1.0
+    extra = _probe(files, chosen, min(PROBE_MAX, params.max_file_size, budget),
+                   rotation.seed + cursor) if probe and params.files else []
+    for node in extra:
+        chosen[node.path] = node
     return Selection(tuple(chosen.values()), found_canaries, missing_canaries,
                      tuple(missing_critical), taken, Rotation(rotation.seed, cursor, cycle),
-                     round(coverage, 4))
+                     round(coverage, 4), tuple(n.path for n in extra))
+
+
+def _probe(files: Sequence[Node], chosen: dict[str, Node], cap: int,
+           seed: str) -> list[Node]:
+    """Larger files not chosen yet, PROBE_MIN..PROBE_MAX bytes together (different ones each
+    run, by hash), or else the largest that fits."""
+    fits = sorted((n for n in files if n.path not in chosen and 0 < n.size <= cap),
+                  key=lambda n: order_key(seed, n.path))
+    picked, total = [], 0
+    for node in (n for n in fits if n.size >= PROBE_MIN // 8):
+        if total + node.size <= cap:
+            picked.append(node)
+            total += node.size
+        if total >= PROBE_MIN:
+            return picked
+    return picked or [max(fits, key=lambda n: (n.size, n.path))] if fits else []
 
 
 def include_pattern(path: str) -> str:

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from backup_tests.canary import CanaryError, read_canary
-from backup_tests.live_source import LiveFile
-from backup_tests.restic_output import Node
+from muni_watchdog.backup_tests.canary import CanaryError, read_canary
+from muni_watchdog.backup_tests.live_source import LiveFile
+from muni_watchdog.backup_tests.restic_output import Node
 
 CHUNK = 1024 * 1024
 SOURCE_WALK_LIMIT = 200_000  # bound on entries looked at when sampling the live source

@@ -1,16 +1,21 @@
-"""Benchmark: our restore test (sample and full drill) beside bare `restic restore` + `sha256sum`.
+"""Benchmark: our restore test (sample and full drill) beside bare `restic restore` + `sha256sum`,
+and the full-restore estimate of sample tests beside the full drill's measurement.
 
-    .venv/bin/python bench/restore_test.py            # ~300 MB generated tree
-    .venv/bin/python bench/restore_test.py --gb 2     # ~2 GB
+    .venv/bin/python bench/restore_test.py            # ~1 GB generated tree
+    .venv/bin/python bench/restore_test.py --gb 0.3   # quicker
 
 Generates a town-hall-like tree (many small documents, some large scans), backs it up into a
-fresh repository, then measures in the same run, best of --repeat:
-  bare    restic restore SNAP --target DIR  +  sha256sum of every restored file
-  drill   muni-watchdog's full drill (ls latest, restore --verify, then check k/12 while the
-          sizes and canaries are verified and the scratch directory is removed; the restic
-          version is remembered per binary): everything the bare tools do and more
-  sample  muni-watchdog's weekly sample test (50 random files + canary)
-and prints the overhead ratio drill / bare (target: at most 1.10).
+fresh repository, then:
+  1. estimate vs drill: --samples weekly sample tests (50 rotating random files + canary), each
+     printing its full-restore estimate and basis beside what the old method (snapshot size /
+     the sample's bytes-per-second) said, then a full drill that measures the full restore,
+     then one more sample (now fitted with the drill); the ratio estimate / measured is printed.
+  2. overhead, best of --repeat:
+       bare    restic restore SNAP --target DIR  +  sha256sum of every restored file
+       drill   muni-watchdog's full drill (ls latest, restore --verify, then check k/12 while
+               the sizes and canaries are verified and the scratch directory is removed)
+       sample  muni-watchdog's weekly sample test
+     and the overhead ratio drill / bare (target: at most 1.10).
 """
 
 from __future__ import annotations
@@ -28,10 +33,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from backup_tests.drill import run_restore_test  # noqa: E402
-from backup_tests.params import BackupParams  # noqa: E402
-from backup_tests.report import BackupState  # noqa: E402
 from lab.restic_lab import ResticLab  # noqa: E402
+from muni_watchdog.backup_tests.drill import run_restore_test  # noqa: E402
+from muni_watchdog.backup_tests.params import BackupParams  # noqa: E402
+from muni_watchdog.backup_tests.report import BackupState  # noqa: E402
 
 
 def make_tree(root: Path, total_bytes: int, seed: int = 1) -> tuple[int, int]:
@@ -79,10 +84,51 @@ def ours(backup: BackupParams, lab: ResticLab, full: bool, state: BackupState):
     return report
 
 
+def old_method(report, list_seconds: float) -> float:
+    """The estimate before the start-up model: the sample's residual rate over the snapshot."""
+    seconds = report.restore_seconds or 0.0
+    transfer = max(seconds - list_seconds, seconds * 0.1)
+    return list_seconds + (report.snapshot_bytes or 0) / (report.bytes / transfer)
+
+
+def estimate_vs_drill(backup: BackupParams, lab: ResticLab, samples: int) -> BackupState:
+    """Print each sample's estimate beside the full drill's measured restore."""
+    started = time.monotonic()
+    lab.run("ls", "--json", "latest")  # what the old method took as start-up: restic ls
+    list_seconds = time.monotonic() - started
+    state, rows = BackupState.initial(), []
+    for i in range(samples):
+        report = ours(backup, lab, False, state)
+        state = report.state or state
+        rows.append((f"sample {i + 1}", report, old_method(report, list_seconds)))
+    drill = ours(backup, lab, True, state)
+    state = drill.state or state
+    after = ours(backup, lab, False, state)
+    state = after.state or state
+    rows.append(("sample after the drill", after, old_method(after, list_seconds)))
+    measured = drill.restore_seconds or 0.0
+    size = (drill.snapshot_bytes or 0) / 1e6
+    print(f"\nfull restore of the {size:.0f} MB snapshot: estimate vs the full drill's "
+          f"measurement ({measured:.1f} s)")
+    print(f"{'run':<24}{'restored':>10}{'took':>8}{'estimate':>10}{'x drill':>9}"
+          f"{'old method':>12}{'x drill':>9}  basis")
+    for name, report, old in rows:
+        estimate = report.estimated_full_restore_seconds
+        shown = f"{estimate:8.1f} s{estimate / measured:8.1f}x" if estimate else \
+            f"{'—':>10}{'':>9}"
+        print(f"{name:<24}{report.bytes / 1e6:8.1f} MB{report.restore_seconds or 0:6.2f} s"
+              f"{shown}{old:10.1f} s{old / measured:8.1f}x  {report.estimate_basis}")
+    print(f"{'full drill (measured)':<24}{drill.bytes / 1e6:8.1f} MB{measured:6.2f} s"
+          f"{measured:8.1f} s{1:8.1f}x")
+    return state
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--gb", type=float, default=0.3, help="tree size in GB (default 0.3)")
+    parser.add_argument("--gb", type=float, default=1.0, help="tree size in GB (default 1)")
     parser.add_argument("--repeat", type=int, default=2, help="best of N (default 2)")
+    parser.add_argument("--samples", type=int, default=4,
+                        help="sample tests before the drill in the estimate comparison")
     parser.add_argument("--dir", help="work directory (default: a temporary one)")
     args = parser.parse_args()
     base = Path(args.dir or tempfile.mkdtemp(prefix="restore-bench-"))
@@ -96,10 +142,11 @@ def main() -> None:
     backup = BackupParams(id="bench", service="s", repository=lab.repository,
                           password_file=str(lab.password_file), canaries=[str(lab.canary)],
                           scratch_dir=str(base / "scratch"))
-    bare_s, drill_s, sample_s, restore_s = [], [], [], []
     # the state carries over from run to run, as the daemon stores it (rotation, the
-    # remembered restic version): the first run of a backup also asks `restic version`
-    state = BackupState.initial()
+    # remembered restic version, the restore timings)
+    state = estimate_vs_drill(backup, lab, args.samples)
+    print()
+    bare_s, drill_s, sample_s, restore_s = [], [], [], []
     for _ in range(args.repeat):
         bare_s.append(bare(lab, base / "scratch"))
         report = ours(backup, lab, True, state)

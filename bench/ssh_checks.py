@@ -21,13 +21,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from checks import KINDS  # noqa: E402
-from checks.base import TargetInfo  # noqa: E402
-from checks.ssh.checks_system import DiskParams, LoadParams, MemoryParams, UptimeParams  # noqa: E402
-from checks.ssh.connection import SshConnection, SshSession, posix_wrap  # noqa: E402
-from checks.ssh.sections import sections_script  # noqa: E402
 from lab.ssh_lab import SshLab  # noqa: E402
-from watchdog.model import CheckContext  # noqa: E402
+from muni_watchdog.checks import KINDS  # noqa: E402
+from muni_watchdog.checks.base import TargetInfo  # noqa: E402
+from muni_watchdog.checks.ssh.checks_system import (  # noqa: E402
+    DiskParams,
+    LoadParams,
+    MemoryParams,
+    UptimeParams,
+)
+from muni_watchdog.checks.ssh.connection import SshConnection, SshSession, posix_wrap  # noqa: E402
+from muni_watchdog.checks.ssh.sections import sections_script  # noqa: E402
+from muni_watchdog.core.model import CheckContext  # noqa: E402
 
 CHECKS = [("disk", DiskParams()), ("memory", MemoryParams()), ("load", LoadParams()),
           ("uptime", UptimeParams())]

@@ -63,7 +63,7 @@ targets:
   routes: [{{name: all, channels: [oncall]}}]
   weekly_test: null
 """)
-    daemon = subprocess.Popen([sys.executable, "-m", "watchdog.cli", "--log-level", "WARNING",
+    daemon = subprocess.Popen([sys.executable, "-m", "muni_watchdog", "--log-level", "WARNING",
                                "run", "-c", str(state / "c.yaml"), "--state-dir", str(state)],
                               cwd=ROOT, env=dict(os.environ, PYTHONUNBUFFERED="1"))
     failed_at: dict[str, float] = {}

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from checks.base import TargetKind
-from checks.http import HttpCheck
-from checks.snmp import SNMP_KIND
-from checks.ssh import SSH_KIND
-from checks.tcp import TcpCheck
+# Installed as muni_watchdog.checks; imported by its folder's name (with the repository root on
+# sys.path) it would load a second copy of every module. Fail at once instead.
+if __name__ != "muni_watchdog.checks":
+    raise ImportError(f"import muni_watchdog.checks, not {__name__} (the checks/ folder)")
+
+from muni_watchdog.checks.base import TargetKind
+from muni_watchdog.checks.http import HttpCheck
+from muni_watchdog.checks.snmp import SNMP_KIND
+from muni_watchdog.checks.ssh import SSH_KIND
+from muni_watchdog.checks.tcp import TcpCheck
 
 KINDS: dict[str, TargetKind] = {
     "http": TargetKind(

@@ -20,8 +20,8 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, Field
 
-from watchdog.model import CheckContext, Outcome
-from watchdog.types import Interval, Strict, Timeout
+from muni_watchdog.core.model import CheckContext, Outcome
+from muni_watchdog.core.types import Interval, Strict, Timeout
 
 
 class CollectError(RuntimeError):

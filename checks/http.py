@@ -16,9 +16,9 @@ from urllib.parse import urljoin, urlsplit
 from cryptography import x509
 from pydantic import Field, field_validator
 
-from checks.base import CheckParams, CollectError, Evaluation, TargetInfo
-from watchdog.model import CheckContext, Metric, Outcome, Result, State
-from watchdog.types import Timeout
+from muni_watchdog.checks.base import CheckParams, CollectError, Evaluation, TargetInfo
+from muni_watchdog.core.model import CheckContext, Metric, Outcome, Result, State
+from muni_watchdog.core.types import Timeout
 
 BODY_CAP = 1024 * 1024  # read at most 1 MiB of a page when looking for the keyword
 MAX_REDIRECTS = 5

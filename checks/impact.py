@@ -28,7 +28,7 @@ class CheckTypeInfo:
     @property
     def can_report_outage(self) -> bool:
         """Can a CRITICAL of this type be an outage? Only such checks must be watched for a
-        service's availability to be known (watchdog.reports.outages)."""
+        service's availability to be known (muni_watchdog.reports.outages)."""
         return self.affects_availability or self.some_results_outages
 
 

@@ -9,9 +9,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from checks.base import CheckParams, CollectError, Evaluation, TargetInfo
-from watchdog.model import CheckContext, Metric, Outcome, Result, State
-from watchdog.types import Timeout
+from muni_watchdog.checks.base import CheckParams, CollectError, Evaluation, TargetInfo
+from muni_watchdog.core.model import CheckContext, Metric, Outcome, Result, State
+from muni_watchdog.core.types import Timeout
 
 
 class TcpParams(CheckParams):

@@ -170,7 +170,7 @@ def acknowledge_later(message: email.message.EmailMessage, config: Path, state: 
     def ack() -> None:
         time.sleep(20)
         print(f"\n>>> demo: Dana Reyes (MSP) acknowledges incident {found[1]}\n", flush=True)
-        subprocess.run([sys.executable, "-m", "watchdog.cli", "ack", found[1], "--by",
+        subprocess.run([sys.executable, "-m", "muni_watchdog", "ack", found[1], "--by",
                         "Dana Reyes (MSP)", "--reason", "replacing the printer's network cable",
                         "-c", str(config), "--state-dir", str(state)], cwd=ROOT)
 
@@ -250,7 +250,7 @@ In another terminal:  .venv/bin/muni-watchdog status --state-dir {state}
 """, flush=True)
     portal.fail_periodically(period=150, length=45, first_in=30)
 
-    daemon = subprocess.Popen([sys.executable, "-m", "watchdog.cli", "run", "-c", str(config),
+    daemon = subprocess.Popen([sys.executable, "-m", "muni_watchdog", "run", "-c", str(config),
                                "--state-dir", str(state)], cwd=ROOT)
     stop = False
 

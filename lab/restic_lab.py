@@ -18,7 +18,7 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-from backup_tests.canary import write_canary
+from muni_watchdog.backup_tests.canary import write_canary
 
 PASSWORD = "lab-password-not-secret"
 CANARY_NAME = ".muni-watchdog-canary.json"
@@ -99,6 +99,70 @@ class ResticLab:
 
     def data_packs(self) -> list[Path]:
         return sorted((Path(self.repository) / "data").rglob("*"), key=lambda p: p.name)
+
+    def pack_path(self, pack_id: str) -> Path:
+        return Path(self.repository) / "data" / pack_id[:2] / pack_id
+
+    def index(self) -> dict[str, tuple[str, str, int, int]]:
+        """Every blob of the repository's index: id -> (pack id, type, offset, length)."""
+        blobs = {}
+        for index_id in self.run("list", "index").stdout.split():
+            for pack in json.loads(self.run("cat", "index", index_id).stdout)["packs"]:
+                for blob in pack["blobs"]:
+                    blobs[blob["id"]] = (pack["id"], blob["type"], blob["offset"],
+                                         blob["length"])
+        return blobs
+
+    def blob_locations(self, path: str | Path) -> list[tuple[Path, int, int]]:
+        """Where the data of file ``path`` (as stored in the newest snapshot) lies: one
+        (pack file, offset, length) per data blob, from the snapshot's trees and the index."""
+        snapshot = json.loads(self.run("snapshots", "--json", "latest").stdout)[-1]
+        tree, node = snapshot["tree"], None
+        names = str(path).strip("/").split("/")
+        for depth, name in enumerate(names):
+            nodes = json.loads(self.run("cat", "blob", tree).stdout)["nodes"]
+            node = next(n for n in nodes if n["name"] == name)
+            if depth < len(names) - 1:
+                tree = node["subtree"]
+        index = self.index()
+        return [(self.pack_path(index[blob][0]), index[blob][2], index[blob][3])
+                for blob in node["content"]]
+
+    def flip_byte_in(self, path: str | Path) -> Path:
+        """Corrupt one byte in the middle of the first data blob of file ``path``: restore
+        --verify (and a check that reads that pack) must notice. Returns the pack file."""
+        pack, offset, length = self.blob_locations(path)[0]
+        pack.chmod(0o600)
+        with open(pack, "r+b") as handle:
+            handle.seek(offset + length // 2)
+            byte = handle.read(1)
+            handle.seek(offset + length // 2)
+            handle.write(bytes([byte[0] ^ 0xFF]))
+        return pack
+
+    def tree_packs(self) -> set[str]:
+        """Ids of the packs that hold tree blobs (losing one breaks every listing)."""
+        return {pack for pack, kind, _, _ in self.index().values() if kind == "tree"}
+
+
+def faulty_restic(path: Path, command: str, fault: str, real: str = "restic") -> Path:
+    """A stand-in for restic that runs the real one and breaks what ``command`` prints.
+
+    ``fault``: ``exit`` (real output, then exit code 2), ``stderr`` (an error line added on
+    stderr, exit code kept), ``silent`` (stdout dropped), ``half`` (stdout cut in the middle),
+    ``hang`` (never answers). Other commands pass through untouched."""
+    broken = {
+        "exit": '"$REAL" "$@"; exit 2',
+        "stderr": '"$REAL" "$@"; rc=$?; echo "error: injected failure" >&2; exit $rc',
+        "silent": '"$REAL" "$@" >/dev/null; exit $?',
+        "half": 'out=$(mktemp); "$REAL" "$@" >"$out"; rc=$?; size=$(stat -c %s "$out"); '
+                'head -c $((size / 2)) "$out"; rm -f "$out"; exit $rc',
+        "hang": "exec sleep 300",
+    }[fault]
+    path.write_text(f'#!/bin/sh\nREAL={real}\nif [ "$1" = "{command}" ]; then\n'
+                    f'  {broken}\nfi\nexec "$REAL" "$@"\n')
+    path.chmod(0o755)
+    return path
 
 
 def demo_backup(state_dir: str | Path, service: str,

@@ -318,7 +318,7 @@ def load_snapshot(path: Path) -> dict[str, object]:
 def probes_answering(snapshot: dict[str, object]) -> set[str]:
     """The classification probes a poll of this recording would find answering: those with
     anything below their root (what the poller's one GETNEXT per probe finds out)."""
-    from checks.snmp.classes import PROBES
+    from muni_watchdog.checks.snmp.classes import PROBES
     return {name for name, root in PROBES.items()
             if any(oid.startswith(root + ".") for oid in snapshot)}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from watchdog.config import parse_config
-from watchdog.store import Store
+from muni_watchdog.config.loading import parse_config
+from muni_watchdog.store.database import Store
 
 CONFIG = """
 site: {{name: Town of Example, timezone: UTC}}

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from checks.ssh.common import ABSENT, RemoteData
-from checks.ssh.patches_linux import linux_parts
-from checks.ssh.sections import Section
+from muni_watchdog.checks.ssh.common import ABSENT, RemoteData
+from muni_watchdog.checks.ssh.patches_linux import linux_parts
+from muni_watchdog.checks.ssh.sections import Section
 
 DATA = Path(__file__).parent / "data"
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

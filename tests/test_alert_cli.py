@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from watchdog.alerting import AlertProcessor
-from watchdog.cli_alerts import WhenError, parse_when
-from watchdog.config import load_config
-from watchdog.engine import build_specs
-from watchdog.model import Outcome, Result, State
-from watchdog.store import Store
-from watchdog.transitions import decide
+from muni_watchdog.alerting.processor import AlertProcessor
+from muni_watchdog.cli.common import WhenError, parse_when
+from muni_watchdog.config.loading import load_config
+from muni_watchdog.core.model import Outcome, Result, State
+from muni_watchdog.core.transitions import decide
+from muni_watchdog.daemon.engine import build_specs
+from muni_watchdog.store.database import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = """\
@@ -57,7 +57,7 @@ def site(tmp_path):
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "watchdog.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "muni_watchdog", *args], capture_output=True,
                           text=True, timeout=60, cwd=ROOT)
 
 

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from watchdog.alerting import AlertProcessor
-from watchdog.config import parse_config
-from watchdog.engine import build_specs
-from watchdog.model import Outcome, Result, State
-from watchdog.store import Store
-from watchdog.transitions import decide
+from muni_watchdog.alerting.processor import AlertProcessor
+from muni_watchdog.config.loading import parse_config
+from muni_watchdog.core.model import Outcome, Result, State
+from muni_watchdog.core.transitions import decide
+from muni_watchdog.daemon.engine import build_specs
+from muni_watchdog.store.database import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 11, 2, 13, 0, tzinfo=UTC)
@@ -105,7 +105,7 @@ def overflowing_sla(config):
 
 
 def status(state_dir: Path) -> tuple[int, dict, str]:
-    command = [sys.executable, "-m", "watchdog.cli", "status", "--state-dir", str(state_dir),
+    command = [sys.executable, "-m", "muni_watchdog", "status", "--state-dir", str(state_dir),
                "-c", "/nonexistent.yaml"]
     as_json = subprocess.run([*command, "--json"], capture_output=True, text=True, timeout=60,
                              cwd=ROOT)

@@ -15,14 +15,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts.policy import is_worse, severity, told_again
-from watchdog.alerting import AlertProcessor
-from watchdog.config import parse_config
-from watchdog.engine import build_specs, close_sessions
-from watchdog.model import Outcome, Result, State
-from watchdog.notifier import Notifier
-from watchdog.store import Store
-from watchdog.transitions import decide
+from muni_watchdog.alerting.delivery import Notifier
+from muni_watchdog.alerting.processor import AlertProcessor
+from muni_watchdog.alerts.policy import is_worse, severity, told_again
+from muni_watchdog.config.loading import parse_config
+from muni_watchdog.core.model import Outcome, Result, State
+from muni_watchdog.core.transitions import decide
+from muni_watchdog.daemon.engine import build_specs, close_sessions
+from muni_watchdog.store.database import Store
 
 T0 = datetime(2027, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -107,7 +107,7 @@ def test_told_again_for_a_worse_state_or_a_new_outage_not_for_an_outage_already_
 @pytest.mark.integration
 def test_certificate_critical_then_site_down_tells_everyone_now_unavailable(
         tmp_path, make_https_server, smtp_server):
-    from watchdog.daemon import Daemon
+    from muni_watchdog.daemon.loop import Daemon
 
     # the check's clock is T0; the certificate expires 10.5 days after it (CRITICAL at 14)
     days = (T0 - datetime.now(UTC)).total_seconds() / 86400 + 10.5

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts.policy import (
+from muni_watchdog.alerts.policy import (
     RecurrenceError,
     Window,
     escalation_due,
@@ -15,7 +15,7 @@ from alerts.policy import (
     parse_recurrence,
     suppression_reason,
 )
-from alerts.route import choose_channels, in_business_hours, waits_for_hours
+from muni_watchdog.alerts.route import choose_channels, in_business_hours, waits_for_hours
 
 UTC0 = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)  # a Sunday
 

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from watchdog.alerting import AlertProcessor
-from watchdog.config import parse_config
-from watchdog.engine import build_specs
-from watchdog.model import Metric, Outcome, Result, State
-from watchdog.store import Store
-from watchdog.transitions import decide
+from muni_watchdog.alerting.processor import AlertProcessor
+from muni_watchdog.config.loading import parse_config
+from muni_watchdog.core.model import Metric, Outcome, Result, State
+from muni_watchdog.core.transitions import decide
+from muni_watchdog.daemon.engine import build_specs
+from muni_watchdog.store.database import Store
 
 OK, W, C = State.OK, State.WARNING, State.CRITICAL
 MONDAY_1PM = datetime(2026, 11, 2, 13, 0, tzinfo=UTC)

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from lab.servers import HttpReceiver, free_port, make_self_signed, tls_context
-from watchdog.alerting import AlertProcessor
-from watchdog.config import parse_config
-from watchdog.engine import build_specs
-from watchdog.model import Outcome, Result, State
-from watchdog.notifier import Notifier
-from watchdog.store import Store
-from watchdog.transitions import decide
+from muni_watchdog.alerting.delivery import Notifier
+from muni_watchdog.alerting.processor import AlertProcessor
+from muni_watchdog.config.loading import parse_config
+from muni_watchdog.core.model import Outcome, Result, State
+from muni_watchdog.core.transitions import decide
+from muni_watchdog.daemon.engine import build_specs
+from muni_watchdog.store.database import Store
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,13 +178,13 @@ def test_test_alert_command(tmp_path, smtp_server):
     config = tmp_path / "c.yaml"
     config.write_text(config_text(smtp_server.port, 1, 1, 1).replace(
         "      url_env: MW_TEAMS_URL\n", "      url: json://127.0.0.1:9/x\n"))
-    out = subprocess.run([sys.executable, "-m", "watchdog.cli", "test-alert", "-c", str(config),
+    out = subprocess.run([sys.executable, "-m", "muni_watchdog", "test-alert", "-c", str(config),
                           "oncall-email"], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert "oncall-email: test message delivered" in out.stdout
     assert smtp_server.wait_for(1, 10)
     assert smtp_server.messages[0]["Subject"] == "[TEST] muni-watchdog: test message"
-    out = subprocess.run([sys.executable, "-m", "watchdog.cli", "test-alert", "-c", str(config),
+    out = subprocess.run([sys.executable, "-m", "muni_watchdog", "test-alert", "-c", str(config),
                           "webhook"], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert out.returncode == 1 and "webhook: NOT delivered" in out.stderr
 
@@ -254,9 +254,15 @@ def test_a_fallback_copy_is_the_whole_message_in_its_own_layout(source, target):
     """Every pair of layouts: the copy is laid out for the fallback channel from the whole
     message, whatever the failing channel's own layout was (an SMS's 160 characters do not
     become the email)."""
-    from alerts.render import AlertInfo, ServiceInfo, layout, message_to_json, problem_message
-    from watchdog.notifier import fallback_copy
-    from watchdog.store import PendingNotification
+    from muni_watchdog.alerting.delivery import fallback_copy
+    from muni_watchdog.alerts.render import (
+        AlertInfo,
+        ServiceInfo,
+        layout,
+        message_to_json,
+        problem_message,
+    )
+    from muni_watchdog.store.outbox import PendingNotification
 
     at = datetime(2026, 11, 2, 13, 0, tzinfo=UTC)
     alert = AlertInfo(
@@ -273,7 +279,7 @@ def test_a_fallback_copy_is_the_whole_message_in_its_own_layout(source, target):
     copy_title, copy_body, copy_format, copy_message = fallback_copy(
         note, "spare", target, 3, "connection refused")
     assert (copy_title, copy_body, copy_format) == layout(
-        __import__("alerts.render", fromlist=["x"]).message_from_json(copy_message), target)
+        __import__("muni_watchdog.alerts.render", fromlist=["x"]).message_from_json(copy_message), target)
     if target == "sms":
         assert len(copy_body) <= 160 and copy_body.startswith("[via spare: primary failing]")
         return

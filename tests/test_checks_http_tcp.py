@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from checks.base import CollectError, TargetInfo
-from checks.http import HttpCheck, HttpParams
-from checks.tcp import TcpCheck, TcpParams
 from lab.servers import free_port
-from watchdog.model import CheckContext, State
+from muni_watchdog.checks.base import CollectError, TargetInfo
+from muni_watchdog.checks.http import HttpCheck, HttpParams
+from muni_watchdog.checks.tcp import TcpCheck, TcpParams
+from muni_watchdog.core.model import CheckContext, State
 
 pytestmark = pytest.mark.integration
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from lab.servers import free_port
-from watchdog.cli import build_parser
+from muni_watchdog.cli.main import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMAND = [sys.executable, "-m", "watchdog.cli"]
+COMMAND = [sys.executable, "-m", "muni_watchdog"]
 
 
 def cli(*args, **kw):
@@ -129,7 +129,7 @@ def test_status_without_a_database(tmp_path):
 
 
 def test_configuration_reference_is_current():
-    from watchdog.reference import render_reference
+    from muni_watchdog.config.reference import render_reference
     committed = (ROOT / "docs" / "configuration.md").read_text()
     assert committed == render_reference(), \
-        "regenerate with: .venv/bin/python -m watchdog.reference > docs/configuration.md"
+        "regenerate with: .venv/bin/python -m muni_watchdog.config.reference > docs/configuration.md"

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from watchdog.config import PRIORITY_DEFAULTS, ConfigError, load_config, parse_config
+from muni_watchdog.config.loading import ConfigError, load_config, parse_config
+from muni_watchdog.config.models import PRIORITY_DEFAULTS
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "etc" / "muni-watchdog.example.yaml"

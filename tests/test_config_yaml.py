@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from watchdog.cli import main
-from watchdog.config import ConfigError, load_config, parse_config
-from watchdog.yamlsource import MAX_DEPTH, MAX_VALUES
+from muni_watchdog.cli.main import main
+from muni_watchdog.config.loading import ConfigError, load_config, parse_config
+from muni_watchdog.config.yamlsource import MAX_DEPTH, MAX_VALUES
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = (ROOT / "etc" / "muni-watchdog.example.yaml").read_text()
@@ -101,7 +101,7 @@ def test_the_validate_command_never_shows_a_traceback(tmp_path):
                  "site:\n  name: x\x00\n"):
         path = tmp_path / "town.yaml"
         path.write_text(text, encoding="utf-8")
-        out = subprocess.run([sys.executable, "-m", "watchdog.cli", "validate", "-c",
+        out = subprocess.run([sys.executable, "-m", "muni_watchdog", "validate", "-c",
                               str(path)], capture_output=True, text=True, timeout=60, cwd=ROOT)
         assert out.returncode == 2, out.stderr
         assert "Traceback" not in out.stderr

@@ -59,7 +59,7 @@ def test_no_message_lost_and_duplicates_bounded_under_sigkill(tmp_path, smtp_ser
     env = dict(os.environ, PYTHONUNBUFFERED="1")
 
     def start():
-        return subprocess.Popen([sys.executable, "-m", "watchdog.cli", "run", "-c", str(path),
+        return subprocess.Popen([sys.executable, "-m", "muni_watchdog", "run", "-c", str(path),
                                  "--state-dir", str(tmp_path / "state")], stdout=log,
                                 stderr=subprocess.STDOUT, env=env, cwd=ROOT)
 

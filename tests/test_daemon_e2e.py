@@ -17,7 +17,7 @@ from lab.servers import HttpLab
 
 pytestmark = pytest.mark.e2e
 
-COMMAND = [sys.executable, "-m", "watchdog.cli"]
+COMMAND = [sys.executable, "-m", "muni_watchdog"]
 
 
 def write_config(path: Path, web_url: str, smtp_port: int, extra_targets: str = "") -> None:
@@ -206,7 +206,7 @@ def test_heartbeat_pings_while_running(tmp_path, http_server, smtp_server):
 
 
 def test_a_notify_socket_nobody_reads_never_blocks(tmp_path):
-    from watchdog import sdnotify
+    from muni_watchdog.daemon import sdnotify
     path = tmp_path / "full.sock"
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(path))
@@ -229,7 +229,8 @@ def test_metrics_endpoint_and_monthly_report_from_the_daemon(tmp_path, http_serv
     from prometheus_client.parser import text_string_to_metric_families
 
     from lab.servers import free_port
-    from watchdog.daemon import Daemon
+    from muni_watchdog.daemon.loop import Daemon
+    from muni_watchdog.daemon.report_jobs import MetricsEndpoint, ReportJobs
 
     config = tmp_path / "c.yaml"
     write_config(config, http_server.url, smtp_server.port)
@@ -239,7 +240,8 @@ reports:
   monthly: {{channel: oncall}}
   metrics: {{listen: "127.0.0.1:{port}"}}
 """)
-    daemon = Daemon(config, tmp_path / "state")
+    reports = ReportJobs()
+    daemon = Daemon(config, tmp_path / "state", jobs=[reports, MetricsEndpoint()])
 
     async def scenario():
         task = asyncio.ensure_future(daemon.run())
@@ -252,7 +254,7 @@ reports:
         text = await asyncio.to_thread(
             lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10)
             .read().decode())
-        await daemon._send_report("monthly", 0)
+        await reports.send("monthly", 0)
         daemon.stopping.set()
         await task
         return text

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from watchdog import daemon as daemon_module
-from watchdog.daemon import Daemon
+from muni_watchdog.daemon import reload as reload_module
+from muni_watchdog.daemon.loop import Daemon
+from muni_watchdog.daemon.runtime import SiteJob
+from muni_watchdog.daemon.service import standard_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMAND = [sys.executable, "-m", "watchdog.cli"]
+COMMAND = [sys.executable, "-m", "muni_watchdog"]
 
 # Nine times nine ... seven levels deep: 9**8 = 43 million strings once expanded.
 BILLION_LAUGHS = "site: {name: Laughs}\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + \
@@ -155,17 +157,16 @@ def test_hostile_files_sent_with_sighup_are_refused_and_the_daemon_stays_small(
 # -- in-process: any exception ------------------------------------------------------------
 
 
-class Broken(Daemon):
-    """A daemon that cannot install the report jobs of a configuration whose check runs every
-    7s while ``broken`` is set: the failure happens after the old check jobs were removed,
-    the worst moment for a reload to fail."""
+class Broken(SiteJob):
+    """A site job that cannot be installed for a configuration whose check runs every 7s
+    while ``broken`` is set: the failure happens after the old check jobs were removed, the
+    worst moment for a reload to fail."""
 
     broken = False
 
-    def _install_report_jobs(self, config):
+    async def install(self, config, runtime):
         if self.broken and config.targets[0].checks[0].interval == 7:
             raise ValueError("report schedule exploded")
-        return super()._install_report_jobs(config)
 
 
 @pytest.fixture
@@ -193,13 +194,13 @@ def test_a_reload_whose_loading_raises_is_refused_and_reported(
         tmp_path, http_server, monkeypatch, caplog, notify_socket):
     config = tmp_path / "c.yaml"
     config.write_text(config_text(http_server.url))
-    daemon = Daemon(config, tmp_path / "state")
+    daemon = Daemon(config, tmp_path / "state", jobs=standard_jobs())
 
     def explode(path, check_secrets=True):
         raise MemoryError("the parser ran out of memory")
 
     async def scenario():
-        monkeypatch.setattr(daemon_module, "load_config", explode)
+        monkeypatch.setattr(reload_module, "load_config", explode)
         daemon._request_reload()               # what SIGHUP does
         task = daemon._reload_task
         await task
@@ -218,17 +219,18 @@ def test_a_reload_that_fails_while_installing_puts_the_old_configuration_back(
         tmp_path, http_server, caplog, notify_socket):
     config = tmp_path / "c.yaml"
     config.write_text(config_text(http_server.url))
-    daemon = Broken(config, tmp_path / "state")
+    broken = Broken()
+    daemon = Daemon(config, tmp_path / "state", jobs=[*standard_jobs(), broken])
 
     async def scenario():
         old = daemon.config
         config.write_text(config_text(http_server.url).replace("interval: 1s", "interval: 7s"))
-        daemon.broken = True
+        broken.broken = True
         assert await daemon.reload() is False
         assert daemon.config is old             # the running configuration is back...
         assert daemon.scheduler.get_job("check:web/http") is not None   # ...with its jobs
         assert daemon.specs["check:web/http"].policy.check_interval == 1
-        daemon.broken = False
+        broken.broken = False
         assert await daemon.reload() is True
         assert daemon.specs["check:web/http"].policy.check_interval == 7
 
@@ -245,7 +247,7 @@ def test_a_reload_that_overruns_its_budget_is_refused_while_the_loop_runs(
         tmp_path, http_server, monkeypatch, caplog):
     config = tmp_path / "c.yaml"
     config.write_text(config_text(http_server.url))
-    daemon = Daemon(config, tmp_path / "state")
+    daemon = Daemon(config, tmp_path / "state", jobs=standard_jobs())
     release = __import__("threading").Event()
 
     def slow(path, check_secrets=True):
@@ -253,8 +255,8 @@ def test_a_reload_that_overruns_its_budget_is_refused_while_the_loop_runs(
         raise AssertionError("abandoned parse finished")
 
     async def scenario():
-        monkeypatch.setattr(daemon_module, "RELOAD_BUDGET", 1.0)
-        monkeypatch.setattr(daemon_module, "load_config", slow)
+        monkeypatch.setattr(reload_module, "RELOAD_BUDGET", 1.0)
+        monkeypatch.setattr(reload_module, "load_config", slow)
         ticks = 0
 
         async def ticker():

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from lab.restic_lab import demo_backup
-from watchdog.daemon import Daemon
+from muni_watchdog.daemon.loop import Daemon
+from muni_watchdog.daemon.restore_tests import RestoreTests, backup_key
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(shutil.which("restic") is None,
@@ -41,7 +42,8 @@ def test_scheduled_restore_test_is_a_check_result_and_failures_alert(tmp_path, s
     lab, item = demo_backup(tmp_path / "lab", service="records")
     config = tmp_path / "c.yaml"
     write_config(config, item, smtp_server.port)
-    daemon = Daemon(config, tmp_path / "state")
+    restore = RestoreTests()
+    daemon = Daemon(config, tmp_path / "state", jobs=[restore])
 
     async def scenario():
         task = asyncio.ensure_future(daemon.run())
@@ -49,13 +51,13 @@ def test_scheduled_restore_test_is_a_check_result_and_failures_alert(tmp_path, s
             await asyncio.sleep(0.05)
         jobs = {job.id for job in daemon.scheduler.get_jobs()}
         assert "restore:website-files" in jobs
-        await daemon._restore_test("website-files", False)
+        await restore.run("website-files", False)
         first = daemon.store.load_status(daemon_key())[0]
         # now the repository's password is wrong: the next test fails and alerts
         password_file = Path(next(line.split(": ", 1)[1].strip() for line in item.splitlines()
                                   if "password_file" in line))
         password_file.write_text("not the password\n")
-        await daemon._restore_test("website-files", False)
+        await restore.run("website-files", False)
         for _ in range(100):
             await asyncio.sleep(0.1)
             if smtp_server.messages:
@@ -63,8 +65,6 @@ def test_scheduled_restore_test_is_a_check_result_and_failures_alert(tmp_path, s
         daemon.stopping.set()
         await task
         return first
-
-    from watchdog.daemon import backup_key
 
     def daemon_key():
         return backup_key("website-files")
@@ -77,7 +77,7 @@ def test_scheduled_restore_test_is_a_check_result_and_failures_alert(tmp_path, s
                               "restore_test")
     assert "wrong password" in subject.lower() or "wrong password" in \
         smtp_server.messages[0].get_body(preferencelist=("plain",)).get_content().lower()
-    from watchdog.store import Store
+    from muni_watchdog.store.database import Store
     store = Store.open(tmp_path / "state", readonly=True)
     rows = sorted(store.restore_tests(), key=lambda r: r["id"])
     assert [r["verdict"] for r in rows] == [0, 2]      # OK, then CRITICAL

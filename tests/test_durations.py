@@ -1,6 +1,6 @@
 import pytest
 
-from watchdog.durations import DurationError, format_duration, humanize, parse_duration
+from muni_watchdog.core.durations import DurationError, format_duration, humanize, parse_duration
 
 
 @pytest.mark.parametrize("text, seconds", [
@@ -59,9 +59,9 @@ def test_a_bound_is_enforced_with_the_allowed_range():
 def _every_field():
     from pydantic import BaseModel
 
-    from checks import KINDS
-    from watchdog.config import Config
-    from watchdog.reference import _models
+    from muni_watchdog.checks import KINDS
+    from muni_watchdog.config.models import Config
+    from muni_watchdog.config.reference import _models
     models: list[type[BaseModel]] = list(_models(Config))
     for kind in KINDS.values():
         if kind.connection is not None:
@@ -87,7 +87,7 @@ def test_every_duration_in_the_schema_is_bounded():
     from the issue, and states its range in the error."""
     from pydantic import ValidationError
 
-    from watchdog.reference import duration_bounds
+    from muni_watchdog.config.reference import duration_bounds
     durations = []
     for where, info in _every_field():
         try:
@@ -110,7 +110,7 @@ def test_every_bound_is_usable_as_a_date_offset_and_a_scheduler_interval():
 
     from apscheduler.triggers.interval import IntervalTrigger
 
-    from watchdog.reference import duration_bounds
+    from muni_watchdog.config.reference import duration_bounds
     now = datetime.now(UTC)
     for where, info in _every_field():
         bounds = duration_bounds(info)

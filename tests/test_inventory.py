@@ -7,10 +7,10 @@ import io
 import json
 from datetime import UTC, datetime
 
+from muni_watchdog.cli.main import main
+from muni_watchdog.reports.deliver import digest
+from muni_watchdog.reports.digest import render_digest_text
 from tests.report_fixture import CONFIG, NOW, build, make_config, state_row
-from watchdog.cli import main
-from watchdog.reports.deliver import digest
-from watchdog.reports.digest import render_digest_text
 
 SWITCH = {"descr": "HP ProCurve J9773A 2530-24G-PoEP Switch, revision YA.16.02",
           "object_id": "1.3.6.1.4.1.11.2.3.7.11.154", "name": "core-switch",
@@ -96,12 +96,12 @@ def test_inventory_shows_an_ssh_hosts_os_and_kernel(tmp_path, capsys):
 
 
 def test_inventory_shows_entity_mib_identity_age_and_installed_software(tmp_path, capsys):
-    from checks.snmp.check_software import SoftwareParams, evaluate_software
-    from checks.snmp.check_system import SystemParams, evaluate_system
-    from checks.snmp.session import Poll
     from lab.snmp_lab import DATA_DIR
     from lab.snmp_recordings import load_snapshot
-    from watchdog.model import CheckContext
+    from muni_watchdog.checks.snmp.check_software import SoftwareParams, evaluate_software
+    from muni_watchdog.checks.snmp.check_system import SystemParams, evaluate_system
+    from muni_watchdog.checks.snmp.session import Poll
+    from muni_watchdog.core.model import CheckContext
 
     store = _devices(tmp_path)
     # the items the checks store, from the lab recordings: the switch's ENTITY-MIB chassis,
@@ -137,7 +137,7 @@ def test_inventory_shows_entity_mib_identity_age_and_installed_software(tmp_path
 
 
 def test_inventory_age_from_an_8_octet_date_and_garbage_dates():
-    from watchdog.reports.inventory import inventory
+    from muni_watchdog.reports.inventory import inventory
     current = [{"target": "sw", "check_name": "system", "items": json.dumps([
         {"device_class": "network", "model": "X"},
         {"kind": "chassis", "mfg_date": "2020-12-01T08:00:00"}])},

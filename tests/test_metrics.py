@@ -8,8 +8,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from lab.servers import free_port
+from muni_watchdog.reports.metrics import snapshot_from_store, start_metrics_server
 from tests.report_fixture import NOW, build, make_config
-from watchdog.reports.metrics import snapshot_from_store, start_metrics_server
 
 
 @pytest.mark.integration
@@ -40,7 +40,7 @@ def test_metrics_endpoint_scraped_and_parsed(tmp_path):
 
 
 def test_metrics_listen_default_and_validation():
-    from watchdog.config import MetricsConfig
+    from muni_watchdog.config.models import MetricsConfig
     assert MetricsConfig().address == ("127.0.0.1", 9877)
     assert MetricsConfig(listen="[::1]:9100").address == ("::1", 9100)
     with pytest.raises(ValueError, match="is not ADDRESS:PORT"):

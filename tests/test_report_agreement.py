@@ -20,13 +20,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from muni_watchdog.config.loading import parse_config
+from muni_watchdog.reports.deliver import monthly_report
+from muni_watchdog.reports.metrics import snapshot_from_store
+from muni_watchdog.reports.render import render_monthly_html, render_monthly_text
+from muni_watchdog.reports.words import percent
+from muni_watchdog.store.database import Store
 from tests.test_report_words import grammar_errors, seconds_of
-from watchdog.config import parse_config
-from watchdog.reports.deliver import monthly_report
-from watchdog.reports.metrics import snapshot_from_store
-from watchdog.reports.render import render_monthly_html, render_monthly_text
-from watchdog.reports.words import percent
-from watchdog.store import Store
 
 MONTH_START = datetime(2026, 11, 1, tzinfo=UTC)
 MONTH_END = datetime(2026, 12, 1, tzinfo=UTC)

@@ -17,14 +17,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lab.servers import TcpListener
-from watchdog.config import parse_config
-from watchdog.daemon import Daemon
-from watchdog.engine import build_specs, close_sessions
-from watchdog.notifier import Notifier
-from watchdog.reports.deliver import monthly_report
-from watchdog.reports.metrics import snapshot_from_store
-from watchdog.reports.render import render_monthly_html, render_monthly_text
-from watchdog.store import Store
+from muni_watchdog.alerting.delivery import Notifier
+from muni_watchdog.config.loading import parse_config
+from muni_watchdog.daemon.engine import build_specs, close_sessions
+from muni_watchdog.daemon.loop import Daemon
+from muni_watchdog.reports.deliver import monthly_report
+from muni_watchdog.reports.metrics import snapshot_from_store
+from muni_watchdog.reports.render import render_monthly_html, render_monthly_text
+from muni_watchdog.store.database import Store
 
 OWNERS = ("owner: {name: Kim, contact: kim@town.example}\n"
           "    backup_owner: {name: Bob, contact: bob@msp.example}")
@@ -213,9 +213,9 @@ targets:
 
 # -- the whole class, fast: the real state machine and store, results given --------------------
 
-from watchdog.model import CheckKey, Outcome, Result, State  # noqa: E402
-from watchdog.reports.outages import COVERAGE_NEEDED, Availability  # noqa: E402
-from watchdog.transitions import decide  # noqa: E402
+from muni_watchdog.core.model import CheckKey, Outcome, Result, State  # noqa: E402
+from muni_watchdog.core.transitions import decide  # noqa: E402
+from muni_watchdog.reports.outages import COVERAGE_NEEDED, Availability  # noqa: E402
 
 NOV = datetime(2026, 11, 1, tzinfo=UTC)
 DEC = datetime(2026, 12, 1, tzinfo=UTC)
@@ -419,8 +419,8 @@ def test_met_needs_the_month_watched_and_the_target_to_hold_if_every_gap_was_dow
 def test_the_weekly_digest_names_checks_that_do_not_know_now():
     """A hung check never pages and an UNKNOWN one may be held: the on-call digest lists
     both, and the monitoring's own downtime this week."""
-    from watchdog.reports.deliver import digest
-    from watchdog.reports.digest import render_digest_text
+    from muni_watchdog.reports.deliver import digest
+    from muni_watchdog.reports.digest import render_digest_text
 
     site = Site()
     now = NOV + timedelta(days=20)

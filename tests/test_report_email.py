@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from muni_watchdog.reports.deliver import monthly_report, send_monthly_report
+from muni_watchdog.reports.render import render_monthly_html, render_monthly_text
 from tests.report_fixture import NOW, build, make_config
-from watchdog.reports.deliver import monthly_report, send_monthly_report
-from watchdog.reports.render import render_monthly_html, render_monthly_text
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 EXTERNAL = re.compile(r"""(src|href|url)\s*[=(]\s*["']?\s*(https?:|//)""", re.I)

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from muni_watchdog.reports.deliver import monthly_report
+from muni_watchdog.reports.history import maintenance_occurrences, subtract, union
 from tests.report_fixture import NOW, build, make_config
-from watchdog.reports.deliver import monthly_report
-from watchdog.reports.history import maintenance_occurrences, subtract, union
 
 
 @pytest.fixture
@@ -85,11 +85,11 @@ def test_summary_speaks_plainly(report):
 
 
 def test_no_data_is_said_not_invented(tmp_path):
-    from watchdog.store import Store
+    from muni_watchdog.store.database import Store
     store = Store.open(tmp_path / "empty")
     report = monthly_report(store, make_config(), 2026, 11, NOW)
     assert all(s.availability is None for s in report.services)
-    assert "no data yet" in __import__("watchdog.reports.render", fromlist=["x"]) \
+    assert "no data yet" in __import__("muni_watchdog.reports.render", fromlist=["x"]) \
         .render_monthly_text(report)
     assert "Monitoring had not started" in report.summary
     assert all(p.value is None for p in report.trailing[0].points)
@@ -111,9 +111,9 @@ def test_interval_helpers_and_recurring_maintenance():
 def test_a_short_outage_is_named_in_the_paragraph_and_never_shown_as_100_percent(tmp_path):
     """Issue 10: Payments at 63.3 % (target 99.5 %, missed) while the paragraph said "No
     service had an outage" — outages under 60 s were skipped in the paragraph only."""
+    from muni_watchdog.reports.render import render_monthly_text
+    from muni_watchdog.store.database import Store
     from tests.report_fixture import event, run
-    from watchdog.reports.render import render_monthly_text
-    from watchdog.store import Store
 
     store = Store.open(tmp_path / "short")
     # payments monitored for the last 2 minutes of the month; down 44 s of them
@@ -149,9 +149,9 @@ def test_a_short_outage_is_named_in_the_paragraph_and_never_shown_as_100_percent
 def test_pending_security_updates_are_counted_with_their_age(tmp_path):
     """Issue 10: "Oldest security update waiting: 0 days" next to "88 security updates
     pending". The report and its trend now say both, the same way."""
+    from muni_watchdog.reports.render import render_monthly_html, render_monthly_text
+    from muni_watchdog.store.database import Store
     from tests.report_fixture import run, state_row
-    from watchdog.reports.render import render_monthly_html, render_monthly_text
-    from watchdog.store import Store
 
     store = Store.open(tmp_path / "patches")
     run(store, "mail", "tcp", "2026-10-01T00:00:00", ["email"])

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from checks import KINDS
-from checks.impact import CHECK_TYPES, check_type_info
-from watchdog.model import Outcome, Result, State
-from watchdog.transitions import Policy, decide
+from muni_watchdog.checks import KINDS
+from muni_watchdog.checks.impact import CHECK_TYPES, check_type_info
+from muni_watchdog.core.model import Outcome, Result, State
+from muni_watchdog.core.transitions import Policy, decide
 
 POLICY = Policy(check_interval=60, retry_interval=20, max_attempts=2, recovery_attempts=1,
                 flap_detection=False)
@@ -159,14 +159,14 @@ def test_low_toner_and_a_soon_expiring_certificate_are_not_outages(tmp_path,
 
     from lab.servers import free_port
     from lab.snmp_lab import DATA_DIR, SnmpSim
-    from watchdog.alerting import AlertProcessor
-    from watchdog.config import parse_config
-    from watchdog.daemon import Daemon
-    from watchdog.engine import build_specs, close_sessions
-    from watchdog.notifier import Notifier
-    from watchdog.reports.deliver import monthly_report
-    from watchdog.reports.render import render_monthly_text
-    from watchdog.store import Store
+    from muni_watchdog.alerting.delivery import Notifier
+    from muni_watchdog.alerting.processor import AlertProcessor
+    from muni_watchdog.config.loading import parse_config
+    from muni_watchdog.daemon.engine import build_specs, close_sessions
+    from muni_watchdog.daemon.loop import Daemon
+    from muni_watchdog.reports.deliver import monthly_report
+    from muni_watchdog.reports.render import render_monthly_text
+    from muni_watchdog.store.database import Store
 
     if shutil.which("snmpd") is None and not __import__("os").path.exists("/usr/sbin/snmpd"):
         pytest.skip("net-snmp not installed (scripts/setup.sh installs it)")

@@ -11,11 +11,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from watchdog.config import parse_config
-from watchdog.model import Outcome, Result, State
-from watchdog.reports.deliver import monthly_report
-from watchdog.reports.render import render_monthly_html, render_monthly_text
-from watchdog.reports.words import (
+from muni_watchdog.config.loading import parse_config
+from muni_watchdog.core.model import Outcome, Result, State
+from muni_watchdog.reports.deliver import monthly_report
+from muni_watchdog.reports.render import render_monthly_html, render_monthly_text
+from muni_watchdog.reports.words import (
     days_against,
     duration_against,
     patch_words,
@@ -23,7 +23,7 @@ from watchdog.reports.words import (
     summary_paragraph,
     trend_words,
 )
-from watchdog.store import Store
+from muni_watchdog.store.database import Store
 
 NOUNS = ("service", "incident", "time", "restore test", "accepted risk", "security update",
          "day", "hour", "minute", "second", "check")
@@ -116,7 +116,7 @@ def _fake_report(tested: int, proven: int, incidents: int, missed: int, risks: i
                  blind: int = 0):
     from datetime import UTC, datetime, timedelta
 
-    from watchdog.reports.outages import Gap
+    from muni_watchdog.reports.outages import Gap
     start = datetime(2026, 5, 1, 10, 2, tzinfo=UTC)
     gaps = [Gap(start, start + timedelta(days=2, hours=3), None, "monitoring was not running"),
             Gap(start + timedelta(days=5), start + timedelta(days=5, hours=2),
@@ -200,8 +200,8 @@ notify:
 
 
 def _run(store, config, target, check, state, at, items=()):
-    from watchdog.engine import build_specs
-    from watchdog.transitions import decide
+    from muni_watchdog.core.transitions import decide
+    from muni_watchdog.daemon.engine import build_specs
     spec = next(s for s in build_specs(config) if s.key.target == target)
     previous, _ = store.load_status(spec.key)
     outcome = Outcome.of([Result(state, f"{check} {state.name}")], items=items).judged(True)
@@ -212,7 +212,7 @@ def _run(store, config, target, check, state, at, items=()):
 
 
 def test_held_by_parent_names_it_and_the_acknowledgement_agrees(tmp_path):
-    from watchdog.alerting import AlertProcessor
+    from muni_watchdog.alerting.processor import AlertProcessor
     config = parse_config(CONFIG, "town.yaml", check_secrets=False)
     store = Store.open(tmp_path)
     t0 = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)

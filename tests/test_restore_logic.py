@@ -11,22 +11,26 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from backup_tests.canary import CanaryError, canary_bytes, read_canary, write_canary
-from backup_tests.params import BackupParams, SampleParams
-from backup_tests.report import (
+from muni_watchdog.backup_tests.canary import CanaryError, canary_bytes, read_canary, write_canary
+from muni_watchdog.backup_tests.params import BackupParams, SampleParams
+from muni_watchdog.backup_tests.report import (
     BackupState,
     RestoreTestReport,
     judge_age,
-    judge_estimate,
     report_to_outcome,
 )
-from backup_tests.restic import read_env_file, restic_environment
-from backup_tests.restic_output import Node
-from backup_tests.sampling import Rotation, include_pattern, select_sample
-from backup_tests.scratch import PREFIX, ScratchError, private_scratch, sweep_stale
-from backup_tests.verify import check_canary, live_path, snapshot_root, verify_restored
-from watchdog.model import State
-from watchdog.store import Store
+from muni_watchdog.backup_tests.restic import read_env_file, restic_environment
+from muni_watchdog.backup_tests.restic_output import Node
+from muni_watchdog.backup_tests.sampling import Rotation, include_pattern, select_sample
+from muni_watchdog.backup_tests.scratch import PREFIX, ScratchError, private_scratch, sweep_stale
+from muni_watchdog.backup_tests.verify import (
+    check_canary,
+    live_path,
+    snapshot_root,
+    verify_restored,
+)
+from muni_watchdog.core.model import State
+from muni_watchdog.store.database import Store
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -130,28 +134,24 @@ def test_freshness_against_rpo(age_hours, expected):
     assert text.startswith("newest snapshot ") and "(rpo 24 hours)" in text
 
 
-@pytest.mark.parametrize("estimate, expected", [(3000, State.OK), (3.5 * 3600, State.WARNING),
-                                                (5 * 3600, State.CRITICAL)])
-def test_estimate_against_rto(estimate, expected):
-    state, text = judge_estimate(estimate, 4 * 3600, 80, 100, "estimate from the sample")
-    assert state is expected
-    assert "estimate" in text and "rto 4 hours" in text
-
-
 def test_report_json_contract_and_outcome():
     report = RestoreTestReport("clerk-share", "clerk", NOW, rpo_seconds=86400,
                                rto_seconds=14400, age_seconds=3600, restore_seconds=1.5,
                                bytes_per_second=1e6, estimated_full_restore_seconds=90)
     report.add(State.OK, "all good")
     data = report.as_json()
+    # the original contract, in its order; additions come after each object's old keys
     assert list(data) == ["backup", "service", "verdict", "summary", "restic_version",
-                          "snapshot", "integrity", "sample", "canaries", "timing", "problems"]
+                          "snapshot", "integrity", "sample", "canaries", "timing",
+                          "lock_cleared", "problems"]
     assert list(data["snapshot"]) == ["id", "time", "age_seconds"]
-    assert list(data["integrity"]) == ["subset", "errors"]
+    assert list(data["integrity"]) == ["subset", "errors", "damaged_packs", "missing_packs"]
     assert list(data["sample"]) == ["files", "bytes", "verified", "mismatched", "missing",
                                     "changed_since_backup"]
     assert list(data["timing"]) == ["restore_seconds", "bytes_per_second",
-                                    "estimated_full_restore_seconds", "rto_seconds"]
+                                    "estimated_full_restore_seconds", "rto_seconds",
+                                    "estimate_basis", "estimate_kind", "startup_seconds"]
+    assert data["lock_cleared"] == [] and data["integrity"]["damaged_packs"] == []
     assert data["verdict"] == "ok" and data["problems"] == []
     report.add(State.WARNING, "snapshot is old")
     report.add(State.CRITICAL, "canary corrupt")
@@ -288,7 +288,7 @@ def test_restic_environment_is_clean_and_secret_free(tmp_path):
 # -- store --------------------------------------------------------------------------------------
 
 def test_store_records_runs_and_state():
-    from watchdog.cli_backup import report_row
+    from muni_watchdog.daemon.restore_tests import report_row
     store = Store.memory()
     assert store.restore_test_state("b") is None
     report = RestoreTestReport("b", "s", NOW, files=3, verified=3)

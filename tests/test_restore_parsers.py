@@ -7,19 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from backup_tests.restic_output import (
+from muni_watchdog.backup_tests.restic_output import (
     Failure,
     ResticVersion,
     classify_exit,
     error_message,
-    parse_check,
     parse_ls,
-    parse_restore,
     parse_snapshots,
     parse_stats,
     parse_time,
     parse_version,
 )
+from muni_watchdog.backup_tests.restic_verdicts import parse_check, parse_restore
 
 DATA = Path(__file__).parent / "data" / "restic"
 
@@ -71,6 +70,8 @@ def test_wrong_password_is_named_on_both_versions(version):
     (11, "", Failure.LOCKED),
     (12, "", Failure.WRONG_PASSWORD),
     (130, "", Failure.INTERRUPTED),
+    (137, "", Failure.INTERRUPTED),                      # SIGKILL (OOM killer): no verdict
+    (143, "", Failure.INTERRUPTED),
     (2, "panic: runtime error", Failure.UNKNOWN_CODE),   # not in the table: a failure
     (42, "", Failure.UNKNOWN_CODE),
     # restic < 0.17: all exit 1, the text tells
@@ -130,7 +131,7 @@ def test_parse_time_truncates_nanoseconds():
 def test_clean_check(version):
     result = parse_check(sample(f"restic{version}-check.stdout"),
                          sample(f"restic{version}-check.stderr"), rc(version, "check"))
-    assert result.errors == 0 and result.broken_packs == ()
+    assert result.errors == 0 and result.packs == ()
 
 
 def test_corrupt_pack_014_text():
@@ -152,7 +153,7 @@ def test_corrupt_pack_018_json():
               '{"message_type":"exit_error","code":1,"message":"Fatal: repository contains '
               'errors"}\n')
     result = parse_check(stdout, stderr, 1)
-    assert result.errors == 1 and result.broken_packs == ("49104a10aa",)
+    assert result.errors == 1 and result.damaged_packs == ("49104a10aa",)
     assert result.messages[0].startswith("pack 49104a10aa contains 2 errors")
 
 
@@ -225,7 +226,7 @@ def test_backup_error_shapes_both_versions():
 
 
 def test_ls_latest_snapshot_line():
-    from backup_tests.restic_output import parse_ls_snapshot
+    from muni_watchdog.backup_tests.restic_output import parse_ls_snapshot
     text = ('{"time":"2026-11-22T20:34:39.528026361Z","tree":"eec4","paths":["/tmp/rl/share"],'
             '"hostname":"townhall","username":"root","id":"' + "a" * 64 + '","short_id":'
             '"aaaaaaaa","struct_type":"snapshot"}\n'
@@ -235,3 +236,174 @@ def test_ls_latest_snapshot_line():
     assert snap.paths == ("/tmp/rl/share",)
     # no snapshot matched the filter: restic 0.14 exits 0 with nothing on stdout
     assert parse_ls_snapshot("") is None
+
+
+# -- damaged repositories, real outputs (tests/data/restic/damage/README.txt) ---------------
+
+DAMAGE = DATA / "damage"
+PACK14, OTHER14, TREE14 = "a56be873b4548df4", "50e7bfc45f04fe23", "24d6f249c938c631"
+PACK18, OTHER18, TREE18 = "ccb4342abb4bf045", "cd01e50fa5dbbad0", "3129a96e65c88a7d"
+
+
+def damage(name: str) -> tuple[str, str, int]:
+    return ((DAMAGE / f"{name}.stdout").read_text(), (DAMAGE / f"{name}.stderr").read_text(),
+            int((DAMAGE / f"{name}.rc").read_text()))
+
+
+def starts(packs, *prefixes) -> bool:
+    return len(packs) == len(prefixes) and all(
+        p.startswith(prefix) for p, prefix in zip(packs, prefixes, strict=True))
+
+
+@pytest.mark.parametrize("name, errors, missing, damaged", [
+    ("restic0.14-check-missing-pack", 1, [PACK14], []),
+    ("restic0.18-check-missing-pack", 1, [PACK18], []),
+    ("restic0.14-check-read-data-missing-pack", 2, [PACK14], []),
+    ("restic0.18-check-read-data-missing-pack", 2, [PACK18], []),
+    ("restic0.14-check-read-data-corrupt-pack", 1, [], [PACK14]),
+    ("restic0.18-check-read-data-corrupt-pack", 1, [], [PACK18]),
+    ("restic0.14-check-subset2-corrupt-pack", 1, [], [PACK14]),
+    ("restic0.18-check-subset1-corrupt-pack", 1, [], [PACK18]),
+    ("restic0.14-check-read-data-missing-and-corrupt", 3, [PACK14], [OTHER14]),
+    ("restic0.18-check-read-data-missing-and-corrupt", 3, [PACK18], [OTHER18]),
+    ("restic0.14-check-tree-pack-missing", 2, [TREE14], []),
+    ("restic0.18-check-tree-pack-missing", 2, [TREE18], []),
+    ("restic0.14-check-truncated-pack", 1, [], [PACK14]),
+    ("restic0.18-check-read-data-truncated-pack", 2, [], [PACK18]),
+    ("restic0.14-check-empty-pack", 2, [], [TREE14]),
+    ("restic0.18-check-empty-pack", 2, [], [TREE18]),
+    ("restic0.14-check-corrupt-index", 1, [], []),
+    ("restic0.18-check-corrupt-index", 1, [], []),
+])
+def test_check_counts_and_names_every_damaged_or_missing_pack(name, errors, missing, damaged):
+    result = parse_check(*damage(name))
+    assert result.errors == errors
+    assert starts(result.missing_packs, *missing) and starts(result.damaged_packs, *damaged)
+    text = " ".join(result.messages)
+    # restic's own words, not its retries, advice paragraphs or only its Fatal line
+    assert "returned error, retrying" not in text and "troubleshooting" not in text
+    assert not text.startswith("Fatal:")
+
+
+@pytest.mark.parametrize("name", ["restic0.14-check-subset1-corrupt-pack",
+                                  "restic0.18-check-subset2-corrupt-pack",
+                                  "restic0.14-check-unreferenced-pack",
+                                  "restic0.18-check-unreferenced-pack"])
+def test_check_clean_subsets_and_orphaned_packs_are_no_damage(name):
+    # the damaged pack lies in the other subset; an unreferenced pack is restic's "non-critical"
+    assert parse_check(*damage(name)) == parse_check("", "", 0).__class__(0)
+
+
+@pytest.mark.parametrize("version, prefix", [("0.14", "open t14/repo/data/24/24d6f249"),
+                                             ("0.18", "open t18/repo/data/31/3129a96e")])
+def test_go_stack_trace_never_reaches_a_summary(version, prefix):
+    _, stderr, code = damage(f"restic{version}-ls-tree-pack-missing")
+    assert "github.com/restic/restic" in stderr and code == 1  # the trace is really there
+    message = error_message(stderr)
+    assert message.startswith(prefix) and message.endswith("no such file or directory")
+    from muni_watchdog.backup_tests.restic_messages import named_packs
+    from muni_watchdog.backup_tests.restic_output import stderr_lines
+    assert starts(named_packs(stderr_lines(stderr, True)).missing_packs,
+                  TREE14 if version == "0.14" else TREE18)
+
+
+def test_go_panic_first_line_is_the_message():
+    stderr = ("panic: runtime error: invalid memory address or nil pointer dereference\n"
+              "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x5a3f1e]\n\n"
+              "goroutine 1 [running]:\n"
+              "github.com/restic/restic/internal/restorer.(*Restorer).RestoreTo(0xc0001)\n"
+              "\t/build/restic-0.14.0/internal/restorer/restorer.go:214 +0x3e\n"
+              "main.runRestore({0x1234, 0x5})\n\t/build/cmd/restic/cmd_restore.go:181 +0x8a\n"
+              "runtime.goexit()\n\t/usr/lib/go/src/runtime/asm_amd64.s:1594 +0x1\n")
+    assert error_message(stderr).startswith("panic: runtime error: invalid memory address")
+
+
+@pytest.mark.parametrize("version, missing", [("0.14", PACK14), ("0.18", PACK18)])
+def test_restore_names_the_missing_pack(version, missing):
+    stdout, stderr, code = damage(f"restic{version}-restore-missing-pack")
+    result = parse_restore(stdout, stderr)
+    assert code == 1 and result.errors
+    assert starts(result.missing_packs, missing) and result.damaged_packs == ()
+    assert not any("retrying" in e for e in result.errors)
+
+
+def test_restore_018_names_the_pack_of_a_corrupt_blob_not_the_blob():
+    result = parse_restore(*damage("restic0.18-restore-corrupt-pack")[:2])
+    assert result.damaged_packs == ("ccb4342a",)  # "decrypting blob <data/ab340680> from …"
+
+
+@pytest.mark.parametrize("version", ["0.14", "0.18"])
+def test_stale_lock_message_and_lock_files(version):
+    from muni_watchdog.backup_tests.stale_locks import dead_owner_locks, parse_lock, parse_lock_ids
+    _, stderr, code = damage(f"restic{version}-check-stale-lock")
+    assert classify_exit(code, stderr) is Failure.LOCKED
+    assert error_message(stderr).startswith("unable to create lock in backend: repository is "
+                                            "already locked by PID ")
+    ids = parse_lock_ids((DAMAGE / f"restic{version}-list-locks.stdout").read_text())
+    assert len(ids) == 1
+    lock = parse_lock(ids[0], (DAMAGE / f"restic{version}-cat-lock.json").read_text())
+    assert lock.hostname == "vm" and lock.pid > 0 and not lock.exclusive and lock.time
+    assert dead_owner_locks([lock], "vm", alive=lambda pid: False) == [lock]
+    assert dead_owner_locks([lock], "vm", alive=lambda pid: True) == []      # owner alive
+    assert dead_owner_locks([lock], "nas", alive=lambda pid: False) == []    # another host
+    assert parse_lock(ids[0], "not json") is None
+
+
+# -- failure injection on the parsers: empty, cut, error on stderr, non-zero ---------------
+
+CLEAN14 = sample("restic0.14-check.stdout")
+CLEAN18 = sample("restic0.18-check.stdout")
+
+
+@pytest.mark.parametrize("stdout, stderr, code, clean", [
+    (CLEAN14, "", 0, True),
+    (CLEAN18, "", 0, True),
+    ("", "", 0, None),                                   # prints nothing
+    (CLEAN14[: len(CLEAN14) // 2], "", 0, None),          # cut before its verdict
+    (CLEAN18[: len(CLEAN18) // 2], "", 0, None),          # half its JSON summary
+    (CLEAN14, "error: injected failure\n", 0, False),   # an error on stderr
+    (CLEAN18, "error: injected failure\n", 0, False),
+    ("", "", 1, False),                                  # non-zero without a word
+    (CLEAN14, "", 1, False),                             # the code decides, not the text
+    (CLEAN18, "", 2, False),
+])
+def test_check_failure_matrix_is_never_clean(stdout, stderr, code, clean):
+    result = parse_check(stdout, stderr, code)
+    if clean is True:
+        assert result.errors == 0
+    elif clean is None:
+        assert result.errors is None and "proves nothing" in result.problem
+    else:
+        assert result.errors >= 1 and result.messages
+        if stderr:
+            assert result.messages[0] == "error: injected failure"
+
+
+def test_ls_failure_matrix():
+    from muni_watchdog.backup_tests.restic_verdicts import ls_problem
+    listing = sample("restic0.14-snapshots.json")  # any JSON object per line will do
+    good = '{"struct_type":"snapshot","id":"x"}\n{"struct_type":"node","path":"/a"}\n'
+    assert ls_problem(good, "") == ""
+    assert ls_problem("", 'Ignoring "latest", no snapshot matched given filter\n') == ""
+    assert "printed nothing" in ls_problem("", "")
+    assert "cut" in ls_problem(good[: len(good) // 2 + 3], "")
+    assert "cut" in ls_problem(good + '{"struct_type":"no', "")
+    assert ls_problem(listing, "") != ""  # a JSON array is not ls --json output
+
+
+def test_restore_confirmation_is_required():
+    text14 = ("restoring <Snapshot 08208fc0 of [/s] at 2026 by root@vm> to rt\n"
+              "verifying files in rt\nfinished verifying 2 files in rt (took 6ms)\n")
+    assert parse_restore(text14, "").confirmed(json_mode=False)
+    assert not parse_restore("", "").confirmed(json_mode=False)
+    assert not parse_restore(text14[:70], "").confirmed(json_mode=False)
+    json18 = sample("restic0.18-restore.stdout")
+    assert parse_restore(json18, "").confirmed(json_mode=True)
+    assert not parse_restore(json18[: len(json18) // 2], "").confirmed(json_mode=True)
+    assert not parse_restore("", "").confirmed(json_mode=True)
+
+
+@pytest.mark.parametrize("text", ["", "restic 0.14.0 compi", "error: injected failure"])
+def test_version_failure_matrix(text):
+    with pytest.raises(ValueError):
+        parse_version(text)

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from backup_tests.canary import write_canary
-from backup_tests.live_source import parse_stat_and_hash, stat_and_hash_command
 from lab.restic_lab import ResticLab
 from lab.ssh_lab import SshLab
-from watchdog.config import ConfigError, parse_config
+from muni_watchdog.backup_tests.canary import write_canary
+from muni_watchdog.backup_tests.live_source import parse_stat_and_hash, stat_and_hash_command
+from muni_watchdog.config.loading import ConfigError, parse_config
 
 ROOT = Path(__file__).resolve().parent.parent
 ODD_NAME = "it's $(touch PWNED) & `id` ; x.txt"  # must reach the remote side as one literal word
@@ -84,7 +84,7 @@ def test_remote_source_separates_changed_corrupt_and_missing(sshd, share, tmp_pa
     config.write_text(SERVICE + "targets:\n" + sshd.target_yaml("file-server", known_hosts)
                       + "backups:\n"
                       + backup_item(lab, f"{{target: file-server, path: {lab.source}}}"))
-    out = subprocess.run([sys.executable, "-m", "watchdog.cli", "restore-test", "--json", "-c",
+    out = subprocess.run([sys.executable, "-m", "muni_watchdog", "restore-test", "--json", "-c",
                           str(config), "--state-dir", str(tmp_path / "state")],
                          capture_output=True, text=True, cwd=tmp_path, timeout=180,
                          env=os.environ | {"PYTHONPATH": str(ROOT)})
@@ -117,7 +117,7 @@ def test_unreachable_remote_source_is_a_warning_not_a_failure(sshd, share, tmp_p
     config = tmp_path / "watchdog.yaml"
     config.write_text(SERVICE + "targets:\n" + target + "backups:\n"
                       + backup_item(lab, f"{{target: file-server, path: {lab.source}}}"))
-    out = subprocess.run([sys.executable, "-m", "watchdog.cli", "restore-test", "--json", "-c",
+    out = subprocess.run([sys.executable, "-m", "muni_watchdog", "restore-test", "--json", "-c",
                           str(config), "--state-dir", str(tmp_path / "state")],
                          capture_output=True, text=True, cwd=ROOT, timeout=180)
     data = json.loads(out.stdout)

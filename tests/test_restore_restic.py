@@ -17,12 +17,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from backup_tests.drill import run_restore_test
-from backup_tests.params import BackupParams
-from backup_tests.report import BackupState, report_to_outcome
-from backup_tests.restic_output import parse_version
 from lab.restic_lab import ResticLab
-from watchdog.model import State
+from muni_watchdog.backup_tests.drill import run_restore_test
+from muni_watchdog.backup_tests.params import BackupParams
+from muni_watchdog.backup_tests.report import BackupState, report_to_outcome
+from muni_watchdog.backup_tests.restic_messages import subset_of_pack
+from muni_watchdog.backup_tests.restic_output import parse_version
+from muni_watchdog.core.model import State
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(shutil.which("restic") is None, reason="restic not installed")]
@@ -61,15 +62,22 @@ def test_clean_run_passes_with_exact_counts(lab):
     data = report.as_json()
     version = subprocess.run(["restic", "version"], capture_output=True, text=True).stdout
     assert data["restic_version"] == str(parse_version(version))
-    assert data["sample"] == {"files": 11, "bytes": data["sample"]["bytes"], "verified": 11,
+    # 10 random files, the canary, and (every other run) the larger probe file for timing
+    assert data["sample"] == {"files": 12, "bytes": data["sample"]["bytes"], "verified": 12,
                               "mismatched": 0, "missing": 0, "changed_since_backup": 0}
+    assert data["sample"]["bytes"] >= 1024 * 1024  # the probe: the lab's 1 MiB scan
     canary_size = lab.canary.stat().st_size
     assert data["sample"]["bytes"] > canary_size
-    assert data["integrity"] == {"subset": "1/12", "errors": 0}
+    assert data["integrity"] == {"subset": "1/12", "errors": 0, "damaged_packs": [],
+                                 "missing_packs": []}
+    assert data["lock_cleared"] == []
     assert data["canaries"] == [{"path": str(lab.canary), "status": "ok"}]
     assert 0 <= data["snapshot"]["age_seconds"] < 120
     assert data["timing"]["restore_seconds"] > 0 and data["timing"]["rto_seconds"] == 14400
     assert data["timing"]["estimated_full_restore_seconds"] > 0
+    # one run alone: only an upper bound is honest, and it says so
+    assert data["timing"]["estimate_kind"] == "upper_bound"
+    assert data["timing"]["estimate_basis"].startswith("upper bound from this one sample run")
     assert report.state.subset_next == 2 and report.state.sample_cursor
     assert report.recovery_point is not None
     assert report_to_outcome(report).state is State.OK
@@ -77,6 +85,7 @@ def test_clean_run_passes_with_exact_counts(lab):
     # the next run continues the rotation: a new slice and other files
     again = run(params(lab), lab, state=report.state)
     assert again.subset == "2/12" and again.verdict is State.OK
+    assert again.files == 11  # no probe this time: runs of two sizes for the timing model
     assert again.state.sample_cursor > report.state.sample_cursor or again.state.sample_cycle
 
 
@@ -85,46 +94,52 @@ def test_full_drill_restores_everything_and_calibrates(lab):
     assert report.verdict is State.OK, report.problems
     assert report.files == 42  # 40 documents, 1 scan, the canary
     assert report.verified == 42
-    assert report.estimate_basis == "measured by this full drill"
+    assert report.estimate_kind == "measured"
+    assert report.estimate_basis.startswith("measured by this full drill: ")
     assert report.estimated_full_restore_seconds == report.restore_seconds
     assert report.state.drill_bytes_per_second > 0
-    sample = run(params(lab), lab, state=report.state)
-    assert sample.estimate_basis.startswith("estimate at the rate of the full drill of ")
-
-
-def _flip_byte_in_largest_pack(lab: ResticLab) -> Path:
-    pack = max((p for p in lab.data_packs() if p.is_file()), key=lambda p: p.stat().st_size)
-    pack.chmod(0o600)
-    data = bytearray(pack.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    pack.write_bytes(bytes(data))
-    return pack
+    assert [t["full"] for t in report.state.timings] == [True]
+    # a sample far smaller than the drill (its probe cannot take the 1 MiB scan)
+    sample = run(params(lab, sample={"files": 2, "max_file_size": 500_000}), lab,
+                 state=report.state)
+    assert [t["full"] for t in sample.state.timings] == [True, False]
+    # whether a 2 MB lab's timings show a slope is up to the machine's noise (the fit itself
+    # is tested on numbers in test_restore_model); either way the basis says what it is
+    if sample.estimate_kind == "fit":
+        assert sample.estimate_basis.startswith("estimate from 1 sample run and 1 full drill: ")
+    else:
+        assert sample.estimate_kind is None
+        assert sample.estimate_basis.startswith("not estimated: this run restored ")
 
 
 def test_flipped_byte_found_by_read_data_and_reported_critical(lab):
-    pack = _flip_byte_in_largest_pack(lab)
+    pack = lab.flip_byte_in(lab.source / "archive" / "scan-0.bin")
     report = run(params(lab, read_data_subsets=1), lab)
     assert report.verdict is State.CRITICAL
     assert report.integrity_errors >= 1
     text = " ".join(p.text for p in report.problems)
     assert "repository check found" in text and "in all of the stored data" in text
     assert pack.name[:8] in text  # names what is damaged
+    assert report.damaged_packs == [pack.name]
     assert scratch_entries(lab) == []
 
 
 def test_flipped_byte_found_by_restore_verify_when_subset_misses_it(lab):
-    pack = _flip_byte_in_largest_pack(lab)
-    first = int(pack.name[:2], 16)
-    other = (first + 128) % 256 + 1  # a bucket far from the damaged pack's
+    # deterministic: the byte flipped lies inside a data blob of scan-0.bin (found through the
+    # snapshot's trees and the index), and the subset read is one without that pack
+    scan = lab.source / "archive" / "scan-0.bin"
+    pack = lab.flip_byte_in(scan)
+    other = subset_of_pack(pack.name, 256) % 256 + 1
     backup = params(lab, read_data_subsets=256, sample={"files": 1000,
                                                         "critical_paths": ["/"]})
     report = run(backup, lab, state=BackupState(subset_next=other, sample_seed="s"))
+    assert report.subset == f"{other}/256"
     assert report.integrity_errors == 0  # the slice read did not include the pack
     assert report.verdict is State.CRITICAL
-    damaged = [p.text for p in report.problems if "did not restore intact" in p.text]
-    assert damaged and "/share/archive/scan-0.bin" in damaged[0] or \
-        any("restore reported errors" in p.text for p in report.problems)
-    assert report.mismatched >= 1
+    [damaged] = [p.text for p in report.problems if "did not restore intact" in p.text]
+    assert damaged.startswith(f"1 file(s) did not restore intact: {scan} — restic: ")
+    assert "ciphertext verification failed" in damaged
+    assert report.mismatched == 1 and report.verified == report.files - 1
     assert scratch_entries(lab) == []
 
 
@@ -180,6 +195,7 @@ def test_lock_held_by_another_restic_retries_then_unknown(lab):
     assert report.verdict is State.UNKNOWN
     assert "repository is locked" in report.summary and "postponed" in report.summary
     assert delays[:2] == [2.0, 4.0][:len(delays[:2])] and len(delays) >= 1
+    assert report.lock_cleared == []  # its owner is alive: never removed
     assert scratch_entries(lab) == []
     # once the backup is done the next run passes and no lock was removed by force
     assert run(params(lab), lab).verdict is State.OK
@@ -233,7 +249,7 @@ services:
 backups:
 {lab.backups_yaml("clerk")}""")
     state_dir = tmp_path / "state"
-    cmd = [sys.executable, "-m", "watchdog.cli", "restore-test", "-c", str(config),
+    cmd = [sys.executable, "-m", "muni_watchdog", "restore-test", "-c", str(config),
            "--state-dir", str(state_dir)]
     out = subprocess.run([*cmd, "--json"], capture_output=True, text=True, cwd=ROOT,
                          timeout=120)
@@ -248,7 +264,7 @@ backups:
     assert "integrity  check of 2/12 of the stored data: 0 error(s)" in text.stdout
     unknown = subprocess.run(cmd + ["nope"], capture_output=True, text=True, cwd=ROOT)
     assert unknown.returncode == 2 and "known: clerk-share" in unknown.stderr
-    from watchdog.store import Store
+    from muni_watchdog.store.database import Store
     store = Store.open(state_dir, readonly=True)
     assert [r["integrity_subset"] for r in store.restore_tests()] == ["2/12", "1/12"]
     store.close()
@@ -266,7 +282,7 @@ services:
      backup_owner: {{name: B, contact: b@t}}}}
 backups:
 {lab.backups_yaml("clerk")}""")
-    proc = subprocess.Popen([sys.executable, "-m", "watchdog.cli", "restore-test", "--full",
+    proc = subprocess.Popen([sys.executable, "-m", "muni_watchdog", "restore-test", "--full",
                              "-c", str(config), "--state-dir", str(tmp_path / "state")],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
@@ -307,7 +323,7 @@ def test_sftp_repository_through_a_test_sshd(tmp_path):
         lab.nightly_backup()
         report = run(params(lab, options=lab.options), lab)
         assert report.verdict is State.OK, report.problems
-        assert report.files == 11 and report.verified == 11
+        assert report.files == 12 and report.verified == 12  # with the probe file
         assert report.canaries[0]["status"] == "ok"
         assert scratch_entries(lab) == []
     finally:

@@ -13,8 +13,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from watchdog.cli import main
-from watchdog.config import ConfigError, parse_config
+from muni_watchdog.cli.main import main
+from muni_watchdog.config.loading import ConfigError, parse_config
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_durations import _every_field  # noqa: E402

@@ -14,17 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from checks.base import TargetInfo
-from checks.snmp.check_interfaces import InterfacesParams, evaluate_interfaces
-from checks.snmp.check_system import SYSTEM_NEED
-from checks.snmp.client import SnmpError
-from checks.snmp.connection import SnmpConnection
-from checks.snmp.discover import EVERYTHING, discover
-from checks.snmp.session import SnmpSession
 from lab.snmp_lab import DATA_DIR, NetSnmpd, SnmpSim, record_agent
-from watchdog.config import parse_config
-from watchdog.engine import build_specs, close_sessions, run_check
-from watchdog.model import CheckContext, State
+from muni_watchdog.checks.base import TargetInfo
+from muni_watchdog.checks.snmp.check_interfaces import InterfacesParams, evaluate_interfaces
+from muni_watchdog.checks.snmp.check_system import SYSTEM_NEED
+from muni_watchdog.checks.snmp.client import SnmpError
+from muni_watchdog.checks.snmp.connection import SnmpConnection
+from muni_watchdog.checks.snmp.discover import EVERYTHING, discover
+from muni_watchdog.checks.snmp.session import SnmpSession
+from muni_watchdog.config.loading import parse_config
+from muni_watchdog.core.model import CheckContext, State
+from muni_watchdog.daemon.engine import build_specs, close_sessions, run_check
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(shutil.which("snmpd") is None and
@@ -65,7 +65,7 @@ def v3_conn(agent: NetSnmpd, auth_password: str | None = None, **extra) -> SnmpC
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "watchdog.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "muni_watchdog", *args], capture_output=True,
                           text=True, timeout=120, cwd=ROOT)
 
 
@@ -210,7 +210,7 @@ def test_checks_of_a_target_share_one_poll(sim, tmp_path):
     conn = community_conn(tmp_path, sim.port, "nas")
     session = SnmpSession("127.0.0.1", conn)
     target = TargetInfo("nas", "snmp", "127.0.0.1", conn, session)
-    from checks.snmp import SNMP_KIND
+    from muni_watchdog.checks.snmp import SNMP_KIND
     kinds = SNMP_KIND.check_types
 
     async def run():
@@ -347,8 +347,8 @@ def test_recording_of_the_local_snmpd_serves_the_same_answers(snmpd, tmp_path):
 
 
 def test_committed_local_snmpd_recording_parses():
-    from checks.snmp import hostres, ifmib
     from lab.snmp_recordings import load_snapshot
+    from muni_watchdog.checks.snmp import hostres, ifmib
     values = load_snapshot(DATA_DIR / "local-snmpd.snmprec")
     assert ifmib.parse_interfaces(values) and hostres.parse_storage(values)
 
@@ -399,8 +399,8 @@ def test_discover_v3_authpriv_via_cli(snmpd):
 
 # ---- inventory: ENTITY-MIB and installed software (hrSWInstalledTable) ------------------
 def _software_of(port: int, conn: SnmpConnection):
-    from checks.snmp.check_software import NEED as SOFTWARE_NEED
-    from checks.snmp.check_software import SoftwareParams, evaluate_software
+    from muni_watchdog.checks.snmp.check_software import NEED as SOFTWARE_NEED
+    from muni_watchdog.checks.snmp.check_software import SoftwareParams, evaluate_software
 
     async def run():
         session = SnmpSession("127.0.0.1", conn)
@@ -416,7 +416,7 @@ def _software_of(port: int, conn: SnmpConnection):
 
 
 def test_switch_recording_gives_entity_chassis_and_its_date(sim, tmp_path):
-    from checks.snmp import entity
+    from muni_watchdog.checks.snmp import entity
     found, poll = asyncio.run(discover("127.0.0.1", community_conn(tmp_path, sim.port,
                                                                    "switch")))
     assert_contract(found)  # the discover contract keeps its keys

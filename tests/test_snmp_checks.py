@@ -7,18 +7,28 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from checks.snmp import oids as O
-from checks.snmp.check_interfaces import InterfacesParams, evaluate_interfaces
-from checks.snmp.check_printer import PrinterParams, evaluate_printer
-from checks.snmp.check_storage import GIB, StorageParams, evaluate_storage, judge_volume
-from checks.snmp.check_system import SystemCheck, SystemParams, SystemRaw, reboot_event
-from checks.snmp.check_ups import UpsParams, evaluate_ups
-from checks.snmp.client import SnmpError
-from checks.snmp.device import DeviceCheck, DeviceParams, DeviceRaw
-from checks.snmp.rates import counter_delta, days_until_full, rate, uptime_advanced
-from checks.snmp.session import Poll
 from lab.snmp_recordings import DATA_DIR, load_snapshot
-from watchdog.model import CheckContext, State
+from muni_watchdog.checks.snmp import oids as O
+from muni_watchdog.checks.snmp.check_interfaces import InterfacesParams, evaluate_interfaces
+from muni_watchdog.checks.snmp.check_printer import PrinterParams, evaluate_printer
+from muni_watchdog.checks.snmp.check_storage import (
+    GIB,
+    StorageParams,
+    evaluate_storage,
+    judge_volume,
+)
+from muni_watchdog.checks.snmp.check_system import (
+    SystemCheck,
+    SystemParams,
+    SystemRaw,
+    reboot_event,
+)
+from muni_watchdog.checks.snmp.check_ups import UpsParams, evaluate_ups
+from muni_watchdog.checks.snmp.client import SnmpError
+from muni_watchdog.checks.snmp.device import DeviceCheck, DeviceParams, DeviceRaw
+from muni_watchdog.checks.snmp.rates import counter_delta, days_until_full, rate, uptime_advanced
+from muni_watchdog.checks.snmp.session import Poll
+from muni_watchdog.core.model import CheckContext, State
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 WRAP = 1 << 32

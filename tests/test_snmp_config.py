@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from checks.snmp.connection import SnmpConnection
-from watchdog.config import ConfigError, parse_config
+from muni_watchdog.checks.snmp.connection import SnmpConnection
+from muni_watchdog.config.loading import ConfigError, parse_config
 
 HEAD = "site: {name: T}\ntargets:\n"
 

@@ -11,23 +11,23 @@ from pathlib import Path
 
 import pytest
 
-from checks.base import TargetInfo
-from checks.snmp import classes
-from checks.snmp import oids as O
-from checks.snmp import system as sysmod
-from checks.snmp.check_nas import NasParams, evaluate_nas
-from checks.snmp.check_printer import PrinterParams, evaluate_printer
-from checks.snmp.check_storage import StorageParams, evaluate_storage
-from checks.snmp.check_ups import UpsParams, evaluate_ups
-from checks.snmp.connection import SnmpConnection
-from checks.snmp.device import DeviceCheck, DeviceParams, DeviceRaw
-from checks.snmp.discover import discover
-from checks.snmp.session import Poll, SnmpSession
-from checks.snmp.values import text
 from lab.snmp_lab import SnmpSim
 from lab.snmp_recordings import DATA_DIR, all_devices, load_snapshot, probes_answering
 from lab.snmp_vendor_recordings import VENDOR_DEVICES
-from watchdog.model import CheckContext, State
+from muni_watchdog.checks.base import TargetInfo
+from muni_watchdog.checks.snmp import classes
+from muni_watchdog.checks.snmp import oids as O
+from muni_watchdog.checks.snmp import system as sysmod
+from muni_watchdog.checks.snmp.check_nas import NasParams, evaluate_nas
+from muni_watchdog.checks.snmp.check_printer import PrinterParams, evaluate_printer
+from muni_watchdog.checks.snmp.check_storage import StorageParams, evaluate_storage
+from muni_watchdog.checks.snmp.check_ups import UpsParams, evaluate_ups
+from muni_watchdog.checks.snmp.connection import SnmpConnection
+from muni_watchdog.checks.snmp.device import DeviceCheck, DeviceParams, DeviceRaw
+from muni_watchdog.checks.snmp.discover import discover
+from muni_watchdog.checks.snmp.session import Poll, SnmpSession
+from muni_watchdog.checks.snmp.values import text
+from muni_watchdog.core.model import CheckContext, State
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

@@ -7,15 +7,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from checks.snmp import entity, software
-from checks.snmp import system as sysmod
-from checks.snmp.check_software import SoftwareParams, evaluate_software
-from checks.snmp.check_system import SystemParams, evaluate_system
-from checks.snmp.dateandtime import date_and_time
-from checks.snmp.session import Poll
 from lab.snmp_lab import DATA_DIR
 from lab.snmp_recordings import load_snapshot
-from watchdog.model import CheckContext, State
+from muni_watchdog.checks.snmp import entity, software
+from muni_watchdog.checks.snmp import system as sysmod
+from muni_watchdog.checks.snmp.check_software import SoftwareParams, evaluate_software
+from muni_watchdog.checks.snmp.check_system import SystemParams, evaluate_system
+from muni_watchdog.checks.snmp.dateandtime import date_and_time
+from muni_watchdog.checks.snmp.session import Poll
+from muni_watchdog.core.model import CheckContext, State
 
 E = "1.3.6.1.2.1.47.1.1.1.1"
 SW = "1.3.6.1.2.1.25.6.3.1"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from checks.snmp import hostres, ifmib, printer, ups
-from checks.snmp import oids as O
-from checks.snmp import system as sysmod
-from checks.snmp.values import bits, integer, text
 from lab.snmp_recordings import DATA_DIR, load_snapshot
+from muni_watchdog.checks.snmp import hostres, ifmib, printer, ups
+from muni_watchdog.checks.snmp import oids as O
+from muni_watchdog.checks.snmp import system as sysmod
+from muni_watchdog.checks.snmp.values import bits, integer, text
 
 
 def snap(name: str) -> dict:

@@ -16,20 +16,20 @@ from datetime import UTC, datetime
 
 import pytest
 
-from checks.snmp import ber
-from checks.snmp import oids as O
-from checks.snmp.check_interfaces import InterfacesParams, evaluate_interfaces
-from checks.snmp.check_nas import NasParams, evaluate_nas
-from checks.snmp.check_printer import PrinterParams, evaluate_printer
-from checks.snmp.check_software import SoftwareParams, evaluate_software
-from checks.snmp.check_storage import StorageParams, evaluate_storage
-from checks.snmp.check_system import SystemParams, evaluate_system
-from checks.snmp.check_ups import UpsParams, evaluate_ups
-from checks.snmp.classes import classify
-from checks.snmp.device import DeviceCheck, DeviceParams, DeviceRaw
-from checks.snmp.session import Poll
 from lab.snmp_recordings import DATA_DIR, load_snapshot, probes_answering
-from watchdog.model import CheckContext, State
+from muni_watchdog.checks.snmp import ber
+from muni_watchdog.checks.snmp import oids as O
+from muni_watchdog.checks.snmp.check_interfaces import InterfacesParams, evaluate_interfaces
+from muni_watchdog.checks.snmp.check_nas import NasParams, evaluate_nas
+from muni_watchdog.checks.snmp.check_printer import PrinterParams, evaluate_printer
+from muni_watchdog.checks.snmp.check_software import SoftwareParams, evaluate_software
+from muni_watchdog.checks.snmp.check_storage import StorageParams, evaluate_storage
+from muni_watchdog.checks.snmp.check_system import SystemParams, evaluate_system
+from muni_watchdog.checks.snmp.check_ups import UpsParams, evaluate_ups
+from muni_watchdog.checks.snmp.classes import classify
+from muni_watchdog.checks.snmp.device import DeviceCheck, DeviceParams, DeviceRaw
+from muni_watchdog.checks.snmp.session import Poll
+from muni_watchdog.core.model import CheckContext, State
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 class Exception_:

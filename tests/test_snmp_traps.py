@@ -9,10 +9,11 @@ import subprocess
 
 import pytest
 
-from checks.snmp import ber
-from checks.snmp.traps import Trap, TrapReceiver, decode_trap, map_trap, message_version
-from checks.snmp.traps_v3 import V3User
-from watchdog.model import State
+from muni_watchdog.checks.snmp import ber
+from muni_watchdog.checks.snmp.trap_message import SNMP_TRAP_OID, Trap
+from muni_watchdog.checks.snmp.traps import TrapReceiver, decode_trap, map_trap, message_version
+from muni_watchdog.checks.snmp.traps_v3 import V3User
+from muni_watchdog.core.model import State
 
 SENDERS = {"127.0.0.1": ("ups-basement", b"traps-secret")}
 
@@ -201,3 +202,91 @@ def test_receiver_ignores_v3_traps_from_unknown_addresses_and_v3_without_v3_targ
     events, receiver = asyncio.run(_receive([
         v3("snmptrap", "watchdog", "auth-secret-1", "priv-secret-1", "1.3.6.1.2.1.33.2.1")]))
     assert events == [] and receiver.ignored == 1
+
+
+# ---- hostile datagrams (issue 17) -----------------------------------------------------------
+def _v2_trap(community: bytes, oid_tlv: bytes) -> bytes:
+    """An SNMPv2-Trap whose snmpTrapOID.0 value is ``oid_tlv`` (hand-built, any size)."""
+    varbinds = ber._tlv(ber.SEQUENCE, ber.encode_oid(SNMP_TRAP_OID) + oid_tlv)
+    pdu = ber._tlv(ber.TRAP_V2, ber._int(1) + ber._int(0) + ber._int(0)
+                   + ber._tlv(ber.SEQUENCE, varbinds))
+    return ber._tlv(ber.SEQUENCE, ber._int(1) + ber._tlv(ber.OCTET_STRING, community) + pdu)
+
+
+LONG_OID = ber._tlv(ber.OID, b"\x2b" + b"\xff" * 60_000 + b"\x01")   # 60 KB, one sub-id
+MANY_ARCS = ber._tlv(ber.OID, b"\x2b" + b"\x01" * 20_000)             # 20,001 sub-ids
+
+
+class _Transport:
+    def __init__(self):
+        self.sent = []
+
+    def sendto(self, data, addr):
+        self.sent.append((data, addr))
+
+
+def _receiver(events: list, **extra) -> TrapReceiver:
+    return TrapReceiver(SENDERS, events.append, port=0, **extra)
+
+
+def test_a_strangers_packet_is_not_decoded(monkeypatch):
+    """The sender's address is checked first: a stranger's 60 KB packet is never parsed."""
+    import muni_watchdog.checks.snmp.traps as traps
+
+    def must_not_decode(*args):
+        raise AssertionError("decoded a stranger's packet")
+    monkeypatch.setattr(traps, "decode_trap", must_not_decode)
+    monkeypatch.setattr(traps, "message_version", must_not_decode)
+    events: list = []
+    receiver = _receiver(events)
+    for _ in range(3):
+        receiver.handle(_v2_trap(b"traps-secret", LONG_OID), ("192.0.2.66", 162), _Transport())
+    assert events == [] and receiver.ignored == 3 and receiver.received == 3
+
+
+@pytest.mark.parametrize("packet", [
+    _v2_trap(b"traps-secret", LONG_OID),                 # over the size cap
+    _v2_trap(b"traps-secret", MANY_ARCS[:4000]),         # under it, too many sub-ids
+    _v2_trap(b"traps-secret", ber._tlv(ber.OID, b"\x2b" + b"\xff" * 4000 + b"\x01")),
+    _v2_trap(b"traps-secret", ber._tlv(ber.TIMETICKS, b"\x01" * 5001)),
+    bytes(8000),
+])
+def test_hostile_packets_from_a_known_sender_are_ignored_without_raising(packet, caplog):
+    events: list = []
+    receiver = _receiver(events)
+    receiver.handle(packet, ("127.0.0.1", 162), _Transport())   # must not raise
+    assert events == [] and receiver.ignored == 1
+    assert "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records)
+
+
+def test_a_long_oid_is_a_ber_error_not_a_value_error():
+    """The old decoder built one 420,000-bit integer (quadratic) and then raised ValueError
+    (int -> str over 4,300 digits) out of the datagram handler."""
+    oid = ber._tlv(ber.OID, b"\x2b" + b"\xff" * 4000 + b"\x01")
+    with pytest.raises(ber.BerError):
+        decode_trap(_v2_trap(b"traps-secret", oid), "127.0.0.1")
+
+
+def test_nothing_raises_out_of_the_handler(monkeypatch, caplog):
+    """Even a bug in decoding is caught, counted and logged: the loop keeps receiving."""
+    import muni_watchdog.checks.snmp.traps as traps
+
+    def broken(*args):
+        raise RuntimeError("a bug")
+    monkeypatch.setattr(traps, "decode_trap", broken)
+    events: list = []
+    receiver = _receiver(events)
+    receiver.handle(b"\x30\x00", ("127.0.0.1", 162), _Transport())
+    assert receiver.ignored == 1 and "could not be handled" in caplog.text
+
+
+def test_a_valid_trap_still_gets_through_after_hostile_ones():
+    events: list = []
+    receiver = _receiver(events)
+    transport = _Transport()
+    for packet in (_v2_trap(b"traps-secret", LONG_OID), bytes(100)):
+        receiver.handle(packet, ("127.0.0.1", 162), transport)
+    good = _v2_trap(b"traps-secret", ber.encode_oid("1.3.6.1.2.1.33.2.1"))
+    receiver.handle(good, ("127.0.0.1", 162), transport)
+    assert [(e.target, e.summary) for e in events] == [
+        ("ups-basement", "UPS on battery (upsTrapOnBattery)")]

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from checks.base import CollectError
-from checks.ssh.checks_command import CommandCheck, CommandParams
-from checks.ssh.checks_patches import PatchesCheck, PatchesParams
-from checks.ssh.checks_system import (
+from muni_watchdog.checks.base import CollectError
+from muni_watchdog.checks.ssh.checks_command import CommandCheck, CommandParams
+from muni_watchdog.checks.ssh.checks_patches import PatchesCheck, PatchesParams
+from muni_watchdog.checks.ssh.checks_system import (
     DiskCheck,
     DiskParams,
     LoadCheck,
@@ -31,9 +31,10 @@ from checks.ssh.checks_system import (
     UptimeCheck,
     UptimeParams,
 )
-from checks.ssh.common import ABSENT, RemoteData
-from checks.ssh.connection import CommandResult
-from checks.ssh.sections import CUT, Section
+from muni_watchdog.checks.ssh.common import ABSENT, RemoteData
+from muni_watchdog.checks.ssh.connection import CommandResult
+from muni_watchdog.checks.ssh.sections import CUT, Section
+from muni_watchdog.core.model import CheckContext, Outcome, State
 from tests.ssh_hosts import (
     EPOCH,
     NOW,
@@ -44,7 +45,6 @@ from tests.ssh_hosts import (
     yum_host,
     zypper_host,
 )
-from watchdog.model import CheckContext, Outcome, State
 
 DF = ("Filesystem     Type 1024-blocks     Used Available Capacity Mounted on\n"
       "/dev/sda1      ext4   102400000 40000000  62400000      40% /\n"

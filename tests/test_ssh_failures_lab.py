@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from checks import KINDS
-from checks.base import TargetInfo
-from checks.ssh.connection import SshConnection, SshSession
 from lab.ssh_lab import SshLab
+from muni_watchdog.checks import KINDS
+from muni_watchdog.checks.base import TargetInfo
+from muni_watchdog.checks.ssh.connection import SshConnection, SshSession
+from muni_watchdog.core.model import CheckKey, Outcome, State
+from muni_watchdog.core.transitions import Policy
+from muni_watchdog.daemon.engine import CheckSpec, run_check
 from tests.ssh_hosts import DNF_NO_REBOOT, YUM_NO_REBOOT, data
-from watchdog.engine import CheckSpec, run_check
-from watchdog.model import CheckKey, Outcome, State
-from watchdog.transitions import Policy
 
 pytestmark = pytest.mark.integration
 SSH = KINDS["ssh"]

@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import pytest
 
-from checks.base import CollectError
-from checks.ssh.checks_patches import PatchesCheck, PatchesParams
-from checks.ssh.packages import parse_apt_simulation
-from checks.ssh.patches_linux import read_family
-from checks.ssh.rpm_packages import parse_advisories, parse_check_update, parse_needs_restarting
-from checks.ssh.zypper import parse_needs_rebooting, parse_patches, parse_tables, parse_updates
+from muni_watchdog.checks.base import CollectError
+from muni_watchdog.checks.ssh.checks_patches import PatchesCheck, PatchesParams
+from muni_watchdog.checks.ssh.packages import parse_apt_simulation
+from muni_watchdog.checks.ssh.patches_linux import read_family
+from muni_watchdog.checks.ssh.rpm_packages import (
+    parse_advisories,
+    parse_check_update,
+    parse_needs_restarting,
+)
+from muni_watchdog.checks.ssh.zypper import (
+    parse_needs_rebooting,
+    parse_patches,
+    parse_tables,
+    parse_updates,
+)
+from muni_watchdog.core.model import CheckContext, State
 from tests.ssh_hosts import (
     DNF_REBOOT,
     NOW,
@@ -21,14 +31,13 @@ from tests.ssh_hosts import (
     yum_host,
     zypper_host,
 )
-from watchdog.model import CheckContext, State
 
 
 def evaluate(raw):
     try:
         return PatchesCheck().evaluate(raw, PatchesParams(), CheckContext(NOW, {})).outcome
     except CollectError as exc:
-        from watchdog.model import Outcome
+        from muni_watchdog.core.model import Outcome
         return Outcome.unknown(str(exc))
 
 

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from checks import KINDS
-from checks.base import TargetInfo
-from checks.ssh.connection import SshConnection, SshSession
 from lab.ssh_lab import SshLab
-from watchdog.engine import CheckSpec, run_check
-from watchdog.model import CheckContext, CheckKey, State
-from watchdog.transitions import Policy
+from muni_watchdog.checks import KINDS
+from muni_watchdog.checks.base import TargetInfo
+from muni_watchdog.checks.ssh.connection import SshConnection, SshSession
+from muni_watchdog.core.model import CheckContext, CheckKey, State
+from muni_watchdog.core.transitions import Policy
+from muni_watchdog.daemon.engine import CheckSpec, run_check
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,7 +178,7 @@ targets:
 
 
 def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "watchdog.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "muni_watchdog", *args], capture_output=True,
                           text=True, input=stdin, timeout=60, cwd=ROOT)
 
 
@@ -300,7 +300,7 @@ def test_uptime_reports_the_os_for_the_inventory(lab, known_hosts):
     import platform
     from pathlib import Path
 
-    from checks.ssh.system import parse_os_release
+    from muni_watchdog.checks.ssh.system import parse_os_release
     outcome = run(target(lab, known_hosts), "uptime").outcome
     [item] = outcome.items
     local = parse_os_release(Path("/etc/os-release").read_text())

@@ -6,25 +6,34 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from checks.base import CollectError
-from checks.ssh.checks_patches import PatchesCheck, PatchesParams
-from checks.ssh.checks_system import DiskCheck, DiskParams, ServicesCheck, ServicesParams
-from checks.ssh.common import HostKeyAlarm, RemoteData
-from checks.ssh.connection import CommandResult, posix_wrap, shell_command
-from checks.ssh.packages import (
+from muni_watchdog.checks.base import CollectError
+from muni_watchdog.checks.ssh.checks_patches import PatchesCheck, PatchesParams
+from muni_watchdog.checks.ssh.checks_system import (
+    DiskCheck,
+    DiskParams,
+    ServicesCheck,
+    ServicesParams,
+)
+from muni_watchdog.checks.ssh.common import HostKeyAlarm, RemoteData
+from muni_watchdog.checks.ssh.connection import CommandResult, posix_wrap, shell_command
+from muni_watchdog.checks.ssh.packages import (
     is_security_origin,
     kernels_from_boot,
     parse_apt_simulation,
     parse_needrestart,
 )
-from checks.ssh.plugin import parse_plugin_output
-from checks.ssh.rpm_packages import mark_security, parse_advisories, parse_check_update
-from checks.ssh.sections import Section, parse_sections, sections_script
-from checks.ssh.system import parse_df, parse_failed_units, real_filesystems
-from checks.ssh.windows import as_list, parse_ps_date, parse_windows_patches
-from checks.ssh.zypper import parse_patches, parse_updates
+from muni_watchdog.checks.ssh.plugin import parse_plugin_output
+from muni_watchdog.checks.ssh.rpm_packages import (
+    mark_security,
+    parse_advisories,
+    parse_check_update,
+)
+from muni_watchdog.checks.ssh.sections import Section, parse_sections, sections_script
+from muni_watchdog.checks.ssh.system import parse_df, parse_failed_units, real_filesystems
+from muni_watchdog.checks.ssh.windows import as_list, parse_ps_date, parse_windows_patches
+from muni_watchdog.checks.ssh.zypper import parse_patches, parse_updates
+from muni_watchdog.core.model import CheckContext, State
 from tests.ssh_hosts import NOW, apt_host, data, dnf_host, with_summary
-from watchdog.model import CheckContext, State
 
 # --- apt ------------------------------------------------------------------------------------
 
@@ -295,7 +304,7 @@ def test_changed_host_key_alarm_is_critical_immediate_and_keeps_memory():
 
 
 def test_os_release_parsing():
-    from checks.ssh.system import parse_os_release
+    from muni_watchdog.checks.ssh.system import parse_os_release
     text = ('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\n'
             "VERSION_ID='12'\nID=debian\n# a comment\nnot a line\nHOME_URL=\"x\"\n")
     fields = parse_os_release(text)

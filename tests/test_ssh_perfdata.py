@@ -7,11 +7,11 @@ import logging
 
 import pytest
 
-from checks.ssh.checks_command import CommandCheck, CommandParams
-from checks.ssh.connection import CommandResult
-from checks.ssh.plugin import parse_perfdata, parse_plugin_output
+from muni_watchdog.checks.ssh.checks_command import CommandCheck, CommandParams
+from muni_watchdog.checks.ssh.connection import CommandResult
+from muni_watchdog.checks.ssh.plugin import parse_perfdata, parse_plugin_output
+from muni_watchdog.core.model import CheckContext, Metric, State
 from tests.ssh_hosts import NOW
-from watchdog.model import CheckContext, Metric, State
 
 
 @pytest.mark.parametrize("perf,reason", [

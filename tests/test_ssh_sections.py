@@ -9,10 +9,10 @@ import subprocess
 
 import pytest
 
-from checks.base import CollectError
-from checks.ssh.common import RemoteData, read_section, section_problem
-from checks.ssh.connection import posix_wrap
-from checks.ssh.sections import CUT, Section, parse_sections, sections_script
+from muni_watchdog.checks.base import CollectError
+from muni_watchdog.checks.ssh.common import RemoteData, read_section, section_problem
+from muni_watchdog.checks.ssh.connection import posix_wrap
+from muni_watchdog.checks.ssh.sections import CUT, Section, parse_sections, sections_script
 
 
 def run_script(parts: list[tuple[str, str]], timeout: float = 10) -> dict[str, Section]:
@@ -87,8 +87,8 @@ def test_read_section_accepts_what_the_tool_defines_as_success():
 
 
 def test_a_script_killed_by_a_signal_is_not_read_as_sections():
-    from checks.ssh.common import _raise_for_wrapper
-    from checks.ssh.connection import CommandResult
+    from muni_watchdog.checks.ssh.common import _raise_for_wrapper
+    from muni_watchdog.checks.ssh.connection import CommandResult
     cut = "<<<muniwd:df>>>\nFilesystem Type 1024-blocks Used Available Capacity Mounted on\n"
     with pytest.raises(CollectError, match="killed by SIGKILL"):
         _raise_for_wrapper(CommandResult(137, cut, "", 1.0), 10)

@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lab.servers import SmtpCapture, free_port
-from watchdog.alerting import AlertProcessor
-from watchdog.config import parse_config
-from watchdog.engine import build_specs
-from watchdog.model import Metric, Outcome, Result, State
-from watchdog.notifier import Notifier
-from watchdog.store import MIGRATIONS, Store
-from watchdog.transitions import decide
+from muni_watchdog.alerting.delivery import Notifier
+from muni_watchdog.alerting.processor import AlertProcessor
+from muni_watchdog.config.loading import parse_config
+from muni_watchdog.core.model import Metric, Outcome, Result, State
+from muni_watchdog.core.transitions import decide
+from muni_watchdog.daemon.engine import build_specs
+from muni_watchdog.store.database import Store
+from muni_watchdog.store.migrations import MIGRATIONS
 
 T0 = datetime(2026, 11, 2, 13, 0, tzinfo=UTC)
 

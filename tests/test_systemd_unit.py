@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from watchdog.config import DEFAULT_CONFIG
+from muni_watchdog.config.loading import DEFAULT_CONFIG
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = ROOT / "systemd" / "muni-watchdog.service"

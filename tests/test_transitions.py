@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from watchdog.model import EventKind, State, StateType
-from watchdog.transitions import CheckStatus, Policy, decide, flap_percent
+from muni_watchdog.core.model import EventKind, State, StateType
+from muni_watchdog.core.transitions import CheckStatus, Policy, decide, flap_percent
 
 OK, W, C, U = State.OK, State.WARNING, State.CRITICAL, State.UNKNOWN
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)

@@ -7,17 +7,17 @@ checks (``check_*``, ``device``)."""
 
 from __future__ import annotations
 
-from checks.base import TargetKind
-from checks.snmp.check_interfaces import InterfacesCheck
-from checks.snmp.check_nas import NasCheck
-from checks.snmp.check_printer import PrinterCheck
-from checks.snmp.check_software import SoftwareCheck
-from checks.snmp.check_storage import StorageCheck
-from checks.snmp.check_system import SystemCheck
-from checks.snmp.check_ups import UpsCheck
-from checks.snmp.connection import SnmpConnection
-from checks.snmp.device import DeviceCheck
-from checks.snmp.session import SnmpSession
+from muni_watchdog.checks.base import TargetKind
+from muni_watchdog.checks.snmp.check_interfaces import InterfacesCheck
+from muni_watchdog.checks.snmp.check_nas import NasCheck
+from muni_watchdog.checks.snmp.check_printer import PrinterCheck
+from muni_watchdog.checks.snmp.check_software import SoftwareCheck
+from muni_watchdog.checks.snmp.check_storage import StorageCheck
+from muni_watchdog.checks.snmp.check_system import SystemCheck
+from muni_watchdog.checks.snmp.check_ups import UpsCheck
+from muni_watchdog.checks.snmp.connection import SnmpConnection
+from muni_watchdog.checks.snmp.device import DeviceCheck
+from muni_watchdog.checks.snmp.session import SnmpSession
 
 SNMP_KIND = TargetKind(
     "snmp", "A device that speaks SNMP: switch, printer, UPS, server, NAS, firewall, access "

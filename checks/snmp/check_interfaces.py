@@ -15,14 +15,14 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from checks.base import CheckParams, Evaluation, TargetInfo
-from checks.snmp import ifmib
-from checks.snmp import oids as O
-from checks.snmp.common import fetch, high
-from checks.snmp.rates import rate
-from checks.snmp.session import Need, Poll
-from checks.snmp.values import integer
-from watchdog.model import CheckContext, Metric, Outcome, Result, State
+from muni_watchdog.checks.base import CheckParams, Evaluation, TargetInfo
+from muni_watchdog.checks.snmp import ifmib
+from muni_watchdog.checks.snmp import oids as O
+from muni_watchdog.checks.snmp.common import fetch, high
+from muni_watchdog.checks.snmp.rates import rate
+from muni_watchdog.checks.snmp.session import Need, Poll
+from muni_watchdog.checks.snmp.values import integer
+from muni_watchdog.core.model import CheckContext, Metric, Outcome, Result, State
 
 NEED = Need.of([O.SYS_UPTIME], ifmib.TABLES)
 IGNORED_TYPES = {"softwareLoopback"}

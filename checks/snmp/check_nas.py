@@ -19,12 +19,12 @@ from typing import Literal
 
 from pydantic import Field
 
-from checks.base import CheckParams, Evaluation, TargetInfo
-from checks.snmp import nas
-from checks.snmp.classes import NAS_PROBES, PROBES
-from checks.snmp.common import fetch_more, high, session_of
-from checks.snmp.session import Need, Poll
-from watchdog.model import CheckContext, Metric, Outcome, Result, State
+from muni_watchdog.checks.base import CheckParams, Evaluation, TargetInfo
+from muni_watchdog.checks.snmp import nas
+from muni_watchdog.checks.snmp.classes import NAS_PROBES, PROBES
+from muni_watchdog.checks.snmp.common import fetch_more, high, session_of
+from muni_watchdog.checks.snmp.session import Need, Poll
+from muni_watchdog.core.model import CheckContext, Metric, Outcome, Result, State
 
 PROBE_NEED = Need.of(probes={name: PROBES[name] for name in NAS_PROBES})
 SEVERITY = {"ok": State.OK, "warning": State.WARNING, "critical": State.CRITICAL,

@@ -18,11 +18,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from checks.base import CheckParams, Evaluation, TargetInfo
-from checks.snmp import printer as prt
-from checks.snmp.common import fetch, low
-from checks.snmp.session import Need, Poll
-from watchdog.model import CheckContext, Metric, Outcome, Result, State
+from muni_watchdog.checks.base import CheckParams, Evaluation, TargetInfo
+from muni_watchdog.checks.snmp import printer as prt
+from muni_watchdog.checks.snmp.common import fetch, low
+from muni_watchdog.checks.snmp.session import Need, Poll
+from muni_watchdog.core.model import CheckContext, Metric, Outcome, Result, State
 
 NEED = Need.of(prt.SCALARS, prt.TABLES)
 

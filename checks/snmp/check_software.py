@@ -13,13 +13,13 @@ from typing import Literal
 
 from pydantic import Field
 
-from checks.base import CheckParams, Evaluation, TargetInfo
-from checks.snmp import software
-from checks.snmp.common import fetch
-from checks.snmp.session import Need, Poll
-from checks.snmp.values import Snapshot
-from watchdog.model import CheckContext, Metric, Outcome, Result, State
-from watchdog.types import Interval, Timeout
+from muni_watchdog.checks.base import CheckParams, Evaluation, TargetInfo
+from muni_watchdog.checks.snmp import software
+from muni_watchdog.checks.snmp.common import fetch
+from muni_watchdog.checks.snmp.session import Need, Poll
+from muni_watchdog.checks.snmp.values import Snapshot
+from muni_watchdog.core.model import CheckContext, Metric, Outcome, Result, State
+from muni_watchdog.core.types import Interval, Timeout
 
 NEED = Need.of((), software.TABLES)
 

@@ -25,12 +25,12 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from checks.base import CheckParams, Evaluation, TargetInfo
-from checks.snmp import hostres
-from checks.snmp.common import fetch, high, human_bytes
-from checks.snmp.rates import days_until_full, thin_samples
-from checks.snmp.session import Need, Poll
-from watchdog.model import CheckContext, Metric, Outcome, Result, State
+from muni_watchdog.checks.base import CheckParams, Evaluation, TargetInfo
+from muni_watchdog.checks.snmp import hostres
+from muni_watchdog.checks.snmp.common import fetch, high, human_bytes
+from muni_watchdog.checks.snmp.rates import days_until_full, thin_samples
+from muni_watchdog.checks.snmp.session import Need, Poll
+from muni_watchdog.core.model import CheckContext, Metric, Outcome, Result, State
 
 NEED = Need.of(hostres.SCALARS, hostres.TABLES)
 GIB = 1024 ** 3

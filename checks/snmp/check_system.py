@@ -13,17 +13,17 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from checks.base import CheckParams, Evaluation, TargetInfo
-from checks.snmp import entity
-from checks.snmp import oids as O
-from checks.snmp import system as sysmod
-from checks.snmp.client import SnmpError
-from checks.snmp.common import fetch
-from checks.snmp.rates import TIMETICKS_WRAP, uptime_advanced
-from checks.snmp.session import Need, Poll
-from checks.snmp.values import integer
-from watchdog.model import CheckContext, Metric, Outcome, Result, State
-from watchdog.types import Duration
+from muni_watchdog.checks.base import CheckParams, Evaluation, TargetInfo
+from muni_watchdog.checks.snmp import entity
+from muni_watchdog.checks.snmp import oids as O
+from muni_watchdog.checks.snmp import system as sysmod
+from muni_watchdog.checks.snmp.client import SnmpError
+from muni_watchdog.checks.snmp.common import fetch
+from muni_watchdog.checks.snmp.rates import TIMETICKS_WRAP, uptime_advanced
+from muni_watchdog.checks.snmp.session import Need, Poll
+from muni_watchdog.checks.snmp.values import integer
+from muni_watchdog.core.model import CheckContext, Metric, Outcome, Result, State
+from muni_watchdog.core.types import Duration
 
 SYSTEM_NEED = Need.of(sysmod.SCALARS, sysmod.TABLES, sysmod.PROBES)
 UNREACHABLE = {"host_down", "no_agent", "no_answer"}

@@ -23,8 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from checks.snmp import oids as O
-from checks.snmp.values import Snapshot, integer, oid_text, text
+from muni_watchdog.checks.snmp import oids as O
+from muni_watchdog.checks.snmp.values import Snapshot, integer, oid_text, text
 
 DEVICE_CLASSES = ("printer", "ups", "network", "server", "storage", "wireless", "firewall",
                   "unknown")

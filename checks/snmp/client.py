@@ -12,9 +12,7 @@ re-discovers by starting a fresh engine."""
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
-import socket
 import weakref
 from collections.abc import Callable, Iterable
 
@@ -33,20 +31,22 @@ from pysnmp.hlapi.v3arch.asyncio import (
 from pysnmp.hlapi.v3arch.asyncio import auth as pysnmp_auth
 from pysnmp.proto import errind, rfc1902, rfc1905
 
-from checks.base import CollectError
-from checks.snmp import ber
-from checks.snmp.connection import SnmpConnection
-from checks.snmp.transport import RequestTimeout, exchange, resolve
-from checks.snmp.values import Value
-from watchdog.secrets import SecretError, read_secret
+from muni_watchdog.checks.snmp import ber
+from muni_watchdog.checks.snmp.connection import SnmpConnection
+from muni_watchdog.checks.snmp.diagnose import diagnose
+from muni_watchdog.checks.snmp.errors import SnmpError, WalkError
+from muni_watchdog.checks.snmp.transport import Rejected, RequestTimeout, exchange, resolve
+from muni_watchdog.checks.snmp.values import Value
+from muni_watchdog.checks.snmp.walk import Walk, WalkLimits, check_value
+from muni_watchdog.core.secrets import SecretError, read_secret
 
 log = logging.getLogger("muni-watchdog")
 
 MAX_IN_FLIGHT = 64        # SNMP requests in flight across all targets of this process
 GET_OIDS_PER_PDU = 20
 WALK_ROOTS_PER_PDU = 4    # several small subtrees share one GETBULK
-MAX_VALUES = 200_000      # bound on one walk (a core switch's full ifXTable is ~20k)
-TCP_PROBE_PORTS = (22, 80, 443, 23, 9100, 515, 631, 3389, 445)
+
+__all__ = ["SnmpClient", "SnmpError", "WalkError", "convert", "diagnose"]
 
 AUTH = {"MD5": pysnmp_auth.USM_AUTH_HMAC96_MD5, "SHA": pysnmp_auth.USM_AUTH_HMAC96_SHA,
         "SHA-224": pysnmp_auth.USM_AUTH_HMAC128_SHA224,
@@ -57,14 +57,6 @@ PRIV = {"DES": pysnmp_auth.USM_PRIV_CBC56_DES, "AES": pysnmp_auth.USM_PRIV_CFB12
         "AES-128": pysnmp_auth.USM_PRIV_CFB128_AES,
         "AES-192": pysnmp_auth.USM_PRIV_CFB192_AES,
         "AES-256": pysnmp_auth.USM_PRIV_CFB256_AES}
-
-
-class SnmpError(CollectError):
-    """A request failed. ``reason``: host_down, no_agent, no_answer, credentials, protocol."""
-
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason = reason
 
 
 _limits: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -103,8 +95,32 @@ ERROR_STATUS = {1: "tooBig", 2: "noSuchName", 3: "badValue", 4: "readOnly", 5: "
 PDU_TYPES = {"get": ber.GET, "next": ber.GETNEXT, "bulk": ber.GETBULK}
 
 
-def _oid_tuple(oid: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in oid.split("."))
+def _accept(version: int, community: bytes):
+    """The check an answer must pass to be taken for the agent's (see transport)."""
+    def accept(data: bytes) -> ber.Answer:
+        answer = ber.decode_answer(data)
+        if answer.version != version:
+            raise Rejected(f"an answer in SNMP message version {answer.version} to a "
+                           f"version {version} request")
+        if answer.community != community:  # never name the community: it is a secret
+            raise Rejected("an answer with another community")
+        return answer
+    return accept
+
+
+def _requested(op: str, oids: list[str], repetitions: int,
+               answer: list[tuple[str, object]]) -> list[tuple[str, object]]:
+    """Only the var-binds asked for: a GET's OIDs, one per OID for GETNEXT, repetitions per
+    OID for GETBULK. Agents append others (a non-UPS once reported a UPS on battery that
+    way); they are dropped, never kept as data."""
+    if op == "get":  # RFC 3416 4.2.1: as many var-binds as asked, each OID asked once
+        asked, seen, kept = set(oids), set(), []
+        for oid, value in answer[:len(oids)]:
+            if oid in asked and oid not in seen:
+                seen.add(oid)
+                kept.append((oid, value))
+        return kept
+    return answer[:len(oids) * (max(1, repetitions) if op == "bulk" else 1)]
 
 
 class SnmpClient:
@@ -115,7 +131,9 @@ class SnmpClient:
         self.host, self.conn, self._read = host, conn, read
         self.bulk = conn.bulk and conn.version != "1"
         self.max_repetitions = conn.max_repetitions
+        self.limits = WalkLimits()
         self.requests = 0
+        self.answers = 0    # accepted answers: tells "stopped answering" from "never did"
         self._auth = None
         self._target = None
         self._engine: SnmpEngine | None = None
@@ -172,11 +190,15 @@ class SnmpClient:
     # ---- one request --------------------------------------------------------------------
     async def request(self, op: str, oids: list[str], repetitions: int = 0,
                       ) -> list[tuple[str, object]]:
-        """One PDU; returns (oid, value) pairs, values as :func:`convert` makes them (None for
-        the exceptions) or ``ber.END_OF_MIB``. Raises SnmpError (or _PduError)."""
+        """One PDU; returns the (oid, value) pairs asked for, values as :func:`convert`
+        makes them (None for the exceptions) or ``ber.END_OF_MIB``. Raises SnmpError (or
+        _PduError)."""
         if self.conn.version == "3":
-            return await self._request_v3(op, oids, repetitions)
-        return await self._request_community(op, oids, repetitions)
+            answer = await self._request_v3(op, oids, repetitions)
+        else:
+            answer = await self._request_community(op, oids, repetitions)
+        self.answers += 1
+        return _requested(op, oids, repetitions, answer)
 
     async def _request_community(self, op: str, oids: list[str], repetitions: int,
                                  ) -> list[tuple[str, object]]:
@@ -201,17 +223,18 @@ class SnmpClient:
         async with _in_flight():
             self.requests += 1
             try:
-                data = await exchange(family, address, message, self.conn.timeout,
-                                      self.conn.retries)
-            except RequestTimeout:
+                answer = await exchange(family, address, message, self.conn.timeout,
+                                        self.conn.retries, _accept(version, community))
+            except RequestTimeout as exc:
+                if exc.rejected:
+                    raise SnmpError("protocol", "no valid SNMP answer within the timeout; "
+                                    f"the last one was refused: {exc.rejected}") from None
                 raise SnmpError("no_answer", "no SNMP answer") from None
-        try:
-            _, status, index, varbinds = ber.decode_response(data)
-        except ber.BerError as exc:
-            raise SnmpError("protocol", f"malformed SNMP answer: {exc}") from None
-        if status:
-            raise _PduError(status, index, ERROR_STATUS.get(status, f"error {status}"))
-        return varbinds
+        if answer.error_status:
+            raise _PduError(answer.error_status, answer.error_index,
+                            ERROR_STATUS.get(answer.error_status,
+                                             f"error {answer.error_status}"))
+        return answer.varbinds
 
     async def _request_v3(self, op: str, oids: list[str], repetitions: int,
                           ) -> list[tuple[str, object]]:
@@ -294,53 +317,36 @@ class SnmpClient:
                     raise SnmpError("protocol", f"SNMP GET failed: {exc.text}") from None
                 for oid, value in answer:
                     if value is not None and not _is_end(value):
+                        check_value(oid, value, self.limits)
                         found[oid] = value
                 break
         return found
 
     async def walk(self, roots: Iterable[str]) -> dict[str, Value]:
-        """Every value below each root (GETBULK, or GETNEXT on v1 or when bulk is off)."""
-        found: dict[str, Value] = {}
-        pending = {root: root for root in sorted(set(roots))}
-        while pending:
-            batch = list(pending.items())[:WALK_ROOTS_PER_PDU if self.bulk else 10]
-            answer = await self._walk_step([last for _, last in batch])
-            width = len(batch)
-            done: set[str] = set()
-            progress: dict[str, str] = {}
-            for position, (oid, value) in enumerate(answer):
-                root, last = batch[position % width]
-                if root in done:
-                    continue
-                previous = progress.get(root, last)
-                if (_is_end(value) or not oid.startswith(root + ".")
-                        or _oid_tuple(oid) <= _oid_tuple(previous)):
-                    done.add(root)
-                    continue
-                if value is not None:
-                    found[oid] = value
-                progress[root] = oid
-            for root, _ in batch:
-                if root in done or root not in progress:
-                    del pending[root]
-                else:
-                    pending[root] = progress[root]
-            if len(found) > MAX_VALUES:
-                raise SnmpError("protocol", f"walk stopped after {MAX_VALUES} values")
-        return found
+        """Every value below each root (GETBULK, or GETNEXT on v1 or when bulk is off).
+
+        Only whole subtrees come back: raises WalkError naming those that could not be
+        finished (:mod:`checks.snmp.walk`: OID not increasing, caps on var-binds, requests,
+        time and bytes), SnmpError when the agent stops answering or reports an error."""
+        walk = Walk(roots, self.limits)
+        while True:
+            batch = walk.batch(WALK_ROOTS_PER_PDU if self.bulk else 10)
+            if not batch:
+                return walk.result()
+            walk.take(batch, await self._walk_step([last for _, last in batch]))
 
     async def _walk_step(self, oids: list[str]) -> list[tuple[str, object]]:
         if not self.bulk:
             try:
                 return await self.request("next", oids)
             except _PduError as exc:
-                if exc.status == 2 and len(oids) == 1:  # v1: end of the MIB view
-                    return []
-                if exc.status == 2:  # v1 noSuchName on one root: walk them one by one
+                if exc.status == 2 and self.conn.version == "1" and len(oids) == 1:
+                    return [(oids[0], ber.END_OF_MIB)]  # v1: the end of the MIB view
+                if exc.status == 2 and self.conn.version == "1":
+                    # v1 noSuchName on one root fails the PDU: walk them one by one
                     merged: list[tuple[str, object]] = []
                     for oid in oids:
-                        part = await self._walk_step([oid])
-                        merged.extend(part if part else [(oid, ber.END_OF_MIB)])
+                        merged.extend(await self._walk_step([oid]))
                     return merged
                 raise SnmpError("protocol", f"SNMP GETNEXT failed: {exc.text}") from None
         try:
@@ -395,54 +401,3 @@ class _PduError(Exception):
     def __init__(self, status: int, index: int, text: str):
         super().__init__(text)
         self.status, self.index, self.text = status, index, text
-
-
-async def diagnose(host: str, port: int, wait: float = 1.0) -> SnmpError:
-    """Why an agent does not answer: tell "host down" from "no agent on the port" from
-    "host up, SNMP silent" without ICMP privileges — a connected UDP socket receives the
-    ICMP port/host-unreachable errors, and a TCP connection attempt to common ports proves
-    the host is up when it is answered at all (even by a refusal)."""
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
-    except OSError:
-        return SnmpError("host_down", f"cannot resolve host name {host!r}")
-    family, _, _, _, address = infos[0]
-    udp = socket.socket(family, socket.SOCK_DGRAM)
-    udp.setblocking(False)
-    try:
-        udp.connect(address)
-        # An SNMPv2c GET of sysUpTime with community "public"; any answer or ICMP will do.
-        udp.send(bytes.fromhex("302902010104067075626c6963a01c020400000001020100020100300e"
-                               "300c06082b060102010103000500"))
-        await asyncio.wait_for(loop.sock_recv(udp, 2048), wait)
-    except ConnectionRefusedError:
-        return SnmpError("no_agent", f"host up, but nothing listens on UDP port {port} "
-                         "(ICMP port unreachable): the SNMP agent is off or on another port")
-    except OSError as exc:
-        if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN):
-            return SnmpError("host_down", f"host down or unreachable ({exc.strerror})")
-    except TimeoutError:
-        pass
-    finally:
-        udp.close()
-    if await _tcp_answers(host, wait):
-        return SnmpError("no_answer", "host up, but SNMP does not answer: agent off, "
-                         "access list, or wrong community (SNMP v1/v2c agents silently "
-                         "ignore a wrong community, so it looks like this)")
-    return SnmpError("no_answer", "no answer to SNMP nor to TCP probes: host down, or "
-                     "SNMP blocked by a firewall (or a wrong community)")
-
-
-async def _tcp_answers(host: str, wait: float) -> bool:
-    async def one(port: int) -> bool:
-        try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), wait)
-        except ConnectionRefusedError:
-            return True
-        except (OSError, TimeoutError):
-            return False
-        writer.close()
-        return True
-    results = await asyncio.gather(*(one(p) for p in TCP_PROBE_PORTS))
-    return any(results)

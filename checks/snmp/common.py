@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from checks.base import TargetInfo
-from checks.snmp.session import Need, Poll, SnmpSession
-from watchdog.model import Result, State
+from muni_watchdog.checks.base import TargetInfo
+from muni_watchdog.checks.snmp.session import Need, Poll, SnmpSession
+from muni_watchdog.core.model import Result, State
 
 
 def session_of(target: TargetInfo) -> SnmpSession:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from watchdog.types import SecretRef, Strict, Timeout
+from muni_watchdog.core.types import SecretRef, Strict, Timeout
 
 AUTH_PROTOCOLS = ("MD5", "SHA", "SHA-224", "SHA-256", "SHA-384", "SHA-512")
 PRIV_PROTOCOLS = ("DES", "AES", "AES-128", "AES-192", "AES-256")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
-from checks.snmp.values import Value
+from muni_watchdog.checks.snmp.values import Value
 
 _TEXT_DATE = re.compile(rb"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 

@@ -17,14 +17,20 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from checks.base import CheckParams, Evaluation, TargetInfo
-from checks.snmp import check_interfaces, check_nas, check_printer, check_storage, check_ups
-from checks.snmp import system as sysmod
-from checks.snmp.check_system import SYSTEM_NEED
-from checks.snmp.classes import NAS_PROBES
-from checks.snmp.common import fetch_more, session_of
-from checks.snmp.session import Need, Poll
-from watchdog.model import CheckContext, Outcome, Result, State
+from muni_watchdog.checks.base import CheckParams, Evaluation, TargetInfo
+from muni_watchdog.checks.snmp import (
+    check_interfaces,
+    check_nas,
+    check_printer,
+    check_storage,
+    check_ups,
+)
+from muni_watchdog.checks.snmp import system as sysmod
+from muni_watchdog.checks.snmp.check_system import SYSTEM_NEED
+from muni_watchdog.checks.snmp.classes import NAS_PROBES
+from muni_watchdog.checks.snmp.common import fetch_more, session_of
+from muni_watchdog.checks.snmp.session import Need, Poll
+from muni_watchdog.core.model import CheckContext, Outcome, Result, State
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.snmp import hostres, ifmib, printer, ups
-from checks.snmp import system as sysmod
-from checks.snmp.check_interfaces import NEED as INTERFACES_NEED
-from checks.snmp.check_printer import NEED as PRINTER_NEED
-from checks.snmp.check_storage import NEED as STORAGE_NEED
-from checks.snmp.check_system import SYSTEM_NEED
-from checks.snmp.check_ups import NEED as UPS_NEED
-from checks.snmp.connection import SnmpConnection
-from checks.snmp.session import Poll, SnmpSession
+from muni_watchdog.checks.snmp import hostres, ifmib, printer, ups
+from muni_watchdog.checks.snmp import system as sysmod
+from muni_watchdog.checks.snmp.check_interfaces import NEED as INTERFACES_NEED
+from muni_watchdog.checks.snmp.check_printer import NEED as PRINTER_NEED
+from muni_watchdog.checks.snmp.check_storage import NEED as STORAGE_NEED
+from muni_watchdog.checks.snmp.check_system import SYSTEM_NEED
+from muni_watchdog.checks.snmp.check_ups import NEED as UPS_NEED
+from muni_watchdog.checks.snmp.connection import SnmpConnection
+from muni_watchdog.checks.snmp.session import Poll, SnmpSession
 
 EVERYTHING = SYSTEM_NEED | INTERFACES_NEED | STORAGE_NEED | PRINTER_NEED | UPS_NEED
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.snmp import oids as O
-from checks.snmp.dateandtime import date_and_time
-from checks.snmp.values import Snapshot, column, index_key, integer, text
+from muni_watchdog.checks.snmp import oids as O
+from muni_watchdog.checks.snmp.dateandtime import date_and_time
+from muni_watchdog.checks.snmp.values import Snapshot, column, index_key, integer, text
 
 ENT_DESCR, ENT_NAME, ENT_HARDWARE, ENT_MFG_DATE = 2, 7, 8, 17
 # entPhysicalClass values (PhysicalClass TC).

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.snmp import oids as O
-from checks.snmp.values import Snapshot, column, index_key, integer, oid_text, text
+from muni_watchdog.checks.snmp import oids as O
+from muni_watchdog.checks.snmp.values import Snapshot, column, index_key, integer, oid_text, text
 
 # hrStorageTypes (1.3.6.1.2.1.25.2.1.N) to the contract's names.
 STORAGE_TYPES = {1: "other", 2: "ram", 3: "virtual_memory", 4: "fixed_disk", 5: "removable",

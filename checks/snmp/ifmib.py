@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.snmp import oids as O
-from checks.snmp.values import Snapshot, column, index_key, integer, text
+from muni_watchdog.checks.snmp import oids as O
+from muni_watchdog.checks.snmp.values import Snapshot, column, index_key, integer, text
 
 ADMIN_STATUS = {1: "up", 2: "down", 3: "testing"}
 OPER_STATUS = {1: "up", 2: "down", 3: "testing", 4: "unknown", 5: "dormant", 6: "notPresent",

@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from checks.snmp import oids as O
-from checks.snmp.values import Snapshot, column, index_key, integer, text
+from muni_watchdog.checks.snmp import oids as O
+from muni_watchdog.checks.snmp.values import Snapshot, column, index_key, integer, text
 
 SYNO_DISK = "1.3.6.1.4.1.6574.2.1.1"
 SYNO_RAID = "1.3.6.1.4.1.6574.3.1.1"

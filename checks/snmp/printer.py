@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.snmp import oids as O
-from checks.snmp.values import Snapshot, bits, column, index_key, integer, text
+from muni_watchdog.checks.snmp import oids as O
+from muni_watchdog.checks.snmp.values import Snapshot, bits, column, index_key, integer, text
 
 TABLES = (O.PRT_SUPPLIES, O.PRT_COLORANT_VALUE, O.HR_PRINTER, O.HR_DEVICE_DESCR)
 SCALARS = (O.PRT_GENERAL_SERIAL,)

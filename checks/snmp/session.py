@@ -3,7 +3,15 @@
 Checks of one target are started at the same moment by the scheduler. Each calls
 :meth:`SnmpSession.fetch` with what it needs; the session waits ``GATHER_WINDOW`` for the
 others, then walks the union once and answers everyone from that one snapshot. A snapshot
-younger than ``CACHE_SECONDS`` answers later requests it covers without any I/O."""
+younger than ``CACHE_SECONDS`` answers later requests it covers without any I/O.
+
+The poll runs in its own task, shared by the checks waiting on it: one check's timeout does
+not cancel it for the others, but when the last check waiting on it is cancelled (its
+timeout, a shutdown), the poll is cancelled too — it never outlives everyone who asked.
+
+A subtree whose walk could not be finished is left out of the poll and recorded in
+``Poll.failed``: a check that needs it gets the WalkError (UNKNOWN with the reason), the
+others their complete tables."""
 
 from __future__ import annotations
 
@@ -12,10 +20,10 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from checks.base import TargetInfo
-from checks.snmp.client import SnmpClient, SnmpError, diagnose
-from checks.snmp.connection import SnmpConnection
-from checks.snmp.values import Value
+from muni_watchdog.checks.base import TargetInfo
+from muni_watchdog.checks.snmp.client import SnmpClient, SnmpError, WalkError, diagnose
+from muni_watchdog.checks.snmp.connection import SnmpConnection
+from muni_watchdog.checks.snmp.values import Value
 
 GATHER_WINDOW = 0.02   # seconds to wait for the other checks of the target
 CACHE_SECONDS = 5.0    # a snapshot answers requests it covers for this long
@@ -50,6 +58,22 @@ class Poll:
     requests: int = 0
     seconds: float = 0.0
     covered: Need = field(default_factory=Need)
+    failed: dict[str, str] = field(default_factory=dict)   # subtree -> why it is missing
+
+    def check(self, need: Need) -> Poll:
+        """This poll, or the WalkError of the subtrees ``need`` asks for that failed."""
+        error = WalkError(self.failed).only(need.tables) if self.failed else None
+        if error is not None:
+            raise error
+        return self
+
+
+@dataclass
+class _Batch:
+    """One poll in progress and how many checks wait on it."""
+
+    task: asyncio.Task
+    waiters: int = 0
 
 
 class SnmpSession:
@@ -59,7 +83,8 @@ class SnmpSession:
         self.host, self.conn = host, conn
         self.client = client or SnmpClient(host, conn)
         self._pending = Need()
-        self._batch: asyncio.Task | None = None
+        self._batch: _Batch | None = None     # the poll new requests still join
+        self._running: set[asyncio.Task] = set()
         self._cache: Poll | None = None
         self.polls = 0
 
@@ -69,34 +94,59 @@ class SnmpSession:
         return cls(target.host, target.connection)
 
     async def fetch(self, need: Need) -> Poll:
-        """The values ``need`` asks for, from a shared poll. Raises SnmpError."""
+        """The values ``need`` asks for, from a shared poll. Raises SnmpError (WalkError for
+        a needed subtree that could not be walked to its end)."""
         cache = self._cache
         if cache is not None and time.monotonic() - cache.fetched_at < CACHE_SECONDS and (
                 need.scalars <= cache.covered.scalars and need.tables <= cache.covered.tables
                 and need.probes <= cache.covered.probes):
-            return cache
+            return cache.check(need)
         self._pending = self._pending | need
         if self._batch is None:
-            self._batch = asyncio.get_running_loop().create_task(self._run_batch())
-        return await asyncio.shield(self._batch)
+            task = asyncio.get_running_loop().create_task(self._run_batch())
+            self._batch = _Batch(task)
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+        batch = self._batch
+        batch.waiters += 1
+        try:
+            # shield: one waiter's cancellation must not cancel the poll for the others
+            return (await asyncio.shield(batch.task)).check(need)
+        finally:
+            batch.waiters -= 1
+            if batch.waiters == 0 and not batch.task.done():
+                # Nobody waits any more (timed out or shut down): stop polling the device.
+                if self._batch is batch:
+                    self._batch, self._pending = None, Need()
+                batch.task.cancel()
 
     async def _run_batch(self) -> Poll:
         await asyncio.sleep(GATHER_WINDOW)
         need, self._pending, self._batch = self._pending, Need(), None
         started, before = time.monotonic(), self.client.requests
+        answers = self.client.answers
+        poll = Poll(covered=need)
         try:
-            poll = Poll(covered=need)
             if need.probes:
                 poll.answering = await self.client.probe(dict(need.probes))
             if need.scalars:
                 poll.values.update(await self.client.get(need.scalars))
             if need.tables:
-                poll.values.update(await self.client.walk(need.tables))
+                try:
+                    poll.values.update(await self.client.walk(need.tables))
+                except WalkError as exc:
+                    poll.values.update(exc.complete)
+                    poll.failed = exc.failed
         except SnmpError as exc:
             self._cache = None
-            if exc.reason == "no_answer":
+            if exc.reason != "no_answer":
+                raise
+            if self.client.answers == answers:  # silent from the start: find out why
                 raise await diagnose(self.host, self.conn.port) from None
-            raise
+            # Not "unreachable": it answered. A partial poll is a failed collection.
+            raise SnmpError("incomplete", f"the agent stopped answering in the middle of the "
+                            f"poll (after {self.client.answers - answers} answers); "
+                            "nothing is judged from a partial poll") from None
         poll.fetched_at = time.monotonic()
         poll.requests = self.client.requests - before
         poll.seconds = poll.fetched_at - started
@@ -105,4 +155,11 @@ class SnmpSession:
         return poll
 
     async def close(self) -> None:
+        """Cancel a poll still running (nobody will read it) and close the client."""
+        running = [task for task in self._running if not task.done()]
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.wait(running, timeout=2)
+        self._batch, self._pending = None, Need()
         await self.client.close()

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.snmp.dateandtime import date_and_time
-from checks.snmp.values import Snapshot, column, index_key, integer, text
+from muni_watchdog.checks.snmp.dateandtime import date_and_time
+from muni_watchdog.checks.snmp.values import Snapshot, column, index_key, integer, text
 
 HR_SW_INSTALLED = "1.3.6.1.2.1.25.6.3.1"
 SW_NAME, SW_TYPE, SW_DATE = 2, 4, 5

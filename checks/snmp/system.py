@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from checks.snmp import classes, entity
-from checks.snmp import oids as O
-from checks.snmp.classes import DEVICE_CLASSES, PROBES, classify, enterprise  # noqa: F401
-from checks.snmp.values import Snapshot, column, index_key, integer, oid_text, text
+from muni_watchdog.checks.snmp import classes, entity
+from muni_watchdog.checks.snmp import oids as O
+from muni_watchdog.checks.snmp.classes import DEVICE_CLASSES, PROBES, classify, enterprise  # noqa: F401
+from muni_watchdog.checks.snmp.values import Snapshot, column, index_key, integer, oid_text, text
 
 # Identity fallbacks when ENTITY-MIB is absent (printers, UPSes and NAS boxes rarely have it).
 MODEL_OIDS = (O.APC_MODEL, O.CPS_MODEL, O.XUPS_MODEL, O.UPS_IDENT_MODEL, O.MGE_MODEL,

@@ -4,28 +4,37 @@ known senders into events. The mapping is pure; :class:`TrapReceiver` is the UDP
 Traps complement polling, they do not replace it (Checkmk's and snmp_exporter's advice:
 UDP traps get lost). What they add is speed: a UPS on battery is known the second it says so.
 Senders are known by address (a configured ``snmp`` target's host); anything else is ignored
-and counted, as is a trap whose community is not the target's."""
+and counted, as is a trap whose community is not the target's.
+
+The sender's address is checked *before* a byte is decoded, datagrams over
+``MAX_TRAP_BYTES`` are dropped unread, the BER decoder bounds OIDs (128 sub-identifiers) and
+integers and runs in linear time, and nothing raises out of the datagram handler: a stranger's
+60 KB packet can neither stall the loop nor stop the receiver."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import Field
 
-from checks.snmp import ber
-from checks.snmp.ups import ALARMS
-from checks.snmp.values import integer, oid_text, text
-from watchdog.model import State
-from watchdog.types import Strict
+from muni_watchdog.checks.snmp import ber
+from muni_watchdog.checks.snmp.trap_message import SNMP_TRAP_OID, Trap
+from muni_watchdog.checks.snmp.ups import ALARMS
+from muni_watchdog.checks.snmp.values import integer, oid_text, text
+from muni_watchdog.core.model import State
+from muni_watchdog.core.types import Strict
 
 log = logging.getLogger("muni-watchdog")
 
-SNMP_TRAP_OID = "1.3.6.1.6.3.1.1.4.1.0"
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
+# A trap from a UPS, printer or switch is a few hundred bytes (RFC 3417 3.2 only asks for
+# 484); 8 KiB leaves room for long var-binds and SNMPv3's headers.
+MAX_TRAP_BYTES = 8192
+MAX_LOGGED_STRANGERS = 256   # addresses whose traps were ignored, named once each in the log
 GENERIC_TRAPS = {0: "1.3.6.1.6.3.1.1.5.1", 1: "1.3.6.1.6.3.1.1.5.2", 2: "1.3.6.1.6.3.1.1.5.3",
                  3: "1.3.6.1.6.3.1.1.5.4", 4: "1.3.6.1.6.3.1.1.5.5"}
 
@@ -38,19 +47,6 @@ class TrapSettings(Strict):
                       "CAP_NET_BIND_SERVICE; the unit grants it, or use e.g. 10162 and "
                       "forward).")
     bind: str = Field("0.0.0.0", description="Address to listen on.")
-
-
-@dataclass(frozen=True)
-class Trap:
-    """A decoded trap: who sent it, its trap OID (v1 traps converted per RFC 3584) and
-    var-binds."""
-
-    sender: str
-    version: int
-    community: bytes
-    trap_oid: str
-    varbinds: Mapping[str, Any] = field(default_factory=dict)
-    inform_request_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -222,13 +218,14 @@ class TrapReceiver:
         self.port, self.bind = port, bind
         self.ignored = 0
         self.received = 0
+        self._strangers: set[str] = set()
         self._transport: asyncio.DatagramTransport | None = None
         self._v3: Any = None
 
     async def start(self) -> TrapReceiver:
         loop = asyncio.get_running_loop()
         if self.v3_users:
-            from checks.snmp.traps_v3 import V3TrapEngine
+            from muni_watchdog.checks.snmp.traps_v3 import V3TrapEngine
             self._v3 = V3TrapEngine(self.v3_users)
         self._transport, _ = await loop.create_datagram_endpoint(
             lambda: _TrapProtocol(self), local_addr=(self.bind, self.port))
@@ -238,7 +235,32 @@ class TrapReceiver:
         return self
 
     def handle(self, data: bytes, addr, transport) -> None:
+        """One datagram; never raises (it runs inside the event loop's protocol callback)."""
         self.received += 1
+        try:
+            self._handle(data, addr, transport)
+        except Exception:  # a bug here must not stop the receiver, nor the loop
+            self.ignored += 1
+            log.exception("trap from %s could not be handled", addr[0])
+
+    def _ignore_stranger(self, sender: str, why: str) -> None:
+        self.ignored += 1
+        if sender in self._strangers:
+            return
+        if len(self._strangers) < MAX_LOGGED_STRANGERS:
+            self._strangers.add(sender)
+            log.info("trap from %s ignored: %s (logged once per address)", sender, why)
+
+    def _handle(self, data: bytes, addr, transport) -> None:
+        sender = addr[0]
+        if sender not in self.senders and sender not in self.v3_users:
+            self._ignore_stranger(sender, "unknown sender")  # checked before any decoding
+            return
+        if len(data) > MAX_TRAP_BYTES:
+            self.ignored += 1
+            log.info("trap from %s ignored: %d bytes, over the %d-byte cap", sender,
+                     len(data), MAX_TRAP_BYTES)
+            return
         try:
             version = message_version(data)
         except ber.BerError:
@@ -272,7 +294,7 @@ class TrapReceiver:
             log.exception("target=%s handling trap %s failed", known[0], trap.trap_oid)
 
     def _handle_v3(self, data: bytes, addr) -> None:
-        from checks.snmp.traps_v3 import V3Ignored
+        from muni_watchdog.checks.snmp.traps_v3 import V3Ignored
         if self._v3 is None:
             self.ignored += 1
             log.info("trap from %s ignored: SNMPv3, and no v3 target is configured", addr[0])

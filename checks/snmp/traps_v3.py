@@ -20,8 +20,8 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from checks.snmp import ber
-from checks.snmp.traps import Trap
+from muni_watchdog.checks.snmp import ber
+from muni_watchdog.checks.snmp.trap_message import SNMP_TRAP_OID, Trap
 
 log = logging.getLogger("muni-watchdog")
 
@@ -118,7 +118,7 @@ class V3TrapEngine:
         from pysnmp.entity.config import USM_AUTH_NONE, USM_PRIV_NONE
         from pysnmp.proto.api import v2c
 
-        from checks.snmp.client import AUTH, PRIV
+        from muni_watchdog.checks.snmp.client import AUTH, PRIV
         self._config.add_v3_user(
             self.engine, user.user,
             AUTH[user.auth_protocol] if user.auth_protocol else USM_AUTH_NONE,
@@ -139,8 +139,7 @@ class V3TrapEngine:
 
     def receive(self, data: bytes, addr: tuple[str, int]) -> Trap | None:
         """Authenticate one v3 datagram from ``addr``; see the class docstring."""
-        from checks.snmp.client import convert
-        from checks.snmp.traps import SNMP_TRAP_OID
+        from muni_watchdog.checks.snmp.client import convert
         try:
             engine_id, user_name = usm_header(data)
         except ber.BerError as exc:

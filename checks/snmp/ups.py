@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.snmp import oids as O
-from checks.snmp.values import Snapshot, index_key, integer, oid_text, subtree, text
+from muni_watchdog.checks.snmp import oids as O
+from muni_watchdog.checks.snmp.values import Snapshot, index_key, integer, oid_text, subtree, text
 
 SCALARS = O.ALL_UPS_SCALARS
 TABLES = O.UPS_TABLES

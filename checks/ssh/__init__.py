@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from checks.base import TargetKind
-from checks.ssh.checks_command import CommandCheck
-from checks.ssh.checks_patches import PatchesCheck
-from checks.ssh.checks_system import (
+from muni_watchdog.checks.base import TargetKind
+from muni_watchdog.checks.ssh.checks_command import CommandCheck
+from muni_watchdog.checks.ssh.checks_patches import PatchesCheck
+from muni_watchdog.checks.ssh.checks_system import (
     DiskCheck,
     LoadCheck,
     MemoryCheck,
@@ -13,7 +13,7 @@ from checks.ssh.checks_system import (
     TimesyncCheck,
     UptimeCheck,
 )
-from checks.ssh.connection import SshConnection, SshSession
+from muni_watchdog.checks.ssh.connection import SshConnection, SshSession
 
 SSH_KIND = TargetKind(
     "ssh",

@@ -9,11 +9,17 @@ from typing import Literal
 
 from pydantic import Field
 
-from checks.base import CollectError, Evaluation, TargetInfo
-from checks.ssh.common import HostKeyAlarm, SshCheckParams, alarm, exit_reason, run_argv
-from checks.ssh.connection import CommandResult
-from checks.ssh.plugin import parse_plugin_output
-from watchdog.model import CheckContext, Outcome, Result, State
+from muni_watchdog.checks.base import CollectError, Evaluation, TargetInfo
+from muni_watchdog.checks.ssh.common import (
+    HostKeyAlarm,
+    SshCheckParams,
+    alarm,
+    exit_reason,
+    run_argv,
+)
+from muni_watchdog.checks.ssh.connection import CommandResult
+from muni_watchdog.checks.ssh.plugin import parse_plugin_output
+from muni_watchdog.core.model import CheckContext, Outcome, Result, State
 
 log = logging.getLogger("muni-watchdog.ssh")
 

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from checks.base import Evaluation, TargetInfo
-from checks.ssh.common import (
+from muni_watchdog.checks.base import Evaluation, TargetInfo
+from muni_watchdog.checks.ssh.common import (
     HostKeyAlarm,
     RemoteData,
     SshCheckParams,
@@ -19,9 +19,9 @@ from checks.ssh.common import (
     run_sections,
     section_problem,
 )
-from checks.ssh.sections import Section
-from checks.ssh.system import parse_df, parse_df_errors, real_filesystems
-from watchdog.model import CheckContext, Metric, Outcome, Result, State
+from muni_watchdog.checks.ssh.sections import Section
+from muni_watchdog.checks.ssh.system import parse_df, parse_df_errors, real_filesystems
+from muni_watchdog.core.model import CheckContext, Metric, Outcome, Result, State
 
 FORECAST_WINDOW = 7 * 86400
 FORECAST_POINTS = 200

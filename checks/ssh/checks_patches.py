@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.base import CollectError, Evaluation, TargetInfo
-from checks.ssh.common import (
+from muni_watchdog.checks.base import CollectError, Evaluation, TargetInfo
+from muni_watchdog.checks.ssh.common import (
     HostKeyAlarm,
     RemoteData,
     alarm,
@@ -19,11 +19,11 @@ from checks.ssh.common import (
     run_powershell,
     run_sections,
 )
-from checks.ssh.connection import CommandResult
-from checks.ssh.patches_common import DAY, PatchesParams, judge_reboot, judge_updates
-from checks.ssh.patches_linux import linux_parts, lists_age, read_family, read_reboot
-from checks.ssh.windows import PATCH_SCRIPT, parse_windows_patches, powershell_errors
-from watchdog.model import CheckContext, Metric, Outcome, Result, State
+from muni_watchdog.checks.ssh.connection import CommandResult
+from muni_watchdog.checks.ssh.patches_common import DAY, PatchesParams, judge_reboot, judge_updates
+from muni_watchdog.checks.ssh.patches_linux import linux_parts, lists_age, read_family, read_reboot
+from muni_watchdog.checks.ssh.windows import PATCH_SCRIPT, parse_windows_patches, powershell_errors
+from muni_watchdog.core.model import CheckContext, Metric, Outcome, Result, State
 
 __all__ = ["DAY", "PatchesCheck", "PatchesParams", "linux_parts"]
 
@@ -40,7 +40,7 @@ class PatchesCheck:
     Params = PatchesParams
 
     async def collect(self, target: TargetInfo, params: PatchesParams):
-        from checks.ssh.common import session_of
+        from muni_watchdog.checks.ssh.common import session_of
         async with session_of(target) as session:
             os_name = await session.detect_os(min(params.timeout, 30))
             if os_name == "windows":

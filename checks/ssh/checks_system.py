@@ -11,9 +11,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from checks.base import CollectError, Evaluation, TargetInfo
-from checks.ssh.checks_disk import DiskCheck, DiskParams
-from checks.ssh.common import (
+from muni_watchdog.checks.base import CollectError, Evaluation, TargetInfo
+from muni_watchdog.checks.ssh.checks_disk import DiskCheck, DiskParams
+from muni_watchdog.checks.ssh.common import (
     HostKeyAlarm,
     RemoteData,
     SshCheckParams,
@@ -24,8 +24,8 @@ from checks.ssh.common import (
     run_sections,
     section_problem,
 )
-from checks.ssh.connection import shell_command
-from checks.ssh.system import (
+from muni_watchdog.checks.ssh.connection import shell_command
+from muni_watchdog.checks.ssh.system import (
     listed_units,
     parse_epoch,
     parse_failed_units,
@@ -36,8 +36,8 @@ from checks.ssh.system import (
     parse_uptime,
     systemd_absent,
 )
-from watchdog.model import CheckContext, Metric, Outcome, Result, State
-from watchdog.types import Duration
+from muni_watchdog.core.model import CheckContext, Metric, Outcome, Result, State
+from muni_watchdog.core.types import Duration
 
 __all__ = ["DiskCheck", "DiskParams", "LoadCheck", "MemoryCheck", "ServicesCheck",
            "TimesyncCheck", "UptimeCheck"]

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import Field
 
-from checks.base import CheckParams, CollectError, Evaluation, TargetInfo
-from checks.ssh.connection import (
+from muni_watchdog.checks.base import CheckParams, CollectError, Evaluation, TargetInfo
+from muni_watchdog.checks.ssh.connection import (
     CommandResult,
     HostKeyChanged,
     SshConnection,
@@ -22,10 +22,10 @@ from checks.ssh.connection import (
     posix_wrap,
     powershell_wrap,
 )
-from checks.ssh.sections import CUT, Section, parse_sections, sections_script
-from watchdog.durations import humanize
-from watchdog.model import CheckContext, Outcome, Result, State
-from watchdog.types import Timeout
+from muni_watchdog.checks.ssh.sections import CUT, Section, parse_sections, sections_script
+from muni_watchdog.core.durations import humanize
+from muni_watchdog.core.model import CheckContext, Outcome, Result, State
+from muni_watchdog.core.types import Timeout
 
 ABSENT = 200  # section exit status meaning "this tool is not installed here"
 NOT_FOUND, NOT_EXECUTABLE = 127, 126  # what sh itself returns for a command it cannot run
@@ -114,7 +114,7 @@ async def run_argv(target: TargetInfo, params: CheckParams, argv: list[str]
     """Run ``argv`` (every word quoted, passed to ``exec "$@"``, never parsed by a shell).
     The returned stderr is the command's own: what sshd or a login script wrote before it
     started is cut off at a marker."""
-    from checks.ssh.connection import shell_command
+    from muni_watchdog.checks.ssh.connection import shell_command
     timeout = command_timeout(target, params)
     command = shell_command(["env", "LC_ALL=C", "LANG=C", "timeout", "-k", "5",
                              str(int(timeout) + 2), "sh", "-c",

@@ -26,9 +26,9 @@ from typing import Literal
 import paramiko
 from pydantic import Field, model_validator
 
-from checks.base import CollectError, TargetInfo
-from watchdog.secrets import SecretError, read_secret
-from watchdog.types import Interval, SecretRef, Strict, Timeout
+from muni_watchdog.checks.base import CollectError, TargetInfo
+from muni_watchdog.core.secrets import SecretError, read_secret
+from muni_watchdog.core.types import Interval, SecretRef, Strict, Timeout
 
 log = logging.getLogger("muni-watchdog.ssh")
 # paramiko logs every connect and login at INFO: one line per check per target is noise.

@@ -8,10 +8,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from checks.ssh.common import SshCheckParams, days
-from checks.ssh.packages import PendingUpdate
-from watchdog.model import CheckContext, Metric, Result, State
-from watchdog.types import Duration, Timeout
+from muni_watchdog.checks.ssh.common import SshCheckParams, days
+from muni_watchdog.checks.ssh.packages import PendingUpdate
+from muni_watchdog.core.model import CheckContext, Metric, Result, State
+from muni_watchdog.core.types import Duration, Timeout
 
 DAY = 86400.0
 

@@ -14,15 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from checks.base import CollectError
-from checks.ssh.common import (
+from muni_watchdog.checks.base import CollectError
+from muni_watchdog.checks.ssh.common import (
     ABSENT,
     RemoteData,
     read_section,
     section_problem,
     stderr_errors,
 )
-from checks.ssh.packages import (
+from muni_watchdog.checks.ssh.packages import (
     PendingUpdate,
     kernels_from_boot,
     newest_mtime,
@@ -30,16 +30,21 @@ from checks.ssh.packages import (
     parse_needrestart,
     version_key,
 )
-from checks.ssh.rpm_packages import (
+from muni_watchdog.checks.ssh.rpm_packages import (
     mark_security,
     parse_advisories,
     parse_check_update,
     parse_needs_restarting,
     repos_with_advisories,
 )
-from checks.ssh.sections import Section
-from checks.ssh.zypper import ZYPPER_EXIT, parse_needs_rebooting, parse_patches, parse_updates
-from watchdog.model import Result, State
+from muni_watchdog.checks.ssh.sections import Section
+from muni_watchdog.checks.ssh.zypper import (
+    ZYPPER_EXIT,
+    parse_needs_rebooting,
+    parse_patches,
+    parse_updates,
+)
+from muni_watchdog.core.model import Result, State
 
 APT_SIMULATE = ("apt-get -s -q -o Debug::NoLocking=true "
                 "-o APT::Get::Show-User-Simulation-Note=false dist-upgrade")

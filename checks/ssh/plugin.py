@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from watchdog.model import Metric
+from muni_watchdog.core.model import Metric
 
 MAX_LINES = 10_000
 MAX_METRICS = 500

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from checks.ssh.packages import MAX_LINES, PendingUpdate
+from muni_watchdog.checks.ssh.packages import MAX_LINES, PendingUpdate
 
 CHECK_UPDATE_EXIT = {0: "no updates", 100: "updates available", 1: "error"}
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from checks.ssh.packages import PendingUpdate
+from muni_watchdog.checks.ssh.packages import PendingUpdate
 
 PATCH_SCRIPT = r"""
 $ErrorActionPreference = 'Stop'

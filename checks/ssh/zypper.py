@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from checks.ssh.packages import MAX_LINES, PendingUpdate
+from muni_watchdog.checks.ssh.packages import MAX_LINES, PendingUpdate
 
 _RULE = re.compile(r"^[-+\s]*\+[-+\s]*$")
 _STATS = re.compile(r"^(\d+) patch(?:es)? needed \((\d+) security patch(?:es)?\)")

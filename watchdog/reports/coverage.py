@@ -1,5 +1,5 @@
 """When the monitor knew: each scheduled check's coverage, from the store's ``check_watch``
-rows. Pure; :func:`watchdog.reports.outages.service_availability` is its one user.
+rows. Pure; :func:`muni_watchdog.reports.outages.service_availability` is its one user.
 
 A check *watches* from a result until the next one, as long as results come on time (within
 the row's ``stale_after``: two check intervals) and are not UNKNOWN. It is *blind*:
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from watchdog.reports.history import CheckId, Interval, subtract, union, when
+from muni_watchdog.reports.history import CheckId, Interval, subtract, union, when
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from alerts.send import send
-from watchdog.reports.digest import Digest, build_digest, render_digest_html, render_digest_text
-from watchdog.reports.history import load_history, month_bounds, previous_month, shift_month
-from watchdog.reports.monthly import MonthlyReport, build_monthly_report, report_figures
-from watchdog.reports.render import render_monthly_html, render_monthly_text
-from watchdog.reports.trends import TREND_MONTHS
+from muni_watchdog.alerts.send import send
+from muni_watchdog.reports.digest import (
+    Digest,
+    build_digest,
+    render_digest_html,
+    render_digest_text,
+)
+from muni_watchdog.reports.history import load_history, month_bounds, previous_month, shift_month
+from muni_watchdog.reports.monthly import MonthlyReport, build_monthly_report, report_figures
+from muni_watchdog.reports.render import render_monthly_html, render_monthly_text
+from muni_watchdog.reports.trends import TREND_MONTHS
 
 ARCHIVE_DIR = "reports"
 

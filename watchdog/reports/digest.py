@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from watchdog.model import State
-from watchdog.reports.history import History, when
-from watchdog.reports.outages import monitoring_stopped, site_coverage
-from watchdog.reports.words import plural, span, stamp
+from muni_watchdog.core.model import State
+from muni_watchdog.reports.history import History, when
+from muni_watchdog.reports.outages import monitoring_stopped, site_coverage
+from muni_watchdog.reports.words import plural, span, stamp
 
 EXPIRING_WITHIN = timedelta(days=14)
 DISK_FULL_WITHIN_DAYS = 30.0

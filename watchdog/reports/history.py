@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from alerts.policy import DAYS, RecurrenceError, parse_recurrence
-from watchdog.model import State
+from muni_watchdog.alerts.policy import DAYS, RecurrenceError, parse_recurrence
+from muni_watchdog.core.model import State
 
 Interval = tuple[datetime, datetime]
 CheckId = tuple[str, str]
@@ -37,7 +37,7 @@ class History:
     seen: Sequence[dict[str, Any]] = ()
     saved_months: dict[str, dict[str, Any]] = field(default_factory=dict)
     notifications: Sequence[dict[str, Any]] = ()
-    watch: Sequence[dict[str, Any]] = ()        # coverage rows (watchdog.reports.coverage)
+    watch: Sequence[dict[str, Any]] = ()        # coverage rows (muni_watchdog.reports.coverage)
     watch_from: str | None = None               # when coverage began to be recorded
 
     def first_run(self, checks: Iterable[CheckId]) -> datetime | None:

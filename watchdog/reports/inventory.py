@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from watchdog.reports.history import when
+from muni_watchdog.reports.history import when
 
 COLUMNS = ("target", "host", "device_class", "vendor", "model", "serial", "firmware_or_os",
            "uptime_seconds", "first_seen", "last_seen", "monitored_days", "mfg_date", "age_days",

@@ -127,8 +127,8 @@ def start_metrics_server(address: str, port: int, collect: Callable[[], Snapshot
 
 def snapshot_from_store(store: Any, config: Any, now: datetime | None = None) -> Snapshot:
     """Read a Snapshot (availability: this month so far, computed as the monthly report)."""
-    from watchdog.reports.history import load_history, month_bounds
-    from watchdog.reports.monthly import build_monthly_report
+    from muni_watchdog.reports.history import load_history, month_bounds
+    from muni_watchdog.reports.monthly import build_monthly_report
 
     now = now or datetime.now(UTC)
     local = now.astimezone(ZoneInfo(config.site.timezone))
@@ -159,7 +159,7 @@ def snapshot_from_store(store: Any, config: Any, now: datetime | None = None) ->
 def store_snapshot(state_dir: str, config: Any) -> Callable[[], Snapshot]:
     """A ``collect`` for the server that opens its own read-only connection per scrape."""
     def collect() -> Snapshot:
-        from watchdog.store import Store
+        from muni_watchdog.store.database import Store
         store = Store.open(state_dir, readonly=True)
         try:
             return snapshot_from_store(store, config)

@@ -1,7 +1,7 @@
 """The monthly leadership summary, as numbers: a pure function of a History and the config.
 
 Definitions (the README's "Reports" section states them for readers):
-- Outages and availability come from :mod:`watchdog.reports.outages` (one rule, one
+- Outages and availability come from :mod:`muni_watchdog.reports.outages` (one rule, one
   computation, shared with the trend and ``/metrics``). Availability is judged over the
   monitored part of the month (from the first run of any of the service's checks), so a
   partial month is not padded with assumed uptime, and within it over the time the service
@@ -21,38 +21,24 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from watchdog.model import State
-from watchdog.reports.history import (
+from muni_watchdog.core.model import State
+from muni_watchdog.reports.history import (
     History,
     maintenance_occurrences,
     month_bounds,
     month_name,
     when,
 )
-from watchdog.reports.names import check_label, held_words, target_name
-from watchdog.reports.outages import (
+from muni_watchdog.reports.incidents import IncidentLine, incident_lines
+from muni_watchdog.reports.names import check_label, target_name
+from muni_watchdog.reports.outages import (
     Availability,
     monitoring_stopped,
     service_availability,
     site_coverage,
 )
-
-DEFAULT_SECURITY_POLICY_DAYS = 3.0
-
-
-@dataclass(frozen=True)
-class IncidentLine:
-    id: int
-    check: str                      # target/check: the id, for data; never shown to leadership
-    what: str                       # "pay.town.example (website)": what leadership reads
-    opened_at: datetime
-    resolved_at: datetime | None
-    acknowledge_seconds: float | None
-    recover_seconds: float | None
-    promise_kept: bool | None       # None: nobody was told (held: see ``held``)
-    acked_by: str | None
-    summary: str
-    held: str = ""                  # why nobody was called, in words ("held: its switch ...")
+from muni_watchdog.reports.patches import PatchSummary, patch_summary
+from muni_watchdog.reports.trends import Changes, MetricTrend, changes, month_figures, trends
 
 
 @dataclass(frozen=True)
@@ -79,17 +65,6 @@ class BackupSummary:
     @property
     def run(self) -> int:
         return len(self.tests)
-
-
-@dataclass(frozen=True)
-class PatchSummary:
-    hosts: int
-    overdue: list[tuple[str, str, float]]   # (target name, package, days pending)
-    reboots: list[tuple[str, str]]           # (target name, reason)
-    policy_days: float
-    checked_at: datetime | None
-    pending: int = 0                         # security updates pending (not phased)
-    oldest_days: float | None = None         # how long the oldest of them has waited
 
 
 @dataclass(frozen=True)
@@ -147,33 +122,6 @@ class ServiceReport:
 
 
 @dataclass(frozen=True)
-class TrendPoint:
-    month: str
-    value: float | None
-    text: str = ""        # the value in words, the same in the HTML and the text part
-
-
-@dataclass(frozen=True)
-class MetricTrend:
-    key: str
-    label: str
-    unit: str
-    better: str                      # "higher" or "lower"
-    points: list[TrendPoint]
-
-    @property
-    def current(self) -> float | None:
-        return self.points[-1].value if self.points else None
-
-
-@dataclass(frozen=True)
-class Changes:
-    new_problems: list[str]          # in leadership's words (names, not check ids)
-    fixed_problems: list[str]
-    notes: list[str]
-
-
-@dataclass(frozen=True)
 class MonthlyReport:
     site: str
     timezone: str
@@ -197,7 +145,6 @@ class MonthlyReport:
 def build_monthly_report(history: History, config: Any, year: int, month: int,
                          now: datetime) -> MonthlyReport:
     """The report for one month (pure). ``now`` bounds a month still in progress."""
-    from watchdog.reports.trends import changes, month_figures, trends
     tz = config.site.timezone
     start, end = month_bounds(year, month, tz)
     stop = min(end, now)
@@ -240,37 +187,6 @@ def service_report(history: History, config: Any, service: Any, start: datetime,
         maintenance=[(o.start, o.end, o.owner, o.reason) for o in occurrences
                      if o.end <= now and any(o.covers(t, [service.id]) for t in
                                              service.targets)])
-
-
-def incident_lines(history: History, config: Any, service: Any, start: datetime,
-                   stop: datetime) -> list[IncidentLine]:
-    lines = []
-    sla = service.effective_response_sla
-    for row in history.incidents:
-        opened = when(row["opened_at"])
-        if service.id not in json.loads(row["services"] or "[]") or not start <= opened < stop:
-            continue
-        resolved, told, acked = (when(row["resolved_at"]), when(row["first_notified_at"]),
-                                 when(row["acked_at"]))
-        kept: bool | None = None
-        if told is not None:
-            due = told + timedelta(seconds=sla)
-            if acked is not None:
-                kept = acked <= due
-            elif resolved is not None:
-                kept = resolved <= due
-            else:
-                kept = stop <= due
-        lines.append(IncidentLine(
-            id=row["id"], check=f"{row['target']}/{row['check_name']}",
-            what=check_label(config, row["target"], row["check_name"]), opened_at=opened,
-            resolved_at=resolved,
-            acknowledge_seconds=(acked - told).total_seconds() if acked and told else None,
-            recover_seconds=(resolved - opened).total_seconds() if resolved else None,
-            promise_kept=kept, acked_by=row["acked_by"], summary=row["summary"],
-            held="" if told else held_words(row.get("suppressed_reason"), config,
-                                            history.current)))
-    return lines
 
 
 def backup_summary(tests: Sequence[dict[str, Any]], service: Any, start: datetime,
@@ -316,46 +232,6 @@ def quarter_coverage(tests: Sequence[dict[str, Any]], stop: datetime) -> dict[st
     return {b: min(1.0, len(parts) / n) for b, (parts, n) in read.items()}
 
 
-def security_pending(items: Sequence[dict[str, Any]]) -> list[float]:
-    """Days each pending security update has waited (phased updates are not offered yet, so
-    they are not waiting on anyone). The report's patch line and its trend count these."""
-    return [float(i.get("pending_days") or 0) for i in items
-            if i.get("kind") == "package" and i.get("security") and not i.get("phased")]
-
-
-def patch_summary(current: Sequence[dict[str, Any]], config: Any, service: Any) -> PatchSummary:
-    overdue, reboots, hosts, checked, waiting = [], [], 0, [], []
-    policy_days = DEFAULT_SECURITY_POLICY_DAYS
-    for row in current:
-        if row["target"] not in service.targets or not row["check_name"].startswith("patches"):
-            continue
-        hosts += 1
-        checked.append(when(row["last_check"]))
-        policy = _security_policy_days(config, row["target"], row["check_name"])
-        policy_days = policy
-        name = target_name(config, row["target"])
-        items = json.loads(row["items"] or "[]")
-        waiting += security_pending(items)
-        for item in items:
-            if item.get("kind") == "package" and item.get("security") and \
-                    not item.get("phased") and (item.get("pending_days") or 0) > policy:
-                overdue.append((name, item["name"], float(item["pending_days"])))
-            if item.get("kind") == "reboot" and item.get("required"):
-                reasons = item.get("reasons") or ["reboot required"]
-                reboots.append((name, "; ".join(reasons)))
-    return PatchSummary(hosts, sorted(overdue, key=lambda o: -o[2]), reboots, policy_days,
-                        max((c for c in checked if c), default=None), len(waiting),
-                        max(waiting) if waiting else None)
-
-
-def _security_policy_days(config: Any, target_id: str, check_name: str) -> float:
-    target = config.target_by_id.get(target_id)
-    for params in getattr(target, "checks", []) or []:
-        if getattr(params, "check", None) == "patches" and hasattr(params, "security_warn_age"):
-            return params.security_warn_age / 86400
-    return DEFAULT_SECURITY_POLICY_DAYS
-
-
 def active_exceptions(rows: Sequence[dict[str, Any]], moment: datetime) -> list[dict[str, Any]]:
     """Accepted risks in force at ``moment``."""
     return [r for r in rows if when(r["created_at"]) <= moment < when(r["expires_at"])
@@ -381,5 +257,5 @@ def report_as_dict(report: MonthlyReport) -> dict[str, Any]:
 def _with_summary(report: MonthlyReport) -> MonthlyReport:
     from dataclasses import replace
 
-    from watchdog.reports.words import summary_paragraph
+    from muni_watchdog.reports.words import summary_paragraph
     return replace(report, summary=summary_paragraph(report))

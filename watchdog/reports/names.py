@@ -10,8 +10,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from alerts.policy import held_by_parent
-from checks.impact import check_type_info
+from muni_watchdog.alerts.policy import held_by_parent
+from muni_watchdog.checks.impact import check_type_info
 
 # What a device of each SNMP class (checks.snmp.system.DEVICE_CLASSES) is called in a sentence.
 DEVICE_WORDS = {"network": "switch", "wireless": "wireless access point",

@@ -9,7 +9,7 @@ recovered or stopped meaning that; overlapping periods count once; maintenance w
 cover the check are left out when ``reports.exclude_maintenance``.
 
 Not watched (README, "Time the monitor did not know"): a period in which a check of the service
-that can report an outage had no fresh result that knew (``watchdog.reports.coverage``: UNKNOWN
+that can report an outage had no fresh result that knew (``muni_watchdog.reports.coverage``: UNKNOWN
 results, results that did not come, the monitoring not running). It is neither up nor down:
 availability is measured over the watched time, outages inside it are not counted, and a
 target is "met" only when the month was watched enough to prove it. Pure.
@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from checks.impact import check_type_info
-from watchdog.model import State
-from watchdog.reports.coverage import (
+from muni_watchdog.checks.impact import check_type_info
+from muni_watchdog.core.model import State
+from muni_watchdog.reports.coverage import (
     Blind,
     CheckCoverage,
     blind_intervals,
@@ -33,7 +33,7 @@ from watchdog.reports.coverage import (
     not_running,
     rows_by_check,
 )
-from watchdog.reports.history import (
+from muni_watchdog.reports.history import (
     CheckId,
     History,
     Interval,
@@ -43,7 +43,7 @@ from watchdog.reports.history import (
     union,
     when,
 )
-from watchdog.reports.names import check_label
+from muni_watchdog.reports.names import check_label
 
 # A month watched less than this can't claim a target was met (it is "not proven"), however
 # good the watched part looked; nor can one whose unwatched time exceeds what the target

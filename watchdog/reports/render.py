@@ -10,9 +10,10 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 
-from watchdog.durations import humanize
-from watchdog.reports.monthly import MetricTrend, MonthlyReport, ServiceReport
-from watchdog.reports.words import (
+from muni_watchdog.core.durations import humanize
+from muni_watchdog.reports.monthly import MonthlyReport, ServiceReport
+from muni_watchdog.reports.trends import MetricTrend
+from muni_watchdog.reports.words import (
     days_against,
     duration_against,
     minutes,
@@ -215,7 +216,7 @@ def service_lines(s: ServiceReport, tz: str) -> list[str]:
 
 
 def _exception(x: dict, tz: str) -> str:
-    from watchdog.reports.history import when
+    from muni_watchdog.reports.history import when
     return (f"{x['what']}: {x['reason']} — owner {x['owner']}, expires "
             f"{stamp(when(x['expires_at']), tz)}.")
 

@@ -1,6 +1,6 @@
 """The monthly report's headline figures, their 6-month trends, and what changed. Pure.
 
-Outage minutes come from :func:`watchdog.reports.outages.service_availability`, the same
+Outage minutes come from :func:`muni_watchdog.reports.outages.service_availability`, the same
 computation as the report's tables and paragraph, kept unrounded so that a 20-second outage
 is never shown as "0 minutes" next to "down for under a minute".
 """
@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from watchdog.model import State
-from watchdog.reports.history import (
+from muni_watchdog.core.model import State
+from muni_watchdog.reports.history import (
     History,
     Interval,
     maintenance_occurrences,
@@ -24,20 +25,42 @@ from watchdog.reports.history import (
     union,
     when,
 )
-from watchdog.reports.monthly import (
-    Changes,
-    MetricTrend,
-    TrendPoint,
-    incident_lines,
-    security_pending,
-)
-from watchdog.reports.names import check_label
-from watchdog.reports.outages import service_availability, site_coverage
-from watchdog.reports.words import trend_words
+from muni_watchdog.reports.incidents import incident_lines
+from muni_watchdog.reports.names import check_label
+from muni_watchdog.reports.outages import service_availability, site_coverage
+from muni_watchdog.reports.patches import security_pending
+from muni_watchdog.reports.words import trend_words
 
 RESIDENT_FACING = (1, 2)  # priorities whose outage minutes are the trailing metric
 TREND_MONTHS = 6
 CURRENT_STATE_VALID_FOR = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    month: str
+    value: float | None
+    text: str = ""        # the value in words, the same in the HTML and the text part
+
+
+@dataclass(frozen=True)
+class MetricTrend:
+    key: str
+    label: str
+    unit: str
+    better: str                      # "higher" or "lower"
+    points: list[TrendPoint]
+
+    @property
+    def current(self) -> float | None:
+        return self.points[-1].value if self.points else None
+
+
+@dataclass(frozen=True)
+class Changes:
+    new_problems: list[str]          # in leadership's words (names, not check ids)
+    fixed_problems: list[str]
+    notes: list[str]
 
 
 def month_figures(history: History, config: Any, start: datetime, stop: datetime,

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from watchdog.durations import humanize
+from muni_watchdog.core.durations import humanize
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
@@ -45,7 +45,7 @@ def percent(value: float | None) -> str:
 
 
 def _shown_seconds(seconds: float) -> int:
-    """What :func:`watchdog.durations.humanize` displays, in seconds (it rounds down)."""
+    """What :func:`muni_watchdog.core.durations.humanize` displays, in seconds (it rounds down)."""
     s = max(0, round(seconds))
     if s < 60:
         return s

@@ -1,0 +1,182 @@
+"""Walking SNMP subtrees to their end, or failing loudly (pure bookkeeping, no I/O).
+
+A walk returns every value of every subtree it was asked for, or raises
+:class:`~checks.snmp.errors.WalkError` naming the subtrees it could not finish and why. A
+table cut short is never handed out as if it were whole: a check that sees ports "disappear"
+from a short table raises a false CRITICAL. As net-snmp's ``snmpwalk``: a subtree ends
+normally at endOfMibView or at the first OID outside it; an OID that is not greater than the
+one before is an error ("OID not increasing"), and so is an answer that advances nothing.
+
+Bounds per walk (one poll of one device), so a hostile or broken agent cannot keep a poll
+running or fill the memory; every one ends the walk as a failure, never as a short table:
+
+* ``varbinds``    200,000 var-binds, NULL / noSuchInstance included (a core switch's full
+                  ifXTable is ~20,000);
+* ``requests``    20,000 requests (200,000 values at 10 per GETNEXT);
+* ``seconds``     120 s of wall time (the engine's check timeout usually ends it sooner);
+* ``bytes``       16 MiB of OIDs and values kept;
+* ``value_bytes`` 4 KiB per value: 16 times a DisplayString's 255; a longer value is an
+                  error naming the OID, not a silent truncation that could pass as data.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from muni_watchdog.checks.snmp import ber
+from muni_watchdog.checks.snmp.errors import SnmpError, WalkError
+from muni_watchdog.checks.snmp.values import Value
+
+
+@dataclass(frozen=True)
+class WalkLimits:
+    """The bounds of one walk (see the module docstring)."""
+
+    varbinds: int = 200_000
+    requests: int = 20_000
+    seconds: float = 120.0
+    bytes: int = 16 * 1024 * 1024
+    value_bytes: int = 4096
+
+
+def oid_tuple(oid: str) -> tuple[int, ...]:
+    return tuple(map(int, oid.split(".")))
+
+
+def value_size(value: object) -> int:
+    """Bytes a value holds (for the caps): its length for bytes and text, 8 for a number."""
+    if isinstance(value, bytes | str):
+        return len(value)
+    return 8
+
+
+def check_value(oid: str, value: object, limits: WalkLimits) -> None:
+    """Raise SnmpError when ``value`` is over the cap per value."""
+    size = value_size(value)
+    if size > limits.value_bytes:
+        raise SnmpError("protocol", _too_big(oid, size, limits))
+
+
+def _too_big(oid: str, size: int, limits: WalkLimits) -> str:
+    return (f"the value of {oid} is {size:,} bytes, over the cap of {limits.value_bytes:,} "
+            "bytes per value")
+
+
+class Walk:
+    """The state of one walk of several subtrees: ask :meth:`batch` what to request next,
+    feed each answer to :meth:`take`, and read :meth:`result` when :attr:`done`."""
+
+    def __init__(self, roots: Iterable[str], limits: WalkLimits = WalkLimits(),
+                 clock: Callable[[], float] = time.monotonic):
+        self.limits, self._clock = limits, clock
+        self.started = clock()
+        ordered = sorted(set(roots), key=oid_tuple)
+        self.pending: dict[str, str] = {root: root for root in ordered}
+        self._prefixes = {root: root + "." for root in ordered}
+        self._values: dict[str, dict[str, Value]] = {root: {} for root in ordered}
+        self.failed: dict[str, str] = {}
+        self.requests = self.varbinds = self.bytes = 0
+
+    @property
+    def done(self) -> bool:
+        return not self.pending
+
+    def batch(self, width: int) -> list[tuple[str, str]]:
+        """Up to ``width`` unfinished subtrees as (root, last OID seen): request the OIDs
+        after each last one, in this order. Fails every subtree when the wall-time cap is
+        reached (then the batch is empty)."""
+        self._check_time()
+        return list(self.pending.items())[:width]
+
+    def take(self, batch: list[tuple[str, str]], answer: list[tuple[str, object]]) -> None:
+        """Account the answer to a GETNEXT/GETBULK of ``batch``: var-bind ``i`` belongs to
+        ``batch[i % len(batch)]`` (RFC 3416 4.2.3 with no non-repeaters)."""
+        self.requests += 1
+        width = len(batch)
+        ended: set[str] = set()
+        progress: dict[str, tuple[str, tuple[int, ...]]] = {
+            root: (last, oid_tuple(last)) for root, last in batch}
+        advanced: set[str] = set()
+        for position, (oid, value) in enumerate(answer):
+            root = batch[position % width][0]
+            if root in ended or root in self.failed:
+                continue
+            self.varbinds += 1
+            if value is ber.END_OF_MIB:
+                ended.add(root)
+                continue
+            previous, previous_arcs = progress[root]
+            current = oid_tuple(oid)
+            if current <= previous_arcs:
+                self._fail(root, f"OID not increasing: {oid} after {previous} (a broken or "
+                           "looping agent; net-snmp stops the same way)")
+                continue
+            if not oid.startswith(self._prefixes[root]):
+                ended.add(root)   # the first OID past the subtree: its normal end
+                continue
+            size = value_size(value)
+            if size > self.limits.value_bytes:
+                self._fail(root, _too_big(oid, size, self.limits))
+                continue
+            if value is not None:
+                self._values[root][oid] = value  # type: ignore[assignment]
+                self.bytes += len(oid) + size
+            progress[root] = (oid, current)
+            advanced.add(root)
+        for root, _ in batch:
+            if root in self.failed:
+                continue
+            if root in ended:
+                del self.pending[root]
+            elif root in advanced:
+                self.pending[root] = progress[root][0]
+        if not ended and not advanced and not any(r in self.failed for r, _ in batch):
+            for root, _ in batch:
+                self._fail(root, "the agent answered without any var-bind for it")
+        self._check_caps()
+
+    def result(self) -> dict[str, Value]:
+        """Every value of every subtree; raises WalkError when any could not be finished
+        (its ``complete`` holds the finished ones)."""
+        complete: dict[str, Value] = {}
+        for root, values in self._values.items():
+            if root not in self.failed:
+                complete.update(values)
+        if self.failed or self.pending:
+            failed = dict(self.failed)
+            failed.update({root: "the walk was stopped before it ended"
+                           for root in self.pending})
+            raise WalkError(failed, complete)
+        return complete
+
+    # ---- bounds -----------------------------------------------------------------------
+    def _fail(self, root: str, why: str) -> None:
+        self.failed[root] = why
+        self.pending.pop(root, None)
+        self._values[root] = {}
+
+    def _fail_pending(self, why: str) -> None:
+        for root in list(self.pending):
+            self._fail(root, why)
+
+    def _check_time(self) -> None:
+        if self.pending and self._clock() - self.started > self.limits.seconds:
+            self._fail_pending(f"stopped after {self.limits.seconds:g} s, the cap per walk")
+
+    def _check_caps(self) -> None:
+        limits = self.limits
+        if not self.pending:
+            return
+        if self.varbinds >= limits.varbinds:
+            self._fail_pending(f"stopped after {limits.varbinds:,} var-binds, the cap per "
+                               "walk (an agent that never ends its table?)")
+        elif self.requests >= limits.requests:
+            self._fail_pending(f"stopped after {limits.requests:,} requests, the cap per "
+                               "walk (an agent that never ends its table?)")
+        elif self.bytes > limits.bytes:
+            self._fail_pending(f"stopped after {self.bytes:,} bytes of values, over the cap "
+                               f"of {limits.bytes:,} bytes per walk")
+        else:
+            self._check_time()

@@ -1,0 +1,167 @@
+"""``restore-test`` and ``canary write``: backup restore tests from the command line.
+
+Wiring only: the work is in ``backup_tests`` and the run's wiring (the live source over SSH,
+the stored row) in :mod:`muni_watchdog.daemon.restore_tests`, shared with the daemon; this
+loads the config, keeps the rotation state and the history in the store, and prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from muni_watchdog.backup_tests.canary import write_canary
+from muni_watchdog.backup_tests.drill import run_restore_test
+from muni_watchdog.backup_tests.params import BackupParams
+from muni_watchdog.backup_tests.report import BackupState, RestoreTestReport
+from muni_watchdog.cli.common import (
+    EXIT_INVALID_CONFIG,
+    add_config_option,
+    add_state_dir_option,
+    load_config_or_report,
+)
+from muni_watchdog.core.durations import humanize
+from muni_watchdog.core.model import State
+from muni_watchdog.daemon.restore_tests import WORK_SUBDIR, remote_source, report_row
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "restore-test", help="restore a sample of a backup now and verify it",
+        description="Run one restore test per backup now (or of BACKUP_ID): freshness against "
+        "the service's rpo, repository check with a rotating read-data subset, a sample "
+        "restore (canaries, critical paths, rotating random files) verified against the "
+        "snapshot and the live source, and the estimated full restore time against the rto. "
+        "Each run is stored. Exit code by verdict: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.")
+    add_config_option(p)
+    add_state_dir_option(p)
+    p.add_argument("backup", nargs="?", metavar="BACKUP_ID", help="only this backup")
+    p.add_argument("--full", action="store_true",
+                   help="full drill: restore the whole snapshot, verify and time it")
+    p.add_argument("--json", action="store_true", help="print one JSON object per backup")
+    p.set_defaults(handler=cmd_restore_test)
+
+    p = sub.add_parser("canary", help="write a canary file before a backup",
+                       description="Canary files carry known content and a timestamp; the "
+                       "restore test checks the restored copy and dates the recovery point.")
+    canary_sub = p.add_subparsers(dest="canary_command", metavar="ACTION", required=True)
+    w = canary_sub.add_parser("write", help="write (replace) a canary file",
+                              description="Write a canary at PATH (atomically). Run it just "
+                              "before each backup, e.g. in the backup job's pre-hook.")
+    w.add_argument("path", metavar="PATH")
+    w.set_defaults(handler=cmd_canary_write)
+
+
+def cmd_canary_write(args: argparse.Namespace) -> int:
+    try:
+        canary = write_canary(args.path, datetime.now(UTC))
+    except OSError as exc:
+        print(f"cannot write canary {args.path}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(f"canary written: {args.path} ({canary.created_at.isoformat()})")
+    return 0
+
+
+async def _stop_on_sigterm(coro):
+    """Run ``coro``; SIGTERM cancels it. Cancellation arrives at an ``await``, so the run stops
+    restic and removes its scratch directory, and no library call is cut in half (an exception
+    raised from a signal handler can land anywhere, even while a library holds a lock). The
+    daemon stops its runs the same way."""
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
+    try:
+        return await coro
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
+def cmd_restore_test(args: argparse.Namespace) -> int:
+    from muni_watchdog.store.database import Store
+    config = load_config_or_report(args.config, check_secrets=False)
+    if config is None:
+        return EXIT_INVALID_CONFIG
+    backups = config.backups
+    if args.backup:
+        backups = [b for b in backups if b.id == args.backup]
+        if not backups:
+            known = ", ".join(b.id for b in config.backups) or "none"
+            print(f"no backup named {args.backup} in {args.config} (known: {known})",
+                  file=sys.stderr)
+            return EXIT_INVALID_CONFIG
+    if not backups:
+        print(f"{args.config}: no backups configured", file=sys.stderr)
+        return 0
+    store = Store.open(args.state_dir)
+    work_dir = Path(args.state_dir) / WORK_SUBDIR
+    show_progress = sys.stderr.isatty() and not args.json
+    reports = []
+    try:
+        for backup in backups:
+            service = config.service_by_id[backup.service]
+            state = BackupState.from_dict(store.restore_test_state(backup.id))
+
+            def progress(text: str, backup_id: str = backup.id) -> None:
+                if show_progress:
+                    print(f"{backup_id}: {text}…", file=sys.stderr, flush=True)
+
+            try:
+                report = asyncio.run(_stop_on_sigterm(_run_one(
+                    config, backup, service, state, args.full, work_dir, progress)))
+            except asyncio.CancelledError:
+                return 128 + signal.SIGTERM  # stopped; the run cleaned up after itself
+            store.record_restore_test(report_row(report),
+                                      report.state.as_dict() if report.state else None)
+            reports.append(report)
+            if args.json:
+                print(json.dumps(report.as_json()), flush=True)
+            else:
+                print_report(report)
+    finally:
+        store.close()
+    return int(State.worst(r.verdict for r in reports))
+
+
+async def _run_one(config, backup: BackupParams, service, state: BackupState, full: bool,
+                   work_dir: Path, progress) -> RestoreTestReport:
+    async with remote_source(config, backup) as reader:
+        return await run_restore_test(backup, service.rpo, service.rto, state, full=full,
+                                      clock=lambda: datetime.now(UTC), work_dir=work_dir,
+                                      progress=progress, source_reader=reader)
+
+
+def print_report(report: RestoreTestReport) -> None:
+    data = report.as_json()
+    print(f"{report.backup} (service {report.service}): {report.verdict.name} — "
+          f"{'full drill' if report.full else 'sample test'}")
+    if report.snapshot_id:
+        print(f"  snapshot   {report.snapshot_id[:8]} of {report.snapshot_time:%Y-%m-%d %H:%M} "
+              f"UTC, {humanize(report.age_seconds or 0)} old")
+    if report.subset:
+        found = "no verdict" if report.integrity_errors is None else \
+            f"{report.integrity_errors} error(s)"
+        packs = report.missing_packs + report.damaged_packs
+        print(f"  integrity  check of {report.subset} of the stored data: {found}"
+              + (f" (packs {', '.join(p[:12] for p in packs[:5])})" if packs else ""))
+    s = data["sample"]
+    if report.files:
+        print(f"  restored   {s['files']} files, {s['bytes'] / 1e6:.1f} MB: {s['verified']} "
+              f"verified, {s['mismatched']} mismatched, {s['changed_since_backup']} changed "
+              f"since backup, {s['missing']} missing from the backup")
+    for canary in report.canaries:
+        print(f"  canary     {canary['path']}: {canary['status']}")
+    if report.restore_seconds is not None:
+        rate = f", {report.bytes_per_second / 1e6:.1f} MB/s" if report.bytes_per_second else ""
+        print(f"  timing     restore {report.restore_seconds:.2f} s{rate}")
+    if report.estimated_full_restore_seconds is not None:
+        print(f"  full restore  {humanize(report.estimated_full_restore_seconds)} "
+              f"({report.estimate_basis}), rto {humanize(report.rto_seconds or 0)}")
+    for lock in report.lock_cleared:
+        print(f"  lock       cleared a stale restic lock of PID {lock['pid']} on "
+              f"{lock['hostname']} (that process is gone)")
+    for problem in report.problems:
+        print(f"  {problem.state.name:<9}  {problem.text}")

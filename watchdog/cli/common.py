@@ -1,0 +1,142 @@
+"""What the command modules share: the -c/--state-dir options, loading the configuration or
+printing why not, opening the state database, and printing a table."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from muni_watchdog.config.loading import DEFAULT_CONFIG, ConfigError, load_config
+from muni_watchdog.core.durations import DurationError, parse_duration
+from muni_watchdog.store.database import DB_NAME, Store
+
+EXIT_INVALID_CONFIG = 2
+
+
+def default_state_dir() -> str:
+    # systemd sets $STATE_DIRECTORY from StateDirectory= (colon-separated if several).
+    return os.environ.get("STATE_DIRECTORY", "/var/lib/muni-watchdog").split(":")[0]
+
+
+def add_config_option(p: argparse.ArgumentParser) -> None:
+    """``-c/--config``."""
+    p.add_argument("-c", "--config", default=os.environ.get("MUNI_WATCHDOG_CONFIG",
+                                                            DEFAULT_CONFIG),
+                   help=f"configuration file (default: {DEFAULT_CONFIG})")
+
+
+def add_state_dir_option(p: argparse.ArgumentParser) -> None:
+    """``--state-dir``."""
+    p.add_argument("--state-dir", default=default_state_dir(),
+                   help="state directory holding the database (default: $STATE_DIRECTORY or "
+                   "/var/lib/muni-watchdog)")
+
+
+def load_config_or_report(path: str, check_secrets: bool = True):
+    """Load the config, or print every error to stderr and return None (exit 2 then)."""
+    try:
+        return load_config(path, check_secrets=check_secrets)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(issue, file=sys.stderr)
+        n = len(exc.issues)
+        print(f"{path}: {n} error{'s' if n != 1 else ''}; nothing was started",
+              file=sys.stderr)
+        return None
+
+
+def open_store_for_write(state_dir: str):
+    """Open the database to write; as root, act as the database's owner so files that SQLite
+    creates (the -wal and -shm files) stay usable by the service user."""
+    path = Path(state_dir) / DB_NAME
+    if not path.exists():
+        raise FileNotFoundError(f"no state database at {path}; has the daemon run with this "
+                                "--state-dir?")
+    owner = path.stat()
+    if os.geteuid() == 0 and owner.st_uid != 0:
+        os.setgid(owner.st_gid)
+        os.setuid(owner.st_uid)
+    return Store.open(state_dir)
+
+
+def open_config_and_store(args: argparse.Namespace, write: bool = False):
+    """The configuration and the state database for a command: ``(None, None)`` when the
+    configuration is invalid (its errors printed), ``(config, None)`` when there is no
+    database (the reason printed)."""
+    config = load_config_or_report(args.config, check_secrets=False)
+    if config is None:
+        return None, None
+    try:
+        store = open_store_for_write(args.state_dir) if write else \
+            Store.open(args.state_dir, readonly=True)
+    except FileNotFoundError as exc:
+        print(exc, file=sys.stderr)
+        return config, None
+    return config, store
+
+
+def print_table(header: list[str], rows: list[list[str]]) -> None:
+    width = 160
+    try:
+        width = os.get_terminal_size().columns
+    except OSError:
+        pass
+    cols = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        start = "  ".join(str(v).ljust(cols[i]) for i, v in enumerate(row[:-1]))
+        last = str(row[-1])
+        room = max(20, width - len(start) - 2)
+        print(f"{start}  {last if len(last) <= room else last[:room - 1] + '…'}")
+
+
+class WhenError(ValueError):
+    """A time on the command line that cannot be read."""
+
+
+def parse_when(text: str, tz: str, now: datetime) -> datetime:
+    """``now``, ``+2h`` / ``2h``, ``2026-11-29 02:00`` or ``2026-11-29`` (site time), ISO."""
+    text = text.strip()
+    if text == "now":
+        return now
+    if re.fullmatch(r"\+?[\d.]+(ms|s|m|h|d|w)(\d+(ms|s|m|h|d|w))*", text):
+        try:
+            return now + timedelta(seconds=parse_duration(text.lstrip("+")))
+        except DurationError as exc:
+            raise WhenError(str(exc)) from None
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=ZoneInfo(tz))
+        except ValueError:
+            pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise WhenError(f"{text!r} is not a time: write 'now', '+2h', 'YYYY-MM-DD HH:MM' "
+                        "(site time) or ISO-8601") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(tz))
+
+
+def fail(message: str, code: int = 2) -> int:
+    """Print ``message`` to stderr; the exit code to return."""
+    print(message, file=sys.stderr)
+    return code
+
+
+def row_time(text: str | None, tz: str) -> str:
+    """A stored moment in the site's time, to the minute."""
+    if not text:
+        return "-"
+    return datetime.fromisoformat(text).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+
+
+def config_and_now(args):
+    """The configuration (None when invalid, its errors printed) and the time now."""
+    config = load_config_or_report(args.config, check_secrets=False)
+    if config is None:
+        return None, None
+    return config, datetime.now(UTC)

@@ -1,0 +1,49 @@
+"""``muni-watchdog``: the command line. Each command group is a module with
+``register(subparsers)``, adding parsers whose ``handler`` default is the function to run;
+``main`` wires them."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from muni_watchdog import __version__
+from muni_watchdog.cli import alerts, backup, maintenance, monitoring, reports, snmp, ssh
+
+# In the order of ``muni-watchdog --help``; ``version`` comes after the daemon's own commands.
+GROUPS = (alerts, maintenance, backup, ssh, snmp, reports)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="muni-watchdog",
+        description="Monitoring and backup-verification daemon for small municipalities.")
+    parser.add_argument("--log-level", default="INFO",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    monitoring.register(sub)
+    p = sub.add_parser("version", help="print the version", description="Print the version.")
+    p.set_defaults(handler=cmd_version)
+    for group in GROUPS:
+        group.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from muni_watchdog.core.logs import setup_logging
+    setup_logging(args.log_level)
+    try:
+        return args.handler(args)
+    except BrokenPipeError:
+        return 0
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    print(f"muni-watchdog {__version__}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,147 @@
+"""Restore tests as the daemon runs them: one scheduled job per backup (and one more for the
+full drill), whose verdict is recorded as the check ``restore_test`` of the target
+``backup:ID``. The wiring a run needs, the backup's live source read over SSH and the stored
+row, serves ``muni-watchdog restore-test`` too."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from apscheduler.triggers.cron import CronTrigger
+
+from muni_watchdog.backup_tests.drill import run_restore_test
+from muni_watchdog.backup_tests.live_source import RemoteSourceReader, SourceUnavailable
+from muni_watchdog.backup_tests.params import BackupParams, RemoteSource
+from muni_watchdog.backup_tests.report import BackupState, RestoreTestReport, report_to_outcome
+from muni_watchdog.config.models import Config
+from muni_watchdog.core.model import CheckKey
+from muni_watchdog.daemon.runtime import Runtime, SiteJob
+
+log = logging.getLogger("muni-watchdog")
+WORK_SUBDIR = "restore-tests"  # restic cache, temp and lock files, under the state directory
+
+
+def backup_key(backup_id: str) -> CheckKey:
+    """Restore tests appear as the check ``restore_test`` of the target ``backup:ID``."""
+    return CheckKey(f"backup:{backup_id}", "restore_test")
+
+
+@contextlib.asynccontextmanager
+async def remote_source(config, backup: BackupParams
+                        ) -> AsyncIterator[RemoteSourceReader | None]:
+    """The reader of a backup's live source on an ssh target (None for a local or no source),
+    over a session of its own that is closed afterwards; wiring for the daemon and the CLI."""
+    source = backup.source
+    if not isinstance(source, RemoteSource):
+        yield None
+        return
+    from muni_watchdog.checks.base import CollectError, TargetInfo
+    from muni_watchdog.checks.ssh.connection import SshSession
+    target = config.target_by_id[source.target]  # validation made sure it exists, kind ssh
+    session = SshSession.for_target(TargetInfo(target.id, target.kind, target.host,
+                                               target.ssh))
+
+    async def run(command: str, timeout: float) -> tuple[int, str, str]:
+        try:
+            result = await session.run(command, timeout)
+        except CollectError as exc:
+            raise SourceUnavailable(str(exc)) from None
+        return result.exit_status, result.stdout, result.stderr
+
+    try:
+        yield RemoteSourceReader(run, source.path, f"{target.id}:{source.path}")
+    finally:
+        await session.close()
+
+
+def report_row(report: RestoreTestReport) -> dict[str, Any]:
+    """The restore_tests row of a report."""
+
+    def iso(moment: datetime | None) -> str | None:
+        return None if moment is None else moment.astimezone(UTC).isoformat()
+
+    return {
+        "backup": report.backup, "service": report.service, "started_at": iso(report.started_at),
+        "full_drill": int(report.full), "snapshot_id": report.snapshot_id,
+        "snapshot_time": iso(report.snapshot_time), "age_seconds": report.age_seconds,
+        "files": report.files, "bytes": report.bytes, "verified": report.verified,
+        "mismatched": report.mismatched, "missing": report.missing,
+        "changed_since_backup": report.changed_since_backup,
+        "integrity_subset": report.subset, "integrity_errors": report.integrity_errors,
+        "duration": round(report.duration, 3), "restore_seconds": report.restore_seconds,
+        "bytes_per_second": report.bytes_per_second,
+        "estimated_full_restore_seconds": report.estimated_full_restore_seconds,
+        "estimate_basis": report.estimate_basis, "rto_seconds": report.rto_seconds,
+        "recovery_point": iso(report.recovery_point), "restic_version": report.restic_version,
+        "verdict": int(report.verdict), "summary": report.summary,
+        "problems": json.dumps([p.text for p in report.problems]),
+        "report": json.dumps(report.as_json()),
+    }
+
+
+class RestoreTests(SiteJob):
+    """One job per backup for the sample restore test, one more for a full drill; each verdict
+    is an ordinary check result (soft/hard, alerts, reports)."""
+
+    config: Config | None = None
+    runtime: Runtime | None = None
+
+    async def install(self, config: Config, runtime: Runtime) -> None:
+        self.config, self.runtime = config, runtime
+        for job in runtime.scheduler.get_jobs():
+            if job.id.startswith(("restore:", "drill:")):
+                runtime.scheduler.remove_job(job.id)
+        for backup in config.backups:
+            jobs = [("restore", backup.schedule, False)]
+            if backup.full_drill_schedule:
+                jobs.append(("drill", backup.full_drill_schedule, True))
+            for prefix, cron, full in jobs:
+                # APScheduler counts a numeric day-of-week 0 as Monday, crontab as Sunday; the
+                # config validator accepts names (sun) and documents this.
+                trigger = CronTrigger.from_crontab(cron, timezone=config.site.timezone)
+                runtime.scheduler.add_job(self.run, trigger, args=[backup.id, full],
+                                          id=f"{prefix}:{backup.id}", misfire_grace_time=3600)
+
+    def check_keys(self, config: Config) -> set[CheckKey]:
+        return {backup_key(b.id) for b in config.backups}
+
+    async def run(self, backup_id: str, full: bool) -> None:
+        """Run a restore test and treat its verdict as an ordinary check result."""
+        config, runtime = self.config, self.runtime
+        if config is None or runtime is None:
+            return
+        store = runtime.store
+        backup = next((b for b in config.backups if b.id == backup_id), None)
+        if backup is None:
+            return
+        service = config.service_by_id[backup.service]
+        where = f"target=backup:{backup.id} check=restore_test"
+        log.info("%s %s started", where, "full drill" if full else "sample restore test")
+        try:
+            state = BackupState.from_dict(store.restore_test_state(backup.id))
+            async with remote_source(config, backup) as source_reader:
+                report = await run_restore_test(backup, service.rpo, service.rto, state,
+                                                full=full, clock=runtime.clock,
+                                                work_dir=runtime.state_dir / WORK_SUBDIR,
+                                                source_reader=source_reader)
+            store.record_restore_test(report_row(report),
+                                      report.state.as_dict() if report.state else None)
+            outcome = report_to_outcome(report)
+            decision = runtime.record_passive(backup_key(backup.id), outcome, (service.id,),
+                                              service.priority)
+        except sqlite3.Error as exc:
+            log.error("%s could not record the result: %s", where, exc)
+            return
+        except Exception:  # a bug in the test must not take the daemon down
+            log.exception("%s failed", where)
+            return
+        log.log(logging.INFO if outcome.state.is_ok else logging.WARNING, "%s %s: %s", where,
+                outcome.state.name, outcome.summary)
+        if decision.events:
+            runtime.wake("alerts")

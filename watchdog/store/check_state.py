@@ -1,0 +1,133 @@
+"""Checks' results: check_runs (bounded retention), current_state (one row per check, the
+state machine's memory) and events (hard state changes, kept; the alert loop consumes them)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from muni_watchdog.core.model import CheckKey, Event, Outcome, State, StateType
+from muni_watchdog.core.transitions import CheckStatus
+from muni_watchdog.store.coverage import record_watch
+from muni_watchdog.store.timestamps import from_iso, iso
+
+
+class CheckStateStore:
+    """Methods for check runs, current state and events (``self.db``: a sqlite_utils
+    Database)."""
+
+    db: Any
+
+    def load_status(self, key: CheckKey) -> tuple[CheckStatus | None, dict[str, Any]]:
+        rows = list(self.db.query(
+            "SELECT * FROM current_state WHERE target = ? AND check_name = ?",
+            [key.target, key.check]))
+        if not rows:
+            return None, {}
+        return _status_from_row(rows[0]), json.loads(rows[0]["memory"])
+
+    def record_run(self, key: CheckKey, started_at: datetime, duration: float, outcome: Outcome,
+                   status: CheckStatus, memory: dict[str, Any], services: Sequence[str],
+                   priority: int | None,
+                   events: Iterable[Event], interval: float | None = None) -> list[int]:
+        """Write a run, the new current state and its events atomically (the alert loop turns
+        the events into incidents and outbox rows). ``interval``: the check runs every so
+        many seconds (scheduled checks), so the run also extends its coverage record.
+
+        Returns the ids of the events written.
+        """
+        metrics = json.dumps([m.as_dict() for m in outcome.metrics])
+        items = json.dumps(list(outcome.items), default=str)
+        event_ids = []
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO check_runs (target, check_name, started_at, duration, state, "
+                "summary, metrics, items) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [key.target, key.check, iso(started_at), round(duration, 4),
+                 int(outcome.state), outcome.summary, metrics, items])
+            row = _status_to_row(status)
+            row.update(target=key.target, check_name=key.check, memory=json.dumps(memory),
+                       services=json.dumps(list(services)), metrics=metrics, items=items)
+            self.db.table("current_state").upsert(row, pk=("target", "check_name"))
+            for event in events:
+                event_ids.append(self._insert_event(key, event, services, priority))
+            if interval:
+                record_watch(self.db, key, started_at, outcome, interval)
+        return event_ids
+
+    def _insert_event(self, key: CheckKey, event: Event, services: Sequence[str],
+                      priority: int | None) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO events (at, target, check_name, kind, state, previous_state, since, "
+            "summary, services, priority, notify, suppressed_reason, processed, unavailable) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+            [iso(event.at), key.target, key.check, str(event.kind), int(event.state),
+             int(event.previous_state), iso(event.since), event.summary,
+             json.dumps(list(services)), priority, int(event.notify), event.suppressed_reason,
+             int(event.unavailable)])
+        return cursor.lastrowid
+
+    def remove_checks_not_in(self, keys: set[CheckKey]) -> int:
+        """Forget the current state of checks no longer configured (history stays)."""
+        gone = [r for r in self.db.query("SELECT target, check_name FROM current_state")
+                if CheckKey(r["target"], r["check_name"]) not in keys]
+        with self.db.atomic():
+            for r in gone:
+                self.db.execute("DELETE FROM current_state WHERE target = ? AND check_name = ?",
+                                [r["target"], r["check_name"]])
+        return len(gone)
+
+    def prune_runs(self, before: datetime) -> int:
+        with self.db.atomic():
+            cursor = self.db.execute("DELETE FROM check_runs WHERE started_at < ?",
+                                     [iso(before)])
+        return cursor.rowcount
+
+    def current_states(self) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM current_state ORDER BY target, check_name"))
+
+    def recent_events(self, limit: int = 20) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM events ORDER BY id DESC LIMIT ?", [limit]))
+
+    def unprocessed_events(self) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM events WHERE processed = 0 ORDER BY id"))
+
+    def mark_processed(self, event_id: int) -> None:
+        self.db.execute("UPDATE events SET processed = 1 WHERE id = ?", [event_id])
+
+    def recent_runs(self, target: str, check: str, limit: int = 5) -> list[dict[str, Any]]:
+        return list(self.db.query(
+            "SELECT started_at, state, summary FROM check_runs WHERE target = ? AND "
+            "check_name = ? ORDER BY id DESC LIMIT ?", [target, check, limit]))
+
+    def soft_problem_targets(self) -> set[str]:
+        return {r["target"] for r in self.db.query(
+            "SELECT DISTINCT target FROM current_state WHERE state_type = 'soft' AND state != 0")}
+
+
+def _status_to_row(status: CheckStatus) -> dict[str, Any]:
+    row = asdict(status)
+    for key in ("since", "problem_since", "last_check", "last_hard_change"):
+        row[key] = iso(row[key])
+    for key in ("state", "hard_state", "notified_state"):
+        row[key] = int(row[key])
+    row["state_type"] = str(status.state_type)
+    row["flap_history"] = "".join("1" if c else "0" for c in status.flap_history)
+    row["flapping"] = int(status.flapping)
+    row["unavailable"] = int(status.unavailable)
+    return row
+
+
+def _status_from_row(row: dict[str, Any]) -> CheckStatus:
+    return CheckStatus(
+        state=State(row["state"]), state_type=StateType(row["state_type"]),
+        hard_state=State(row["hard_state"]), attempt=row["attempt"],
+        since=from_iso(row["since"]), problem_since=from_iso(row["problem_since"]),
+        last_check=from_iso(row["last_check"]),
+        last_hard_change=from_iso(row["last_hard_change"]), summary=row["summary"],
+        flap_history=tuple(c == "1" for c in row["flap_history"]),
+        flapping=bool(row["flapping"]), notified_state=State(row["notified_state"]),
+        checks_done=row["checks_done"], unavailable=bool(row.get("unavailable")))

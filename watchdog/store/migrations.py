@@ -1,0 +1,196 @@
+"""The schema of the state database, as the migrations that build it, in order. A database
+of any earlier version is brought up to date when it is opened (:meth:`Store.migrate`); a
+migration is never changed once released, only followed by another."""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATION_ALERTING = (3, "alerting: incidents, maintenance, exceptions, audit log", """
+ALTER TABLE events ADD COLUMN processed INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE notifications ADD COLUMN body_format TEXT NOT NULL DEFAULT 'text';
+ALTER TABLE notifications ADD COLUMN incident_ids TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE notifications ADD COLUMN kind TEXT NOT NULL DEFAULT 'problem';
+ALTER TABLE notifications ADD COLUMN fallback_sent INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE notifications ADD COLUMN fallback_of INTEGER;
+CREATE TABLE incidents (
+    id INTEGER PRIMARY KEY,
+    target TEXT NOT NULL, check_name TEXT NOT NULL,
+    services TEXT NOT NULL DEFAULT '[]', priority INTEGER NOT NULL,
+    state INTEGER NOT NULL, summary TEXT NOT NULL,
+    opened_at TEXT NOT NULL, hard_at TEXT NOT NULL, resolved_at TEXT,
+    status TEXT NOT NULL DEFAULT 'open',
+    suppressed_reason TEXT, pending INTEGER NOT NULL DEFAULT 0,
+    notified_state INTEGER, channels_told TEXT NOT NULL DEFAULT '[]',
+    first_notified_at TEXT, last_notified_at TEXT, next_reminder_at TEXT,
+    escalation_level INTEGER NOT NULL DEFAULT 0,
+    acked_by TEXT, acked_at TEXT, ack_reason TEXT, ack_until TEXT
+);
+CREATE INDEX incidents_open ON incidents (status, target, check_name);
+CREATE TABLE exceptions (
+    id INTEGER PRIMARY KEY,
+    target TEXT NOT NULL, check_name TEXT NOT NULL DEFAULT '*',
+    owner TEXT NOT NULL, reason TEXT NOT NULL,
+    created_at TEXT NOT NULL, expires_at TEXT NOT NULL, ended_at TEXT,
+    expiry_notified INTEGER NOT NULL DEFAULT 0
+);
+ALTER TABLE maintenance ADD COLUMN in_window INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE maintenance ADD COLUMN summary_due_at TEXT;
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    subject TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', data TEXT NOT NULL DEFAULT '{}',
+    prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TABLE daemon_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)
+""")
+
+MIGRATION_COVERAGE = (7, "coverage: when each check had fresh results, kept after runs are "
+                      "pruned", """
+CREATE TABLE check_watch (
+    id INTEGER PRIMARY KEY,
+    target TEXT NOT NULL, check_name TEXT NOT NULL,
+    started_at TEXT NOT NULL, last_at TEXT NOT NULL,
+    interval REAL NOT NULL, stale_after REAL NOT NULL,
+    known INTEGER NOT NULL, reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX check_watch_by_check ON check_watch (target, check_name, started_at);
+CREATE INDEX check_watch_by_end ON check_watch (last_at)
+""")
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "initial schema", """
+CREATE TABLE check_runs (
+    id INTEGER PRIMARY KEY,
+    target TEXT NOT NULL, check_name TEXT NOT NULL,
+    started_at TEXT NOT NULL, duration REAL NOT NULL,
+    state INTEGER NOT NULL, summary TEXT NOT NULL,
+    metrics TEXT NOT NULL DEFAULT '[]', items TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX check_runs_by_check ON check_runs (target, check_name, started_at);
+CREATE INDEX check_runs_by_time ON check_runs (started_at);
+CREATE TABLE current_state (
+    target TEXT NOT NULL, check_name TEXT NOT NULL,
+    state INTEGER NOT NULL, state_type TEXT NOT NULL, hard_state INTEGER NOT NULL,
+    attempt INTEGER NOT NULL, since TEXT, problem_since TEXT, last_check TEXT,
+    last_hard_change TEXT, summary TEXT NOT NULL, flap_history TEXT NOT NULL,
+    flapping INTEGER NOT NULL, notified_state INTEGER NOT NULL, checks_done INTEGER NOT NULL,
+    memory TEXT NOT NULL DEFAULT '{}', services TEXT NOT NULL DEFAULT '[]',
+    metrics TEXT NOT NULL DEFAULT '[]', items TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (target, check_name)
+);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL, target TEXT NOT NULL, check_name TEXT NOT NULL,
+    kind TEXT NOT NULL, state INTEGER NOT NULL, previous_state INTEGER NOT NULL,
+    since TEXT NOT NULL, summary TEXT NOT NULL, services TEXT NOT NULL DEFAULT '[]',
+    priority INTEGER, notify INTEGER NOT NULL, suppressed_reason TEXT
+);
+CREATE INDEX events_by_check ON events (target, check_name, at);
+CREATE TABLE notifications (
+    id INTEGER PRIMARY KEY,
+    event_id INTEGER REFERENCES events(id),
+    channel TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL, body TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    last_error TEXT, sent_at TEXT
+);
+CREATE INDEX notifications_pending ON notifications (status, next_attempt_at);
+CREATE TABLE delivery_attempts (
+    id INTEGER PRIMARY KEY,
+    notification_id INTEGER NOT NULL REFERENCES notifications(id),
+    started_at TEXT NOT NULL, finished_at TEXT,
+    ok INTEGER, error TEXT
+);
+CREATE TABLE acknowledgements (
+    id INTEGER PRIMARY KEY,
+    target TEXT NOT NULL, check_name TEXT NOT NULL, event_id INTEGER,
+    by TEXT NOT NULL, reason TEXT, at TEXT NOT NULL, until TEXT
+);
+CREATE TABLE maintenance (
+    id INTEGER PRIMARY KEY,
+    scope TEXT NOT NULL, owner TEXT NOT NULL, reason TEXT NOT NULL,
+    starts_at TEXT NOT NULL, ends_at TEXT NOT NULL, recurrence TEXT,
+    created_at TEXT NOT NULL, ended_at TEXT
+);
+"""),
+    (2, "backup restore tests", """
+CREATE TABLE restore_tests (
+    id INTEGER PRIMARY KEY,
+    backup TEXT NOT NULL, service TEXT NOT NULL, started_at TEXT NOT NULL,
+    full_drill INTEGER NOT NULL DEFAULT 0,
+    snapshot_id TEXT, snapshot_time TEXT, age_seconds REAL,
+    files INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,
+    verified INTEGER NOT NULL DEFAULT 0, mismatched INTEGER NOT NULL DEFAULT 0,
+    missing INTEGER NOT NULL DEFAULT 0, changed_since_backup INTEGER NOT NULL DEFAULT 0,
+    integrity_subset TEXT, integrity_errors INTEGER,
+    duration REAL NOT NULL, restore_seconds REAL, bytes_per_second REAL,
+    estimated_full_restore_seconds REAL, estimate_basis TEXT, rto_seconds REAL,
+    recovery_point TEXT, restic_version TEXT,
+    verdict INTEGER NOT NULL, summary TEXT NOT NULL, problems TEXT NOT NULL DEFAULT '[]',
+    report TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX restore_tests_by_backup ON restore_tests (backup, started_at);
+CREATE TABLE restore_test_state (
+    backup TEXT PRIMARY KEY,
+    subset_next INTEGER NOT NULL DEFAULT 1,
+    state TEXT NOT NULL DEFAULT '{}',
+    updated_at TEXT NOT NULL
+);
+"""),
+]
+MIGRATIONS.append(MIGRATION_ALERTING)
+MIGRATIONS.append((4, "reports: when each check was first and last run, monthly figures", """
+CREATE TABLE check_seen (
+    target TEXT NOT NULL, check_name TEXT NOT NULL,
+    first_run TEXT NOT NULL, last_run TEXT NOT NULL,
+    PRIMARY KEY (target, check_name)
+);
+INSERT INTO check_seen (target, check_name, first_run, last_run)
+    SELECT target, check_name, min(started_at), max(started_at) FROM check_runs
+    GROUP BY target, check_name;
+INSERT OR IGNORE INTO check_seen (target, check_name, first_run, last_run)
+    SELECT target, check_name, min(since), max(at) FROM events GROUP BY target, check_name;
+CREATE TRIGGER check_seen_on_run AFTER INSERT ON check_runs BEGIN
+    INSERT INTO check_seen (target, check_name, first_run, last_run)
+    VALUES (NEW.target, NEW.check_name, NEW.started_at, NEW.started_at)
+    ON CONFLICT (target, check_name) DO UPDATE SET
+        first_run = min(first_run, excluded.first_run),
+        last_run = max(last_run, excluded.last_run);
+END;
+CREATE TABLE report_months (
+    month TEXT PRIMARY KEY, figures TEXT NOT NULL, written_at TEXT NOT NULL
+)
+"""))
+MIGRATIONS.append((5, "outages per result; the whole message kept for fallback copies", """
+ALTER TABLE events ADD COLUMN unavailable INTEGER;
+ALTER TABLE current_state ADD COLUMN unavailable INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE notifications ADD COLUMN message TEXT
+"""))
+MIGRATIONS.append((6, "incidents remember whether they are an outage, and what was told", """
+ALTER TABLE incidents ADD COLUMN unavailable INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE incidents ADD COLUMN notified_unavailable INTEGER NOT NULL DEFAULT 0
+"""))
+MIGRATIONS.append(MIGRATION_COVERAGE)
+
+
+def split_statements(script: str) -> list[str]:
+    """Split SQL into statements; a trigger body's semicolons stay inside its statement."""
+    statements, buffer = [], ""
+    for part in script.split(";"):
+        buffer += part + ";"
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip(" \n;"):
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip(" \n;"):
+        statements.append(buffer.strip())
+    return statements
