@@ -13,11 +13,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from lab.ssh_lab import free_port
 from muni_watchdog.checks.ssh.installed import OsIdentity
 from muni_watchdog.checks.vulns.feeds import FeedSource, fetch, load_view, read_copy, update_feed
 from muni_watchdog.checks.vulns.index import read_manifest
-
-from lab.ssh_lab import free_port
 
 DATA = Path(__file__).parent / "data" / "vulns"
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
 from muni_watchdog.checks.vulns import osv, tracker
 from muni_watchdog.checks.vulns.kev import load_kev, parse_kev
 from muni_watchdog.checks.vulns.records import FeedError, Range

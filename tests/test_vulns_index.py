@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from muni_watchdog.checks.ssh.installed import OsIdentity
 from muni_watchdog.checks.vulns import index, osv, tracker
 from muni_watchdog.checks.vulns.index import build_index, read_advisories, read_manifest

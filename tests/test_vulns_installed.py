@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
 from muni_watchdog.checks.base import CollectError, TargetInfo
 from muni_watchdog.checks.ssh.common import ABSENT
 from muni_watchdog.checks.ssh.connection import SshConnection, SshSession
@@ -28,7 +29,6 @@ from muni_watchdog.checks.ssh.installed import (
 )
 from muni_watchdog.checks.vulns.params import VulnParams
 from muni_watchdog.checks.vulns.records import FeedError, ecosystem_of
-
 from tests.ssh_hosts import remote
 
 DATA = Path(__file__).parent / "data" / "vulns"

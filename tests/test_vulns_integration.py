@@ -21,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
+from lab.ssh_lab import SshLab
 from muni_watchdog.checks.base import TargetInfo
 from muni_watchdog.checks.ssh.connection import SshConnection, SshSession
 from muni_watchdog.checks.ssh.installed import collect_installed
@@ -30,8 +32,6 @@ from muni_watchdog.checks.vulns.match import package_names
 from muni_watchdog.checks.vulns.params import VulnParams
 from muni_watchdog.checks.vulns.versions import compare
 from muni_watchdog.core.model import CheckContext, State
-
-from lab.ssh_lab import SshLab
 from tests.test_vulns_download import FeedServer
 
 pytestmark = pytest.mark.integration

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from muni_watchdog.checks.ssh.installed import InstalledPackage, InstalledSoftware, OsIdentity
 from muni_watchdog.checks.vulns.index import FeedState, FeedView
 from muni_watchdog.checks.vulns.judge import evaluate_vulnerabilities

@@ -13,6 +13,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+
 from muni_watchdog.checks.vulns.versions import VersionError, check, compare
 
 DPKG_CASES = """\

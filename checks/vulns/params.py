@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from muni_watchdog.checks.ssh.common import SshCheckParams
 from muni_watchdog.checks.ssh.patches_common import PatchesParams
 from muni_watchdog.core.durations import DAY, HOUR
 from muni_watchdog.core.types import Duration, Timeout
-from pydantic import Field
 
 _PATCH_AGES = PatchesParams.model_fields
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import ijson
+
 from muni_watchdog.checks.vulns.records import (
     DEBIAN_RELEASES,
     Advisory,
