@@ -48,6 +48,8 @@ def license_of(dist: Distribution) -> str:
     """The distribution's license as a DEP-5 short name (SPDX, with lower-case and/or)."""
     meta = dist.metadata
     field = (meta.get("License-Expression") or meta.get("License") or "").strip()
+    if field.upper() == "BSD":  # names no variant (semantic_version): its text says which
+        return license_from_text(dist) or "BSD-3-Clause"
     if field and "\n" not in field and len(field) <= 60 and field.upper() != "UNKNOWN":
         name = SPELLINGS.get(field, field)
         return re.sub(r" (AND|OR) ", lambda m: f" {m[1].lower()} ", name).replace(", ", ",")

@@ -1,0 +1,17 @@
+"""Known vulnerabilities in installed packages: feeds (OSV, the Debian security tracker, CISA's
+KEV catalogue), their compact stored form, and the pure matching and judging.
+
+What the daemon wires (a later stage):
+
+* on a schedule, for each :data:`feeds.DEFAULT_SOURCES` entry: ``feeds.update_feed(source,
+  <state>/vulns, now)`` — blocking I/O, in a thread;
+* per target: ``checks.ssh.installed.collect_installed(target, params)`` (I/O) →
+  ``feeds.load_view(<state>/vulns, installed.os, match.package_names(installed))`` (I/O,
+  bounded by the host's packages) → ``judge.evaluate_vulnerabilities(installed, view, params,
+  ctx)`` (pure; the first-seen times live in the check's memory).
+"""
+
+from muni_watchdog.checks.vulns.judge import evaluate_vulnerabilities
+from muni_watchdog.checks.vulns.params import VulnParams
+
+__all__ = ["VulnParams", "evaluate_vulnerabilities"]
