@@ -6,7 +6,6 @@ configuration, with the checks of the device's class."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -18,6 +17,7 @@ from muni_watchdog.checks.snmp.client import SnmpError
 from muni_watchdog.checks.snmp.connection import AUTH_PROTOCOLS, PRIV_PROTOCOLS, SnmpConnection
 from muni_watchdog.checks.snmp.device import PROFILES
 from muni_watchdog.checks.snmp.discover import discover
+from muni_watchdog.cli.interrupt import run_stoppable
 
 EXIT_FAILED = 3     # as a monitoring plugin's UNKNOWN: we could not find out
 EXIT_USAGE = 2
@@ -90,7 +90,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
         print(f"discover: {message}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        found, poll = asyncio.run(discover(host, conn))
+        found, poll = run_stoppable(discover(host, conn))
     except SnmpError as exc:
         print(f"{args.host}: {exc}", file=sys.stderr)
         return EXIT_FAILED
