@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="least severe log messages shown on stderr (default: INFO)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND",
+                                required=True)
     monitoring.register(sub)
     p = sub.add_parser("version", help="print the version", description="Print the version.")
     p.set_defaults(handler=cmd_version)
