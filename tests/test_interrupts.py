@@ -171,3 +171,51 @@ backups:
         assert store.restore_tests() == []
     finally:
         store.close()
+
+
+# -- a stop after a notification: Apprise's idle workers are not work ------------------------
+
+# The daemon as `muni-watchdog run` starts it, given one more site job that sends one message
+# through Apprise (as the outbox does, from a worker thread), then SIGTERM.
+AFTER_A_SEND = """\
+import asyncio, os, signal, sys
+import apprise
+from muni_watchdog.core.logs import setup_logging
+from muni_watchdog.daemon import service
+from muni_watchdog.daemon.runtime import SiteJob
+
+setup_logging("INFO")
+
+
+def send():
+    notifier = apprise.Apprise()
+    notifier.add(sys.argv[3])
+    assert notifier.notify(title="test", body="one message")
+
+
+class SendOnce(SiteJob):
+    async def install(self, config, runtime):
+        await asyncio.to_thread(send)
+        asyncio.get_running_loop().call_later(0.5, os.kill, os.getpid(), signal.SIGTERM)
+
+standard_jobs = service.standard_jobs
+service.standard_jobs = lambda: [*standard_jobs(), SendOnce()]
+sys.exit(service.run_daemon(sys.argv[1], sys.argv[2]))
+"""
+
+
+def test_a_stop_after_a_notification_waits_for_no_idle_worker(tmp_path):
+    from lab.servers import HttpReceiver
+    receiver = HttpReceiver().start()
+    config = tmp_path / "watchdog.yaml"
+    config.write_text("site: {name: Testville}\ntargets: []\n")
+    try:
+        out = subprocess.run([sys.executable, "-c", AFTER_A_SEND, str(config),
+                              str(tmp_path / "state"), f"json://127.0.0.1:{receiver.port}/"],
+                             capture_output=True, text=True, timeout=60, cwd=ROOT)
+    finally:
+        receiver.stop()
+    assert len(receiver.requests) == 1
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.rstrip().endswith("INFO stopped"), out.stderr
+    assert "busy" not in out.stderr and " ERROR " not in out.stderr
