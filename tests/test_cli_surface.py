@@ -65,6 +65,27 @@ def test_the_console_script_and_python_m_are_the_same_program(argv):
     assert script.stdout.startswith("usage: muni-watchdog") or "--help" not in argv
 
 
+def test_every_command_and_argument_says_what_it_is():
+    # what --help, the man page and the completion show: nothing bare
+    import argparse
+
+    def walk(parser, path):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    assert sub.description, f"muni-watchdog {' '.join((*path, name))}"
+                    yield from walk(sub, (*path, name))
+            elif not isinstance(action, argparse._HelpAction) and not action.help:
+                yield f"{' '.join(path)} {'/'.join(action.option_strings) or action.dest}"
+    assert list(walk(build_parser(), ())) == []
+
+
+def test_discover_names_its_snmp_version_apart_from_the_programs():
+    parser = build_parser()
+    for option in ("--snmp-version", "--version"):   # the old name still works
+        assert parser.parse_args(["discover", "printer", option, "1"]).snmp_version == "1"
+
+
 # -- the man page -----------------------------------------------------------------------------
 
 def test_man_page_and_completion_are_current_with_the_parser():

@@ -52,7 +52,7 @@ def register(sub) -> None:
     w = canary_sub.add_parser("write", help="write (replace) a canary file",
                               description="Write a canary at PATH (atomically). Run it just "
                               "before each backup, e.g. in the backup job's pre-hook.")
-    w.add_argument("path", metavar="PATH")
+    w.add_argument("path", metavar="PATH", help="the canary file, inside the backed-up tree")
     w.set_defaults(handler=cmd_canary_write)
 
 

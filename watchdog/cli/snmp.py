@@ -32,18 +32,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         "with --json. Exit 0 when the device answered, 3 when it did not (the reason is "
         "printed), 2 for bad options.")
     p.add_argument("host", metavar="HOST[:PORT]", help="the device (port default 161)")
-    p.add_argument("--version", dest="snmp_version", choices=["1", "2c", "3"], default=None,
+    # --version was its first name; --snmp-version beside the program's own --version
+    p.add_argument("--snmp-version", "--version", dest="snmp_version",
+                   choices=["1", "2c", "3"], default=None,
                    help="SNMP version (default 2c, or 3 with --v3-user)")
     p.add_argument("--community", help="v1/v2c community (visible to other local users in "
                    "the process list: prefer --community-file); default 'public'")
     p.add_argument("--community-file", help="file holding the community")
     p.add_argument("--v3-user", help="SNMPv3 user name")
-    p.add_argument("--auth-protocol", choices=AUTH_PROTOCOLS, type=str.upper)
-    p.add_argument("--auth-password-file")
-    p.add_argument("--priv-protocol", choices=PRIV_PROTOCOLS, type=str.upper)
-    p.add_argument("--priv-password-file")
+    p.add_argument("--auth-protocol", choices=AUTH_PROTOCOLS, type=str.upper,
+                   help="SNMPv3 authentication (with --auth-password-file)")
+    p.add_argument("--auth-password-file", help="file holding the SNMPv3 auth password")
+    p.add_argument("--priv-protocol", choices=PRIV_PROTOCOLS, type=str.upper,
+                   help="SNMPv3 encryption (with --priv-password-file)")
+    p.add_argument("--priv-password-file", help="file holding the SNMPv3 privacy password")
     p.add_argument("--timeout", default="2s", help="per request (default 2s)")
-    p.add_argument("--retries", type=int, default=2)
+    p.add_argument("--retries", type=int, default=2,
+                   help="re-sends of an unanswered request (default 2)")
     p.add_argument("--no-bulk", action="store_true", help="use GETNEXT, not GETBULK")
     p.add_argument("--json", action="store_true", help="print the JSON contract")
     p.set_defaults(handler=cmd_discover)
