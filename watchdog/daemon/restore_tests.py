@@ -107,7 +107,7 @@ class RestoreTests(SiteJob):
                 trigger = CronTrigger.from_crontab(cron, timezone=config.site.timezone)
                 runtime.scheduler.add_job(self.run, trigger, args=[backup.id, full],
                                           id=f"{prefix}:{backup.id}", misfire_grace_time=3600,
-                                          name=f"{backup_key(backup.id)}"
+                                          name=str(backup_key(backup.id))
                                           + (" (full drill)" if full else ""))
 
     def check_keys(self, config: Config) -> set[CheckKey]:
