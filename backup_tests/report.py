@@ -14,6 +14,7 @@ from typing import Any
 
 from muni_watchdog.core.durations import humanize
 from muni_watchdog.core.model import Metric, Outcome, Result, State
+from muni_watchdog.core.text import plain_text
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,11 @@ class BackupState:
 class Problem:
     state: State
     text: str
+
+    def __post_init__(self) -> None:
+        # restic's words (and the file names it quotes) become the summary, the alert and
+        # the stored row: without terminal escapes (core.text).
+        self.text = plain_text(self.text)
 
 
 @dataclass

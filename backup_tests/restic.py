@@ -47,6 +47,7 @@ from muni_watchdog.backup_tests.stale_locks import (
     parse_lock_ids,
     pid_alive,
 )
+from muni_watchdog.core.text import plain_text
 
 log = logging.getLogger(__name__)
 # sh logs every process start at INFO (whole argument lists); our own debug line is enough
@@ -217,7 +218,10 @@ class Restic:
         code = proc.exit_code if proc.exit_code is not None else 1
         if code < 0:  # killed by a signal
             code = 128 - code
-        return Run(args, code, stdout, stderr, time.monotonic() - started, cut_out or cut_err)
+        # stderr holds restic's messages, which become summaries: without the terminal
+        # escapes of its progress lines (core.text). stdout is data (JSON), parsed as is.
+        return Run(args, code, stdout, plain_text(stderr), time.monotonic() - started,
+                   cut_out or cut_err)
 
     async def run_ok(self, args: Sequence[str], *, timeout: float | None = None,
                      accept: Sequence[int] = (0,), quiet_stderr: bool = True) -> Run:

@@ -5,6 +5,7 @@
 * :func:`make_self_signed`: a certificate with a chosen expiry.
 * :class:`SmtpCapture`: an SMTP server (aiosmtpd) that keeps, and optionally prints, every mail.
 * :class:`TcpListener`: accepts connections and closes them.
+* :class:`SilentListener`: accepts connections and never says a word.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _LabServer
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self.server.lab.started += 1
         status, body, delay = self.server.lab.answer()
         if delay:
             time.sleep(delay)
@@ -57,7 +59,8 @@ class HttpLab:
         self.status = 200
         self.body = body
         self.delay = 0.0
-        self.requests = 0
+        self.requests = 0   # answered
+        self.started = 0    # received (a slow answer is still on its way)
         self.outage: tuple[float, float, float] | None = None  # (start, period, length)
         self._server = _LabServer((LOOPBACK, port), _Handler)
         self._server.lab = self
@@ -235,6 +238,51 @@ class TcpListener:
 
     def stop(self) -> None:
         self._close()
+
+
+class SilentListener:
+    """Accepts TCP connections on loopback, keeps them open and never sends a byte: a host
+    where something listens that is not the expected server (an SSH port behind a dead
+    proxy, a web server that hangs). ``accepted`` counts the connections so far."""
+
+    def __init__(self) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.bind((LOOPBACK, 0))
+        self._sock.listen(16)
+        self.port = self._sock.getsockname()[1]
+        self._held: list[socket.socket] = []
+        self._accepted = threading.Condition()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def accepted(self) -> int:
+        with self._accepted:
+            return len(self._held)
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with self._accepted:
+                self._held.append(conn)
+                self._accepted.notify_all()
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        """True once ``count`` connections were accepted, False after ``timeout`` seconds."""
+        with self._accepted:
+            return self._accepted.wait_for(lambda: len(self._held) >= count, timeout)
+
+    def stop(self) -> None:
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        except OSError:
+            pass
+        self._sock.close()
+        with self._accepted:
+            for conn in self._held:
+                conn.close()
 
 
 def free_port() -> int:

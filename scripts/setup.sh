@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES="python3 python3-venv python3-pip ca-certificates tzdata systemd \
 restic snmpd snmp openssh-server openssh-client chromium fonts-dejavu-core \
-lintian binutils prometheus graphviz"
+lintian binutils prometheus graphviz man-db groff-base"
 
 if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
 missing=""
@@ -20,7 +20,8 @@ if [ -n "$missing" ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
     # The packaged snmpd and prometheus start system services: the lab and the tests run
-    # their own on loopback. (lintian and binutils' strip are for the .deb's build and test.)
+    # their own on loopback. (lintian and binutils' strip are for the .deb's build and test;
+    # man-db and groff-base render the generated man page in its test.)
     if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
         $SUDO systemctl disable --now snmpd prometheus >/dev/null 2>&1 || true
     fi

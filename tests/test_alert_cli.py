@@ -106,7 +106,7 @@ def test_maintenance_and_exceptions_are_recorded_and_audited(site):
     assert "#2 2026-12-01 22:00 to 2026-12-01 23:00: mail — disk swap (Dana)" in listing
     bad = cli("maintenance", "add", "--target", "nope", "--start", "now", "--end", "+1h",
               "--owner", "D", "--reason", "r", "-c", str(config), "--state-dir", str(state))
-    assert bad.returncode == 2 and "unknown target or service: nope" in bad.stderr
+    assert bad.returncode == 2 and "no target named nope (known: " in bad.stderr
     bad = cli("maintenance", "add", "--site", "--every", "someday 02:00-04:00", "--owner", "D",
               "--reason", "r", "-c", str(config), "--state-dir", str(state))
     assert bad.returncode == 2 and "unknown day 'someday'; use mon..sun" in bad.stderr

@@ -141,7 +141,9 @@ def test_the_package_carries_what_debian_expects(deb, tmp_path):
                    "/usr/bin/muni-watchdog", str(UNIT), "/etc/muni-watchdog/secrets/",
                    "/etc/muni-watchdog/muni-watchdog.yaml.example",
                    "/usr/share/doc/muni-watchdog/copyright",
-                   "/usr/share/doc/muni-watchdog/changelog.Debian.gz"):
+                   "/usr/share/doc/muni-watchdog/changelog.Debian.gz",
+                   "/usr/share/man/man1/muni-watchdog.1.gz",
+                   "/usr/share/bash-completion/completions/muni-watchdog"):
         assert wanted in paths, wanted
     # No byte-code (postinst compiles it) and no activation scripts or foreign commands.
     assert not [p for p in paths if "__pycache__" in p or p.endswith((".pyc", ".pyo"))]
@@ -169,6 +171,11 @@ def test_the_package_carries_what_debian_expects(deb, tmp_path):
     # every bundled distribution has its paragraph, e.g. these two
     assert re.search(r"^Comment: paramiko \S+;", copyright, re.M)
     assert re.search(r"^Comment: pydantic \S+;", copyright, re.M)
+    # the man page and the completion generated from the parser, as committed
+    man = files / "usr/share/man/man1/muni-watchdog.1.gz"
+    assert gzip.decompress(man.read_bytes()) == (ROOT / "man/muni-watchdog.1").read_bytes()
+    completion = files / "usr/share/bash-completion/completions/muni-watchdog"
+    assert completion.read_bytes() == (ROOT / "completion/muni-watchdog.bash").read_bytes()
 
 
 @pytest.mark.skipif(shutil.which("lintian") is None, reason="lintian is not installed")
@@ -236,6 +243,10 @@ def test_without_a_valid_configuration_the_service_is_not_enabled(installed):
 def test_the_installed_command_runs_and_validates_the_example(installed):
     out = run("muni-watchdog", "version")
     assert out.stdout.strip() == f"muni-watchdog {upstream_version()}"
+    assert run("muni-watchdog", "--version").stdout == out.stdout
+    if shutil.which("man"):
+        assert run("man", "-w", "muni-watchdog").stdout.strip() == \
+            "/usr/share/man/man1/muni-watchdog.1.gz"
     # The example names secret files an admin creates later: --no-secrets checks the rest.
     out = run("muni-watchdog", "validate", "--no-secrets", "-c", f"{CONFIG}.example")
     assert ": OK — " in out.stdout, out.stdout

@@ -20,6 +20,7 @@ from muni_watchdog.checks.ssh.common import (
 from muni_watchdog.checks.ssh.connection import CommandResult
 from muni_watchdog.checks.ssh.plugin import parse_plugin_output
 from muni_watchdog.core.model import CheckContext, Outcome, Result, State
+from muni_watchdog.core.text import plain_text
 
 log = logging.getLogger("muni-watchdog.ssh")
 
@@ -53,7 +54,9 @@ class CommandCheck:
         if raw.exit_status in (126, 127) or raw.exit_status > 128:
             raise CollectError(f"{name}: {exit_reason(raw.exit_status)}: "
                                f"{raw.stderr.strip()[:200]}".rstrip(": "))
-        output = parse_plugin_output(raw.stdout)
+        # A plugin's output is text for a person (the plugin API): colours and other
+        # escapes go before it is parsed, so "\x1b[32mOK\x1b[0m - ... | load=0.5" reads.
+        output = parse_plugin_output(plain_text(raw.stdout))
         for reason in output.dropped:
             log.warning("plugin %s: perfdata dropped: %s", name, reason)
         results = []
@@ -67,7 +70,7 @@ class CommandCheck:
             summary = f"exit {raw.exit_status} (plugins exit 0-3): " \
                 f"{output.summary or '(no output)'}"
         results.append(Result(state, summary, output.long_text))
-        stderr = raw.stderr.strip()
+        stderr = plain_text(raw.stderr).strip()
         if stderr and raw.exit_status == 0:
             # A plugin that says OK but complains on stderr did not really check.
             results.append(Result(State.UNKNOWN, f"{name} wrote to stderr: "

@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_option(p)
     add_state_dir_option(p)
     p.add_argument("--all", action="store_true", help="include resolved incidents")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=cmd_incidents)
 
     p = sub.add_parser("ack", help="acknowledge an incident",
@@ -54,15 +54,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "maintenance and exceptions. 'audit verify' exits 1 if the chain is "
                        "broken.")
     add_state_dir_option(p)
-    p.add_argument("action", nargs="?", choices=["verify"])
-    p.add_argument("--json", action="store_true")
+    p.add_argument("action", nargs="?", choices=["verify"],
+                   help="verify: check the hash chain instead of listing (exit 1 if broken)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=cmd_audit)
 
     p = sub.add_parser("test-alert", help="send a test message to a channel now",
                        description="Send a test message through one channel, directly (the "
                        "daemon also sends one weekly). Exit 0 when delivered, 1 when not.")
     add_config_option(p)
-    p.add_argument("channel")
+    p.add_argument("channel", help="a channel's name in notify.channels")
     p.set_defaults(handler=cmd_test_alert)
 
 

@@ -8,9 +8,7 @@ loads the config, keeps the rotation state and the history in the store, and pri
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +23,7 @@ from muni_watchdog.cli.common import (
     add_state_dir_option,
     load_config_or_report,
 )
+from muni_watchdog.cli.interrupt import Stopped, run_stoppable
 from muni_watchdog.core.durations import humanize
 from muni_watchdog.core.model import State
 from muni_watchdog.daemon.restore_tests import WORK_SUBDIR, remote_source, report_row
@@ -53,7 +52,7 @@ def register(sub) -> None:
     w = canary_sub.add_parser("write", help="write (replace) a canary file",
                               description="Write a canary at PATH (atomically). Run it just "
                               "before each backup, e.g. in the backup job's pre-hook.")
-    w.add_argument("path", metavar="PATH")
+    w.add_argument("path", metavar="PATH", help="the canary file, inside the backed-up tree")
     w.set_defaults(handler=cmd_canary_write)
 
 
@@ -65,19 +64,6 @@ def cmd_canary_write(args: argparse.Namespace) -> int:
         return 1
     print(f"canary written: {args.path} ({canary.created_at.isoformat()})")
     return 0
-
-
-async def _stop_on_sigterm(coro):
-    """Run ``coro``; SIGTERM cancels it. Cancellation arrives at an ``await``, so the run stops
-    restic and removes its scratch directory, and no library call is cut in half (an exception
-    raised from a signal handler can land anywhere, even while a library holds a lock). The
-    daemon stops its runs the same way."""
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
-    try:
-        return await coro
-    finally:
-        loop.remove_signal_handler(signal.SIGTERM)
 
 
 def cmd_restore_test(args: argparse.Namespace) -> int:
@@ -110,10 +96,14 @@ def cmd_restore_test(args: argparse.Namespace) -> int:
                     print(f"{backup_id}: {text}…", file=sys.stderr, flush=True)
 
             try:
-                report = asyncio.run(_stop_on_sigterm(_run_one(
-                    config, backup, service, state, args.full, work_dir, progress)))
-            except asyncio.CancelledError:
-                return 128 + signal.SIGTERM  # stopped; the run cleaned up after itself
+                # Ctrl-C or SIGTERM cancels the run at an await: restic is interrupted (it
+                # removes its lock) and the scratch directory removed before Stopped.
+                report = run_stoppable(_run_one(
+                    config, backup, service, state, args.full, work_dir, progress))
+            except Stopped as stop:
+                print(f"muni-watchdog restore-test {backup.id}: stopped by {stop}; restic "
+                      "stopped, scratch directory removed, nothing recorded", file=sys.stderr)
+                return stop.exit_code
             store.record_restore_test(report_row(report),
                                       report.state.as_dict() if report.state else None)
             reports.append(report)

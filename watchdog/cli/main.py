@@ -5,10 +5,13 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
 from collections.abc import Sequence
 
 from muni_watchdog import __version__
 from muni_watchdog.cli import alerts, backup, maintenance, monitoring, reports, snmp, ssh
+from muni_watchdog.cli.interrupt import Stopped, end_stopped
 
 # In the order of ``muni-watchdog --help``; ``version`` comes after the daemon's own commands.
 GROUPS = (alerts, maintenance, backup, ssh, snmp, reports)
@@ -18,9 +21,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="muni-watchdog",
         description="Monitoring and backup-verification daemon for small municipalities.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}",
+                        help="print the version and exit (as the command version)")
     parser.add_argument("--log-level", default="INFO",
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="least severe log messages shown on stderr (default: INFO)")
+    sub = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND",
+                                required=True)
     monitoring.register(sub)
     p = sub.add_parser("version", help="print the version", description="Print the version.")
     p.set_defaults(handler=cmd_version)
@@ -38,6 +45,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except BrokenPipeError:
         return 0
+    except Stopped as stop:  # Ctrl-C or SIGTERM during a command's network work
+        print(f"muni-watchdog {args.command}: stopped by {stop}", file=sys.stderr)
+        return end_stopped(stop.exit_code)
+    except KeyboardInterrupt:
+        # Ctrl-C anywhere else: one line and the shell's code for SIGINT, not a traceback.
+        # What was in progress cleaned up on the way out (finally blocks, context managers).
+        print(f"muni-watchdog {args.command}: interrupted", file=sys.stderr)
+        return end_stopped(128 + signal.SIGINT)
 
 
 def cmd_version(args: argparse.Namespace) -> int:

@@ -30,7 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "running); when one ends, everything in it is re-checked and one "
                        "summary is sent.")
     msub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    m = msub.add_parser("add", help="add a one-off or recurring window")
+    m = msub.add_parser("add", help="add a one-off or recurring window",
+                        description="Add a maintenance window for targets, services or the "
+                        "whole site: one-off (--start, --end) or recurring (--every).")
     add_config_option(m)
     add_state_dir_option(m)
     m.add_argument("--target", action="append", default=[], help="target id (repeatable)")
@@ -43,18 +45,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--owner", required=True, help="who is responsible")
     m.add_argument("--reason", required=True, help="why, e.g. 'patch night'")
     m.set_defaults(handler=cmd_maintenance_add)
-    m = msub.add_parser("list", help="list windows")
+    m = msub.add_parser("list", help="list windows",
+                        description="List the maintenance windows in force or to come (and "
+                        "the ended ones with --all).")
     add_config_option(m)
     add_state_dir_option(m)
     m.add_argument("--all", action="store_true", help="include ended windows")
-    m.add_argument("--json", action="store_true")
+    m.add_argument("--json", action="store_true", help="print JSON instead of a table")
     m.set_defaults(handler=cmd_maintenance_list)
-    m = msub.add_parser("end", help="end a window now")
+    m = msub.add_parser("end", help="end a window now",
+                        description="End a maintenance window now: what it covered is "
+                        "re-checked and one summary is sent.")
     add_config_option(m)
     add_state_dir_option(m)
-    m.add_argument("id", type=int)
-    m.add_argument("--by", required=True)
-    m.add_argument("--reason", default="ended early")
+    m.add_argument("id", type=int, help="the window's number (from 'maintenance list')")
+    m.add_argument("--by", required=True, help="who ends it (for the audit log)")
+    m.add_argument("--reason", default="ended early", help="why (default: ended early)")
     m.set_defaults(handler=cmd_maintenance_end)
 
     p = sub.add_parser("exception", help="accepted risks: add, list, end",
@@ -62,27 +68,33 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "election): their problems are not alerted until the mandatory expiry, "
                        "which notifies.")
     esub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    e = esub.add_parser("add", help="accept a risk until a date")
+    e = esub.add_parser("add", help="accept a risk until a date",
+                        description="Accept a risk on a target (or one of its checks): its "
+                        "problems are not alerted until --expires, when the owner is told.")
     add_config_option(e)
     add_state_dir_option(e)
-    e.add_argument("--target", required=True)
+    e.add_argument("--target", required=True, help="target id")
     e.add_argument("--check", default="*", help="one check of the target (default: all)")
     e.add_argument("--owner", required=True, help="who accepts the risk")
-    e.add_argument("--reason", required=True)
+    e.add_argument("--reason", required=True, help="why the risk is accepted")
     e.add_argument("--expires", required=True, help="'YYYY-MM-DD', '+30d' ...")
     e.set_defaults(handler=cmd_exception_add)
-    e = esub.add_parser("list", help="list exceptions")
+    e = esub.add_parser("list", help="list exceptions",
+                        description="List the accepted risks in force (and the ended or "
+                        "expired ones with --all).")
     add_config_option(e)
     add_state_dir_option(e)
-    e.add_argument("--all", action="store_true")
-    e.add_argument("--json", action="store_true")
+    e.add_argument("--all", action="store_true", help="include ended and expired ones")
+    e.add_argument("--json", action="store_true", help="print JSON instead of a table")
     e.set_defaults(handler=cmd_exception_list)
-    e = esub.add_parser("end", help="end an exception now")
+    e = esub.add_parser("end", help="end an exception now",
+                        description="End an accepted risk now: its problems alert again.")
     add_config_option(e)
     add_state_dir_option(e)
-    e.add_argument("id", type=int)
-    e.add_argument("--by", required=True)
-    e.add_argument("--reason", default="risk no longer accepted")
+    e.add_argument("id", type=int, help="the exception's number (from 'exception list')")
+    e.add_argument("--by", required=True, help="who ends it (for the audit log)")
+    e.add_argument("--reason", default="risk no longer accepted",
+                   help="why (default: risk no longer accepted)")
     e.set_defaults(handler=cmd_exception_end)
 
 
@@ -91,10 +103,12 @@ def cmd_maintenance_add(args) -> int:
     config, now = config_and_now(args)
     if config is None:
         return 2
-    unknown = [t for t in args.target if t not in config.target_by_id] + \
-        [s for s in args.service if s not in config.service_by_id]
+    unknown = [f"no target named {t} (known: {', '.join(config.target_by_id) or 'none'})"
+               for t in args.target if t not in config.target_by_id] + \
+        [f"no service named {s} (known: {', '.join(config.service_by_id) or 'none'})"
+         for s in args.service if s not in config.service_by_id]
     if unknown:
-        return fail(f"unknown target or service: {', '.join(unknown)}")
+        return fail(f"{args.config}: " + "; ".join(unknown))
     if not (args.target or args.service or args.site):
         return fail("say what is in maintenance: --target, --service or --site")
     tz = config.site.timezone
@@ -173,7 +187,8 @@ def cmd_exception_add(args) -> int:
     if config is None:
         return 2
     if args.target not in config.target_by_id:
-        return fail(f"no target named {args.target}")
+        return fail(f"{args.config}: no target named {args.target} (known: "
+                    f"{', '.join(config.target_by_id) or 'none'})")
     try:
         expires = parse_when(args.expires, config.site.timezone, now)
         store = open_store_for_write(args.state_dir)

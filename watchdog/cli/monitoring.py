@@ -16,6 +16,7 @@ from muni_watchdog.cli.common import (
     load_config_or_report,
     print_table,
 )
+from muni_watchdog.cli.interrupt import run_stoppable
 from muni_watchdog.config.loading import ConfigError, load_config
 from muni_watchdog.core.durations import humanize
 from muni_watchdog.core.model import State
@@ -94,7 +95,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         finally:
             await close_sessions(specs)
 
-    results = asyncio.run(run_all())
+    results = run_stoppable(run_all())  # Ctrl-C: one line, at once (cli.interrupt)
     rows = [{"services": list(s.services), "target": s.key.target, "check": s.key.check,
              "status": r.outcome.state.label, "summary": r.outcome.summary,
              "metrics": [m.as_dict() for m in r.outcome.metrics],

@@ -6,7 +6,6 @@ configuration, with the checks of the device's class."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -18,6 +17,7 @@ from muni_watchdog.checks.snmp.client import SnmpError
 from muni_watchdog.checks.snmp.connection import AUTH_PROTOCOLS, PRIV_PROTOCOLS, SnmpConnection
 from muni_watchdog.checks.snmp.device import PROFILES
 from muni_watchdog.checks.snmp.discover import discover
+from muni_watchdog.cli.interrupt import run_stoppable
 
 EXIT_FAILED = 3     # as a monitoring plugin's UNKNOWN: we could not find out
 EXIT_USAGE = 2
@@ -32,18 +32,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         "with --json. Exit 0 when the device answered, 3 when it did not (the reason is "
         "printed), 2 for bad options.")
     p.add_argument("host", metavar="HOST[:PORT]", help="the device (port default 161)")
-    p.add_argument("--version", dest="snmp_version", choices=["1", "2c", "3"], default=None,
+    # --version was its first name; --snmp-version beside the program's own --version
+    p.add_argument("--snmp-version", "--version", dest="snmp_version",
+                   choices=["1", "2c", "3"], default=None,
                    help="SNMP version (default 2c, or 3 with --v3-user)")
     p.add_argument("--community", help="v1/v2c community (visible to other local users in "
                    "the process list: prefer --community-file); default 'public'")
     p.add_argument("--community-file", help="file holding the community")
     p.add_argument("--v3-user", help="SNMPv3 user name")
-    p.add_argument("--auth-protocol", choices=AUTH_PROTOCOLS, type=str.upper)
-    p.add_argument("--auth-password-file")
-    p.add_argument("--priv-protocol", choices=PRIV_PROTOCOLS, type=str.upper)
-    p.add_argument("--priv-password-file")
+    p.add_argument("--auth-protocol", choices=AUTH_PROTOCOLS, type=str.upper,
+                   help="SNMPv3 authentication (with --auth-password-file)")
+    p.add_argument("--auth-password-file", help="file holding the SNMPv3 auth password")
+    p.add_argument("--priv-protocol", choices=PRIV_PROTOCOLS, type=str.upper,
+                   help="SNMPv3 encryption (with --priv-password-file)")
+    p.add_argument("--priv-password-file", help="file holding the SNMPv3 privacy password")
     p.add_argument("--timeout", default="2s", help="per request (default 2s)")
-    p.add_argument("--retries", type=int, default=2)
+    p.add_argument("--retries", type=int, default=2,
+                   help="re-sends of an unanswered request (default 2)")
     p.add_argument("--no-bulk", action="store_true", help="use GETNEXT, not GETBULK")
     p.add_argument("--json", action="store_true", help="print the JSON contract")
     p.set_defaults(handler=cmd_discover)
@@ -90,7 +95,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
         print(f"discover: {message}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        found, poll = asyncio.run(discover(host, conn))
+        found, poll = run_stoppable(discover(host, conn))
     except SnmpError as exc:
         print(f"{args.host}: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -28,3 +28,9 @@ def setup_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     for noisy in ("apscheduler", "apprise", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # paramiko's transport thread logs a failed handshake (a host that never speaks SSH, a
+    # reset) as ERROR followed by its own traceback, one record per line. Our check already
+    # says it in one line with the reason ("no SSH banner within 10s"), so paramiko's account
+    # is shown only when asked for everything (--log-level DEBUG).
+    logging.getLogger("paramiko.transport").setLevel(
+        logging.NOTSET if level == "DEBUG" else logging.CRITICAL)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from muni_watchdog.core.text import plain_text
+
 
 class State(enum.IntEnum):
     """A check state. The integer is the monitoring-plugins exit code (0/1/2/3).
@@ -94,6 +96,12 @@ class Result:
     summary: str
     details: str = ""
     affects_availability: bool | None = None
+
+    def __post_init__(self) -> None:
+        # Every check's text passes here on its way to a summary, an alert or a terminal:
+        # what another program printed (restic, a plugin, a device) loses its escapes here.
+        object.__setattr__(self, "summary", plain_text(self.summary))
+        object.__setattr__(self, "details", plain_text(self.details))
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from muni_watchdog.config.models import Config
 from muni_watchdog.core.transitions import decide
 from muni_watchdog.daemon import reload as reloading
 from muni_watchdog.daemon import sdnotify
+from muni_watchdog.daemon.cancelled import quiet_cancellations
 from muni_watchdog.daemon.engine import CheckSpec, build_specs, close_sessions, log_run, run_check
 from muni_watchdog.daemon.reload import OffLoopLoader, refuse
 from muni_watchdog.daemon.runtime import Runtime, SiteJob
@@ -67,6 +68,7 @@ class Daemon:
         self._reload_task: asyncio.Task | None = None
         self._reload_again = False
         self.executor: ThreadPoolExecutor | None = None
+        self.unquiet: Callable[[], None] = lambda: None
 
     async def run(self) -> int:
         try:
@@ -85,15 +87,18 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
         self.runtime = Runtime(self.scheduler, self.store, self.clock, self.state_dir)
+        # Until the process ends (run_daemon's loop clean-up cancels leftovers too).
+        self.unquiet = quiet_cancellations(self.stopping.is_set)
         await self._apply(config)
         self.scheduler.add_job(self._deliver, IntervalTrigger(seconds=OUTBOX_INTERVAL),
-                               id="outbox", next_run_time=self.clock())
+                               id="outbox", name="outbox", next_run_time=self.clock())
         self.scheduler.add_job(self._process_alerts, IntervalTrigger(seconds=ALERTS_INTERVAL),
-                               id="alerts", next_run_time=self.clock())
+                               id="alerts", name="alert loop", next_run_time=self.clock())
         self.scheduler.add_job(self._housekeeping, IntervalTrigger(hours=1), id="housekeeping",
+                               name="housekeeping",
                                next_run_time=self.clock() + timedelta(seconds=60))
         self.scheduler.add_job(self._report_status, IntervalTrigger(seconds=30), id="status",
-                               next_run_time=self.clock() + timedelta(seconds=2))
+                               name="status", next_run_time=self.clock() + timedelta(seconds=2))
         self.scheduler.start()
         loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
         loop.add_signal_handler(signal.SIGINT, self.stopping.set)
@@ -146,7 +151,8 @@ class Daemon:
             offset = interval * ((target_index[spec.key.target] * GOLDEN) % 1.0)
             self.intervals[job_id] = interval
             self.scheduler.add_job(self._run_check, interval_trigger(interval), args=[job_id],
-                                   id=job_id, next_run_time=now + timedelta(seconds=offset),
+                                   id=job_id, name=str(spec.key),  # "web/http" in the log
+                                   next_run_time=now + timedelta(seconds=offset),
                                    misfire_grace_time=max(1, int(interval)))
         kept = {s.key for s in specs}
         for job in self.jobs:

@@ -106,7 +106,9 @@ class RestoreTests(SiteJob):
                 # config validator accepts names (sun) and documents this.
                 trigger = CronTrigger.from_crontab(cron, timezone=config.site.timezone)
                 runtime.scheduler.add_job(self.run, trigger, args=[backup.id, full],
-                                          id=f"{prefix}:{backup.id}", misfire_grace_time=3600)
+                                          id=f"{prefix}:{backup.id}", misfire_grace_time=3600,
+                                          name=str(backup_key(backup.id))
+                                          + (" (full drill)" if full else ""))
 
     def check_keys(self, config: Config) -> set[CheckKey]:
         return {backup_key(b.id) for b in config.backups}

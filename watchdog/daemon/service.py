@@ -32,4 +32,5 @@ def run_daemon(config_path: str | Path, state_dir: str | Path) -> int:
         code = loop.run_until_complete(daemon.run())
     finally:
         close_loop(loop, daemon.executor)
+        daemon.unquiet()
     return code

@@ -4,8 +4,11 @@ whatever a check, a send or a library thread does."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures.thread
+import inspect
 import logging
 import os
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +39,32 @@ async def cancel_running(foreign: set[asyncio.Task], bound: float = CANCEL_SECON
                     bound, task.get_coro())
 
 
+def _pool_wait_line() -> int | None:
+    """The line where a ThreadPoolExecutor worker waits for its next piece of work."""
+    try:
+        lines, first = inspect.getsourcelines(concurrent.futures.thread._worker)
+    except (OSError, TypeError):
+        return None
+    return next((first + i for i, line in enumerate(lines)
+                 if "work_queue.get(block=True)" in line), None)
+
+
+_POOL_WAIT_LINE = _pool_wait_line()
+
+
+def idle_pool_worker(thread: threading.Thread) -> bool:
+    """A thread pool's worker waiting for work, holding none: Apprise keeps a process-wide
+    pool, so after any notification its idle workers outlive the loop. Interpreter exit wakes
+    and ends them at once, so they are not work still busy. (Unknown on another Python: then
+    False, and the thread is waited for as before.)"""
+    frame = sys._current_frames().get(thread.ident or -1)
+    while frame is not None:
+        if frame.f_code is concurrent.futures.thread._worker.__code__:
+            return frame.f_lineno == _POOL_WAIT_LINE
+        frame = frame.f_back
+    return False
+
+
 def close_loop(loop: asyncio.AbstractEventLoop, executor: ThreadPoolExecutor | None,
                bound: float = CANCEL_SECONDS) -> None:
     """Close the loop without ``asyncio.run``'s unbounded waits: leftover tasks, async
@@ -56,10 +85,12 @@ def close_loop(loop: asyncio.AbstractEventLoop, executor: ThreadPoolExecutor | N
     loop.close()
     deadline = time.monotonic() + EXIT_SECONDS
     for thread in threading.enumerate():
-        if thread is not threading.main_thread() and not thread.daemon:
+        if thread is not threading.main_thread() and not thread.daemon \
+                and not idle_pool_worker(thread):
             thread.join(max(0.0, deadline - time.monotonic()))
     stuck = [t.name for t in threading.enumerate()
-             if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+             if t is not threading.main_thread() and not t.daemon and t.is_alive()
+             and not idle_pool_worker(t)]
     if stuck:
         # Python would wait for these at exit, without limit: a stop must never hang.
         log.error("stopped, but threads %s are still busy; exiting without them",
