@@ -22,6 +22,7 @@ async def fetch(target: TargetInfo, need: Need) -> Poll:
 async def fetch_more(session: SnmpSession, first: Poll, need: Need) -> Poll:
     """``first`` plus what ``need`` asks beyond what it covered: a second step (a profile or
     vendor tables chosen from the probes) walks only what is new, not everything again."""
+    session.follow_up(need)
     covered = first.covered
     extra = Need(need.scalars - covered.scalars, need.tables - covered.tables,
                  need.probes - covered.probes)

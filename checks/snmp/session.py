@@ -86,6 +86,8 @@ class SnmpSession:
         self._batch: _Batch | None = None     # the poll new requests still join
         self._running: set[asyncio.Task] = set()
         self._cache: Poll | None = None
+        self._follow_ups = Need()      # asked in a second step last poll: asked up front
+        self._follow_ups_seen = Need()
         self.polls = 0
 
     @classmethod
@@ -120,23 +122,34 @@ class SnmpSession:
                     self._batch, self._pending = None, Need()
                 batch.task.cancel()
 
+    def follow_up(self, need: Need) -> None:
+        """``need`` is asked in a second step of this poll (a profile chosen from the first
+        answers, :func:`common.fetch_more`): the next poll asks it with the first, so a
+        device whose class did not change is polled in one round of requests."""
+        self._follow_ups_seen = self._follow_ups_seen | need
+
     async def _run_batch(self) -> Poll:
         await asyncio.sleep(GATHER_WINDOW)
-        need, self._pending, self._batch = self._pending, Need(), None
+        # A new round (not the second step of this one): the second steps of the last round
+        # join it; one not asked again (the class changed, the check was removed) is
+        # dropped after one round.
+        cache = self._cache
+        need = self._pending
+        if cache is None or time.monotonic() - cache.fetched_at >= CACHE_SECONDS:
+            self._follow_ups, self._follow_ups_seen = self._follow_ups_seen, Need()
+            need = need | self._follow_ups
+        self._pending, self._batch = Need(), None
         started, before = time.monotonic(), self.client.requests
         answers = self.client.answers
         poll = Poll(covered=need)
         try:
-            if need.probes:
-                poll.answering = await self.client.probe(dict(need.probes))
-            if need.scalars:
-                poll.values.update(await self.client.get(need.scalars))
-            if need.tables:
-                try:
-                    poll.values.update(await self.client.walk(need.tables))
-                except WalkError as exc:
-                    poll.values.update(exc.complete)
-                    poll.failed = exc.failed
+            try:
+                poll.values, poll.answering = await self.client.collect(
+                    need.scalars, need.tables, dict(need.probes))
+            except WalkError as exc:
+                poll.values.update(exc.complete)
+                poll.answering = getattr(exc, "answering", set())
+                poll.failed = exc.failed
         except SnmpError as exc:
             self._cache = None
             if exc.reason != "no_answer":
