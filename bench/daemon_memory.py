@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -170,6 +170,9 @@ def main() -> None:
     parser.add_argument("--sample", type=float, default=30.0, help="seconds between samples")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="run the daemon under tracemalloc and print what grew")
+    parser.add_argument("--arenas", type=int, default=0,
+                        help="MALLOC_ARENA_MAX for the daemon (0: the daemon's own cap of 2; "
+                        "glibc's default is 8 per core)")
     parser.add_argument("--no-peer", action="store_true",
                         help="do not run prometheus-snmp-exporter beside it")
     args = parser.parse_args()
@@ -200,13 +203,15 @@ def main() -> None:
         state = workdir / "state"
         argv = ["run", "-c", str(config), "--state-dir", str(state)]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if args.arenas:
+            env["MALLOC_ARENA_MAX"] = str(args.arenas)
         trace_dir = workdir / "trace"
         if args.tracemalloc:
             trace_dir.mkdir()
             # First snapshot after every target's first poll (the first runs are spread over
             # one interval, 60 s) and a minute more; the last one near the end.
             end = args.minutes * 60
-            env.update(BENCH_TRACE_FRAMES="8", BENCH_TRACE_DIR=str(trace_dir),
+            env.update(BENCH_TRACE_FRAMES=os.environ.get("BENCH_TRACE_FRAMES", "3"), BENCH_TRACE_DIR=str(trace_dir),
                        BENCH_TRACE_AT=f"{min(150.0, end / 2)},{end - 20}")
             command = [sys.executable, "-c", TRACED, *argv]
         else:

@@ -99,6 +99,7 @@ class SnmpClient:
         self.max_repetitions = conn.max_repetitions
         self.get_per_pdu = GET_OIDS_PER_PDU
         self.sizes: dict[str, int] = {}   # subtree -> var-binds when last walked to its end
+        self.most_per_answer = 0          # the most var-binds one GETBULK answer carried
         self.limits = WalkLimits()
         self.requests = 0
         self.answers = 0    # accepted answers: tells "stopped answering" from "never did"
@@ -138,6 +139,8 @@ class SnmpClient:
         else:
             answer = await self._request_community(op, oids, repetitions)
         self.answers += 1
+        if op == "bulk" and len(answer) > self.most_per_answer:
+            self.most_per_answer = len(answer)
         return _requested(op, oids, repetitions, answer)
 
     async def _request_community(self, op: str, oids: list[str], repetitions: int,

@@ -21,9 +21,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from muni_watchdog.checks.base import TargetInfo
+from muni_watchdog.checks.snmp.client import NEXT_OIDS_PER_PDU as NEXT_OIDS
 from muni_watchdog.checks.snmp.client import SnmpClient, SnmpError, WalkError, diagnose
 from muni_watchdog.checks.snmp.connection import SnmpConnection
-from muni_watchdog.checks.snmp.values import Value
+from muni_watchdog.checks.snmp.values import Value, Values
 
 GATHER_WINDOW = 0.02   # seconds to wait for the other checks of the target
 CACHE_SECONDS = 5.0    # a snapshot answers requests it covers for this long
@@ -52,7 +53,7 @@ class Need:
 class Poll:
     """What one poll of a target returned."""
 
-    values: dict[str, Value] = field(default_factory=dict)
+    values: dict[str, Value] = field(default_factory=Values)
     answering: set[str] = field(default_factory=set)
     fetched_at: float = 0.0          # time.monotonic()
     requests: int = 0
@@ -89,6 +90,9 @@ class SnmpSession:
         self._follow_ups = Need()      # asked in a second step last poll: asked up front
         self._follow_ups_seen = Need()
         self.polls = 0
+        self.values_polled = 0          # values of all polls (for the benchmark)
+        self.last_need: Need | None = None
+        self.last_requests = 0
 
     @classmethod
     def for_target(cls, target: TargetInfo) -> SnmpSession:
@@ -135,7 +139,8 @@ class SnmpSession:
         # dropped after one round.
         cache = self._cache
         need = self._pending
-        if cache is None or time.monotonic() - cache.fetched_at >= CACHE_SECONDS:
+        new_round = cache is None or time.monotonic() - cache.fetched_at >= CACHE_SECONDS
+        if new_round:
             self._follow_ups, self._follow_ups_seen = self._follow_ups_seen, Need()
             need = need | self._follow_ups
         self._pending, self._batch = Need(), None
@@ -144,10 +149,11 @@ class SnmpSession:
         poll = Poll(covered=need)
         try:
             try:
-                poll.values, poll.answering = await self.client.collect(
+                values, poll.answering = await self.client.collect(
                     need.scalars, need.tables, dict(need.probes))
+                poll.values = Values(values)
             except WalkError as exc:
-                poll.values.update(exc.complete)
+                poll.values = Values(exc.complete)
                 poll.answering = getattr(exc, "answering", set())
                 poll.failed = exc.failed
         except SnmpError as exc:
@@ -164,8 +170,32 @@ class SnmpSession:
         poll.requests = self.client.requests - before
         poll.seconds = poll.fetched_at - started
         self.polls += 1
+        self.values_polled += len(poll.values)
+        if new_round or self.last_need is None:
+            self.last_need, self.last_requests = need, poll.requests
+        else:   # a second step of the same round
+            self.last_need, self.last_requests = self.last_need | need, \
+                self.last_requests + poll.requests
         self._cache = poll
         return poll
+
+    def minimum_requests(self) -> int:
+        """The fewest requests the last round's data needs (see bench/daemon_path.py): one
+        GET for the scalars, one GETNEXT per 40 probes and empty subtrees, and per table
+        (the columns under one parent OID) its var-binds, one past the end per column, over
+        the most var-binds the agent put in one answer."""
+        need, sizes = self.last_need, self.client.sizes
+        if need is None:
+            return 0
+        empty = [root for root in need.tables if not sizes.get(root)]
+        count = (1 if need.scalars else 0) + -(-(len(need.probes) + len(empty)) // NEXT_OIDS)
+        tables: dict[str, int] = {}
+        for root in need.tables:
+            if sizes.get(root):
+                parent = root.rsplit(".", 1)[0]
+                tables[parent] = tables.get(parent, 0) + sizes[root] + 1
+        cap = max(1, self.client.most_per_answer)
+        return count + sum(-(-values // cap) for values in tables.values())
 
     async def close(self) -> None:
         """Cancel a poll still running (nobody will read it) and close the client."""

@@ -34,6 +34,8 @@ from muni_watchdog.daemon.reload import OffLoopLoader, refuse
 from muni_watchdog.daemon.runtime import Runtime, SiteJob
 from muni_watchdog.daemon.schedules import interval_trigger
 from muni_watchdog.daemon.shutdown import cancel_running
+from muni_watchdog.daemon.writer import RunWriter
+from muni_watchdog.store.check_state import RunRecord
 from muni_watchdog.store.database import Store
 
 log = logging.getLogger("muni-watchdog")
@@ -67,6 +69,7 @@ class Daemon:
         self._reload_task: asyncio.Task | None = None
         self._reload_again = False
         self.executor: ThreadPoolExecutor | None = None
+        self.writer: RunWriter | None = None   # the checks' runs, a transaction per group
 
     async def run(self) -> int:
         try:
@@ -109,6 +112,8 @@ class Daemon:
         self.scheduler.shutdown(wait=False)
         await cancel_running(self._foreign_tasks)
         await close_sessions(self.specs.values(), bound=2.0)
+        if self.writer is not None:
+            self.writer.flush()
         for job in self.jobs:
             try:
                 await job.close()
@@ -245,10 +250,10 @@ class Daemon:
             decision = decide(previous, result.outcome.state, result.outcome.summary,
                               spec.policy, result.started_at, result.outcome.immediate,
                               unavailable=result.outcome.unavailable)
-            self.store.record_run(spec.key, result.started_at, result.duration, result.outcome,
-                                  decision.status, dict(result.memory), spec.services,
-                                  spec.priority, decision.events,
-                                  interval=spec.policy.check_interval)
+            await self._writer().write(RunRecord(
+                spec.key, result.started_at, result.duration, result.outcome,
+                decision.status, dict(result.memory), spec.services, spec.priority,
+                tuple(decision.events), spec.policy.check_interval))
         except sqlite3.Error as exc:
             # Nothing was committed, so the same transition is decided again next run: an
             # alert is delayed by a full disk, never lost.
@@ -262,6 +267,12 @@ class Daemon:
                                           trigger=interval_trigger(decision.next_interval))
         if decision.events and self.scheduler:
             self.scheduler.modify_job("alerts", next_run_time=self.clock())
+
+    def _writer(self) -> RunWriter:
+        assert self.store is not None
+        if self.writer is None:
+            self.writer = RunWriter(self.store.record_runs)
+        return self.writer
 
     async def _deliver(self) -> None:
         if self.notifier is None:
