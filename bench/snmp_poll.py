@@ -231,6 +231,8 @@ def main() -> None:
     parser.add_argument("--daemon", action="store_true",
                         help="the daemon's path and its requests per poll beside "
                         "prometheus-snmp-exporter (bench/daemon_path.py)")
+    parser.add_argument("--agent", choices=("snmpd", "snmpsim"), default="snmpd",
+                        help="with --daemon: the devices' agent")
     parser.add_argument("--profile", metavar="FILE",
                         help="with --daemon: cProfile the measured rounds into FILE")
     args = parser.parse_args()
@@ -240,7 +242,8 @@ def main() -> None:
     try:
         if args.daemon:
             from bench import daemon_path
-            daemon_path.main(args.devices, args.agents, args.rounds, workdir, args.profile)
+            daemon_path.main(args.devices, args.agents, args.rounds, workdir, args.profile,
+                             args.agent)
             return
         if args.burst_only:
             snmpd = NetSnmpd(workdir / "snmpd").start()

@@ -69,12 +69,18 @@ class Poll:
         return self
 
 
-@dataclass
+def _covers(have: Need, need: Need) -> bool:
+    return need.scalars <= have.scalars and need.tables <= have.tables and \
+        need.probes <= have.probes
+
+
+@dataclass(eq=False)
 class _Batch:
     """One poll in progress and how many checks wait on it."""
 
     task: asyncio.Task
     waiters: int = 0
+    need: Need | None = None    # set when it stops gathering and starts polling
 
 
 class SnmpSession:
@@ -86,6 +92,7 @@ class SnmpSession:
         self._pending = Need()
         self._batch: _Batch | None = None     # the poll new requests still join
         self._running: set[asyncio.Task] = set()
+        self._inflight: set[_Batch] = set()   # polls under way (past the gather window)
         self._cache: Poll | None = None
         self._follow_ups = Need()      # asked in a second step last poll: asked up front
         self._follow_ups_seen = Need()
@@ -103,17 +110,21 @@ class SnmpSession:
         """The values ``need`` asks for, from a shared poll. Raises SnmpError (WalkError for
         a needed subtree that could not be walked to its end)."""
         cache = self._cache
-        if cache is not None and time.monotonic() - cache.fetched_at < CACHE_SECONDS and (
-                need.scalars <= cache.covered.scalars and need.tables <= cache.covered.tables
-                and need.probes <= cache.covered.probes):
+        if cache is not None and time.monotonic() - cache.fetched_at < CACHE_SECONDS and \
+                _covers(cache.covered, need):
             return cache.check(need)
-        self._pending = self._pending | need
-        if self._batch is None:
-            task = asyncio.get_running_loop().create_task(self._run_batch())
-            self._batch = _Batch(task)
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
-        batch = self._batch
+        # A poll already under way that asks all of it (a check started a moment after the
+        # others, the scheduler's jitter): wait for it rather than ask the agent again.
+        batch = next((b for b in self._inflight if b.need is not None and
+                      _covers(b.need, need) and not b.task.done()), None)
+        if batch is None:
+            self._pending = self._pending | need
+            if self._batch is None:
+                task = asyncio.get_running_loop().create_task(self._run_batch())
+                self._batch = _Batch(task)
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+            batch = self._batch
         batch.waiters += 1
         try:
             # shield: one waiter's cancellation must not cancel the poll for the others
@@ -124,6 +135,7 @@ class SnmpSession:
                 # Nobody waits any more (timed out or shut down): stop polling the device.
                 if self._batch is batch:
                     self._batch, self._pending = None, Need()
+                self._inflight.discard(batch)   # nobody may join a poll being cancelled
                 batch.task.cancel()
 
     def follow_up(self, need: Need) -> None:
@@ -143,7 +155,12 @@ class SnmpSession:
         if new_round:
             self._follow_ups, self._follow_ups_seen = self._follow_ups_seen, Need()
             need = need | self._follow_ups
+        batch = self._batch
         self._pending, self._batch = Need(), None
+        if batch is not None:
+            batch.need = need
+            self._inflight.add(batch)
+            batch.task.add_done_callback(lambda _: self._inflight.discard(batch))
         started, before = time.monotonic(), self.client.requests
         answers = self.client.answers
         poll = Poll(covered=need)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from muni_watchdog.store.check_state import RunRecord
 
-WINDOW = 0.05   # seconds: the checks of one poll finish within a few milliseconds
+WINDOW = 0.005  # seconds: the checks of one poll finish within a few milliseconds
 
 
 class RunWriter:
