@@ -236,3 +236,22 @@ def test_indexed_values_read_as_a_scan_does():
         list(subtree(plain, "1.3.6.1.2.1.25").items())
     indexed["1.3.6.1.2.1.25.1.1.1.1"] = 5     # changed after a look: looked up again
     assert subtree(indexed, "1.3.6.1.2.1.25.1.1.1")["1"] == 5
+
+
+def test_a_session_forgets_its_last_poll_when_it_can_no_longer_answer(sim, tmp_path,
+                                                                      monkeypatch):
+    from muni_watchdog.checks.snmp import session as session_module
+    monkeypatch.setattr(session_module, "CACHE_SECONDS", 0.2)
+
+    async def run():
+        info = target(tmp_path, sim.port, "switch")
+        session = info.session
+        try:
+            await session.fetch(SYSTEM_NEED)
+            held = session._cache is not None
+            await asyncio.sleep(0.5)
+            return held, session._cache
+        finally:
+            await session.close()
+    held, later = asyncio.run(run())
+    assert held and later is None   # no target keeps a stale snapshot (RSS at 500 targets)

@@ -194,7 +194,14 @@ class SnmpSession:
             self.last_need, self.last_requests = self.last_need | need, \
                 self.last_requests + poll.requests
         self._cache = poll
+        # Forget it when it can no longer answer: a poll's values, OIDs and their index are
+        # ~90 KiB for a server; 500 targets' last polls held for nothing were ~45 MB of RSS.
+        asyncio.get_running_loop().call_later(CACHE_SECONDS + 0.1, self._expire, poll)
         return poll
+
+    def _expire(self, poll: Poll) -> None:
+        if self._cache is poll:
+            self._cache = None
 
     def minimum_requests(self) -> int:
         """The fewest requests the last round's data needs (see bench/daemon_path.py): one
