@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-import apprise
-
 CONFIG_PREFIX = "config:"
 
 
@@ -14,15 +12,20 @@ class DeliveryError(RuntimeError):
     pass
 
 
-FORMATS = {"text": apprise.NotifyFormat.TEXT, "html": apprise.NotifyFormat.HTML,
-           "markdown": apprise.NotifyFormat.MARKDOWN}
+FORMATS = ("text", "html", "markdown")   # Apprise's NotifyFormat values
 
 
 def send(urls: Sequence[str], title: str, body: str, body_format: str = "text") -> None:
     """Send through every URL; raise :class:`DeliveryError` with Apprise's reason on failure.
 
     Blocking (Apprise's plugins use their own socket timeouts); call it from a worker thread.
+    Apprise is imported here, on the first message: it costs ~17 MB of RSS that a daemon
+    with nothing to say does not need.
     """
+    import apprise
+
+    if body_format not in FORMATS:
+        raise DeliveryError(f"unknown body format {body_format!r}")
     notifier = apprise.Apprise()
     for url in urls:
         if url.startswith(CONFIG_PREFIX):
@@ -37,7 +40,7 @@ def send(urls: Sequence[str], title: str, body: str, body_format: str = "text") 
     if len(notifier) == 0 and not any(u.startswith(CONFIG_PREFIX) for u in urls):
         raise DeliveryError("no notification URLs configured for this channel")
     with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
-        result = notifier.notify(body=body, title=title, body_format=FORMATS[body_format])
+        result = notifier.notify(body=body, title=title, body_format=apprise.NotifyFormat(body_format))
     if result is None:
         raise DeliveryError("no Apprise service matched (empty channel or config file)")
     if not result:

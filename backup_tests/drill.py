@@ -68,13 +68,16 @@ _UNKNOWN_FAILURES = {Failure.LOCKED, Failure.INTERRUPTED, Failure.NOT_INSTALLED,
 async def run_restore_test(backup: BackupParams, rpo_seconds: float, rto_seconds: float,
                            state: BackupState, *, full: bool, clock: Callable[[], datetime],
                            work_dir: Path, progress: Progress | None = None,
+                           status: Callable[[dict], None] | None = None,
                            environ: dict[str, str] | None = None,
                            sleep=None,
                            source_reader: RemoteSourceReader | None = None) -> RestoreTestReport:
     """Run one restore test of ``backup``; never raises for a failed test (the report says).
 
     ``source_reader`` reads the live data when ``backup.source`` is on an SSH target: the
-    caller builds it from that target's session (this package does not do SSH itself)."""
+    caller builds it from that target's session (this package does not do SSH itself).
+    ``status``: called with restic's status lines during the restore (a terminal's progress
+    line: :mod:`.restore_progress`); the daemon passes none."""
     started = time.monotonic()
     report = RestoreTestReport(backup.id, backup.service, clock(), full=full,
                                rpo_seconds=rpo_seconds, rto_seconds=rto_seconds, state=state)
@@ -85,7 +88,7 @@ async def run_restore_test(backup: BackupParams, rpo_seconds: float, rto_seconds
         restic = Restic(backup, work_dir, **kwargs)
         async with repository_lock(work_dir, backup.repository, wait=backup.lock_wait):
             await asyncio.to_thread(sweep_stale, backup.scratch_dir)
-            await _run(restic, backup, report, state, full, clock, say, source_reader)
+            await _run(restic, backup, report, state, full, clock, say, source_reader, status)
     except ResticError as exc:
         level = State.UNKNOWN if exc.failure in _UNKNOWN_FAILURES or "no answer within" in \
             exc.message else State.CRITICAL
@@ -125,7 +128,8 @@ def _explain(exc: ResticError, backup: BackupParams) -> str:
 
 async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
                state: BackupState, full: bool, clock: Callable[[], datetime],
-               say: Progress, source_reader: RemoteSourceReader | None) -> None:
+               say: Progress, source_reader: RemoteSourceReader | None,
+               status: Callable[[dict], None] | None = None) -> None:
     # 1. version: remembered per binary (path, size, mtime), so an upgrade is noticed
     binary = restic.binary_identity()
     cached = parse_version_number(state.restic_version) \
@@ -199,7 +203,9 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
                 for node in chosen:
                     args += ["--include", include_pattern(node.path)]
             if full or chosen:
-                run = await restic.run_ok(args, accept=(0, 1), quiet_stderr=False)
+                run = await restic.run_ok(
+                    args, accept=(0, 1), quiet_stderr=False,
+                    on_status=status if version.has_json_restore else None)
                 restore = parse_restore(run.stdout, run.stderr)
                 report.restore_seconds = run.seconds
                 _judge_restore_output(report, run, restore, version.has_json_restore)

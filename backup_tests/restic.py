@@ -40,6 +40,7 @@ from muni_watchdog.backup_tests.restic_output import (
     parse_version,
     stderr_lines,
 )
+from muni_watchdog.backup_tests.restore_progress import STATUS_FPS, watch_status
 from muni_watchdog.backup_tests.stale_locks import (
     LockInfo,
     dead_owner_locks,
@@ -175,11 +176,13 @@ class Restic:
         self._sleep = sleep
         self._monotonic = monotonic
 
-    async def run(self, args: Sequence[str], *, timeout: float | None = None) -> Run:
+    async def run(self, args: Sequence[str], *, timeout: float | None = None,
+                  on_status: Callable[[dict], None] | None = None) -> Run:
         """Run ``restic ARGS`` once; never raises for an exit code, only on timeout.
 
         At the timeout restic gets SIGINT (so it removes its lock), then its process group
-        SIGKILL after a grace period."""
+        SIGKILL after a grace period. ``on_status``: called with each ``--json`` status line
+        while restic runs (:mod:`.restore_progress`)."""
         args = tuple(args)
         if args[:1] != ("version",):
             for option in self.backup.options:
@@ -192,8 +195,10 @@ class Restic:
         err = tempfile.NamedTemporaryFile(prefix=prefix, dir=self.tmp_dir, delete=False)
         try:
             with out, err:
+                env = self.env if on_status is None else {**self.env,
+                                                            "RESTIC_PROGRESS_FPS": STATUS_FPS}
                 try:
-                    proc = self.program(*args, _env=self.env, _in=None, _out=out, _err=err,
+                    proc = self.program(*args, _env=env, _in=None, _out=out, _err=err,
                                         _bg=True, _bg_exc=False, _ok_code=list(range(256)),
                                         _return_cmd=True, _new_group=True,
                                         _preexec_fn=die_with_parent(os.getpid()))
@@ -201,8 +206,12 @@ class Restic:
                     raise ResticError(Failure.NOT_INSTALLED, f"cannot start {self.program}: "
                                       f"{exc}", args[0]) from None
                 waiter = asyncio.ensure_future(asyncio.to_thread(_wait, proc))
+                watcher = None if on_status is None else asyncio.ensure_future(
+                    watch_status(out.name, waiter, on_status))
                 try:
                     await asyncio.wait_for(asyncio.shield(waiter), timeout)
+                    if watcher is not None:
+                        await watcher
                 except TimeoutError:
                     await asyncio.to_thread(_interrupt, proc)
                     raise ResticError(Failure.FATAL, f"no answer within {timeout:g} s; "
@@ -210,6 +219,9 @@ class Restic:
                 except asyncio.CancelledError:
                     await asyncio.shield(asyncio.to_thread(_interrupt, proc))
                     raise
+                finally:
+                    if watcher is not None and not watcher.done():
+                        watcher.cancel()
             stdout, cut_out = _read_capped(out.name)
             stderr, cut_err = _read_capped(err.name)
         finally:
@@ -224,7 +236,8 @@ class Restic:
                    cut_out or cut_err)
 
     async def run_ok(self, args: Sequence[str], *, timeout: float | None = None,
-                     accept: Sequence[int] = (0,), quiet_stderr: bool = True) -> Run:
+                     accept: Sequence[int] = (0,), quiet_stderr: bool = True,
+                     on_status: Callable[[dict], None] | None = None) -> Run:
         """Run, retrying while the repository is locked (backoff, within ``lock_wait``).
 
         ``accept`` lists exit codes returned to the caller (e.g. 1 for check's findings). With
@@ -237,7 +250,7 @@ class Restic:
         deadline: float | None = None  # lock_wait counts from the first "locked" answer
         delay = 2.0
         while True:
-            result = await self.run(args, timeout=timeout)
+            result = await self.run(args, timeout=timeout, on_status=on_status)
             failure = result.failure
             if result.cut:
                 raise ResticError(Failure.BAD_OUTPUT, f"printed more than {OUTPUT_CAP} bytes "

@@ -14,12 +14,14 @@ wall time of a whole request timeout (5 s) or more.
 
     .venv/bin/python -m bench.snmp_poll --devices 200
     .venv/bin/python -m bench.snmp_poll --burst-only
+    .venv/bin/python -m bench.snmp_poll --daemon --devices 500   # the daemon's own path
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import resource
 import shutil
 import socket
@@ -226,10 +228,23 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="repetitions of the burst")
     parser.add_argument("--burst-only", action="store_true",
                         help="only the burst case (no snmpsim devices)")
+    parser.add_argument("--daemon", action="store_true",
+                        help="the daemon's path and its requests per poll beside "
+                        "prometheus-snmp-exporter (bench/daemon_path.py)")
+    parser.add_argument("--agent", choices=("snmpd", "snmpsim"), default="snmpd",
+                        help="with --daemon: the devices' agent")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="with --daemon: cProfile the measured rounds into FILE")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="snmp-bench-"))
+    os.chmod(workdir, 0o755)
     sims, snmpd = [], None
     try:
+        if args.daemon:
+            from bench import daemon_path
+            daemon_path.main(args.devices, args.agents, args.rounds, workdir, args.profile,
+                             args.agent)
+            return
         if args.burst_only:
             snmpd = NetSnmpd(workdir / "snmpd").start()
             burst(snmpd, args.burst, workdir, args.rounds)

@@ -227,7 +227,8 @@ def test_checks_of_a_target_share_one_poll(sim, tmp_path):
     # check's second step adds only what the NAS profile needs beyond it, the disk and RAID
     # tables of the NAS MIB the probes found (Synology): one more, small poll.
     assert session.polls == 2
-    assert session.client.requests < alone.client.requests
+    # No more requests than one walk of everything the checks could ask for.
+    assert session.client.requests <= alone.client.requests
     assert results[3].device_class == "storage"
 
 

@@ -3,11 +3,8 @@ act on.
 
 SNMPv1/v2c go through our own BER codec (:mod:`checks.snmp.ber`) over one shared UDP socket
 (:mod:`checks.snmp.transport`): pysnmp's pyasn1 decoding costs more CPU per value than
-forking net-snmp does. SNMPv3 uses pysnmp 7 (asyncio) with one ``SnmpEngine`` per target
-(about 0.4 s and 2 MB each, fine for the few v3 devices of a site), so that engine ids, boots
-and times of one agent never leak into another's (the ezsnmp#56 lesson); a
-``notInTimeWindow`` / unknown-engine report, or silence from an agent this engine knew,
-re-discovers by starting a fresh engine."""
+forking net-snmp does. SNMPv3 uses pysnmp 7 (:mod:`checks.snmp.v3`, imported on the first
+v3 request: pysnmp costs ~30 MB of RSS that a v1/v2c-only daemon never needs)."""
 
 from __future__ import annotations
 
@@ -16,24 +13,10 @@ import logging
 import weakref
 from collections.abc import Callable, Iterable
 
-from pyasn1.type import univ
-from pysnmp.hlapi.v3arch.asyncio import (
-    ContextData,
-    ObjectIdentity,
-    ObjectType,
-    SnmpEngine,
-    UdpTransportTarget,
-    UsmUserData,
-    bulk_cmd,
-    get_cmd,
-    next_cmd,
-)
-from pysnmp.hlapi.v3arch.asyncio import auth as pysnmp_auth
-from pysnmp.proto import errind, rfc1902, rfc1905
-
 from muni_watchdog.checks.snmp import ber
 from muni_watchdog.checks.snmp.connection import SnmpConnection
 from muni_watchdog.checks.snmp.diagnose import diagnose
+from muni_watchdog.checks.snmp.errors import PduError as _PduError
 from muni_watchdog.checks.snmp.errors import SnmpError, WalkError
 from muni_watchdog.checks.snmp.transport import Rejected, RequestTimeout, exchange, resolve
 from muni_watchdog.checks.snmp.values import Value
@@ -43,21 +26,14 @@ from muni_watchdog.core.secrets import SecretError, read_secret
 log = logging.getLogger("muni-watchdog")
 
 MAX_IN_FLIGHT = 64        # SNMP requests in flight across all targets of this process
-GET_OIDS_PER_PDU = 20
+GET_OIDS_PER_PDU = 60     # all of a poll's scalars in one GET; halved (and kept) on tooBig
 WALK_ROOTS_PER_PDU = 4    # several small subtrees share one GETBULK
+NEXT_OIDS_PER_PDU = 40    # probes and subtrees known empty: one GETNEXT-like request
+# Repetitions sized to a known table go up to this (RFC 3416 lets an agent answer fewer; we
+# then ask again from where it stopped). A max_repetitions set in the config caps it.
+SIZED_REPETITIONS = 250
 
 __all__ = ["SnmpClient", "SnmpError", "WalkError", "convert", "diagnose"]
-
-AUTH = {"MD5": pysnmp_auth.USM_AUTH_HMAC96_MD5, "SHA": pysnmp_auth.USM_AUTH_HMAC96_SHA,
-        "SHA-224": pysnmp_auth.USM_AUTH_HMAC128_SHA224,
-        "SHA-256": pysnmp_auth.USM_AUTH_HMAC192_SHA256,
-        "SHA-384": pysnmp_auth.USM_AUTH_HMAC256_SHA384,
-        "SHA-512": pysnmp_auth.USM_AUTH_HMAC384_SHA512}
-PRIV = {"DES": pysnmp_auth.USM_PRIV_CBC56_DES, "AES": pysnmp_auth.USM_PRIV_CFB128_AES,
-        "AES-128": pysnmp_auth.USM_PRIV_CFB128_AES,
-        "AES-192": pysnmp_auth.USM_PRIV_CFB192_AES,
-        "AES-256": pysnmp_auth.USM_PRIV_CFB256_AES}
-
 
 _limits: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -70,19 +46,9 @@ def _in_flight() -> asyncio.Semaphore:
 
 
 def convert(value) -> Value | None:
-    """A pysnmp value as int, bytes or str (OIDs, IP addresses); None for the exceptions
-    noSuchObject, noSuchInstance, endOfMibView and NULL."""
-    if isinstance(value, univ.Null):  # first: pyasn1's Null (and the exceptions) is an
-        return None                   # OctetString subclass
-    if isinstance(value, rfc1902.IpAddress):
-        return value.prettyPrint()
-    if isinstance(value, univ.OctetString):
-        return bytes(value)
-    if isinstance(value, univ.Integer):
-        return int(value)
-    if isinstance(value, univ.ObjectIdentifier):
-        return str(value)
-    return None
+    """A pysnmp value as int, bytes or str (see :func:`checks.snmp.v3.convert`)."""
+    from muni_watchdog.checks.snmp.v3 import convert as convert_v3
+    return convert_v3(value)
 
 
 def _is_end(value) -> bool:
@@ -131,61 +97,35 @@ class SnmpClient:
         self.host, self.conn, self._read = host, conn, read
         self.bulk = conn.bulk and conn.version != "1"
         self.max_repetitions = conn.max_repetitions
+        self.get_per_pdu = GET_OIDS_PER_PDU
+        self.sizes: dict[str, int] = {}   # subtree -> var-binds when last walked to its end
+        self.most_per_answer = 0          # the most var-binds one GETBULK answer carried
         self.limits = WalkLimits()
         self.requests = 0
         self.answers = 0    # accepted answers: tells "stopped answering" from "never did"
-        self._auth = None
-        self._target = None
-        self._engine: SnmpEngine | None = None
-        self._engine_known = False
+        self._auth: bytes | None = None
+        self._v3_requester = None
         self._address: tuple[int, tuple] | None = None
 
     # ---- set-up -------------------------------------------------------------------------
-    def _credentials(self):
-        c = self.conn
-        try:
-            auth_key = self._read(c.auth_ref) if c.auth_ref else None
-            priv_key = self._read(c.priv_ref) if c.priv_ref else None
-        except SecretError as exc:
-            raise SnmpError("config", f"cannot read the SNMP secret: {exc}") from None
-        for name, key in (("auth", auth_key), ("priv", priv_key)):
-            if key is not None and len(key) < 8:
-                raise SnmpError("config", f"the v3 {name} password is shorter than 8 "
-                                "characters (RFC 3414 requires 8); agents refuse it")
-        return UsmUserData(
-            c.user, authKey=auth_key, privKey=priv_key,
-            authProtocol=AUTH[c.auth_protocol] if c.auth_protocol else
-            pysnmp_auth.USM_AUTH_NONE,
-            privProtocol=PRIV[c.priv_protocol] if c.priv_protocol else
-            pysnmp_auth.USM_PRIV_NONE)
-
-    async def _prepare(self):
-        if self._auth is None:
-            self._auth = self._credentials()
-        if self._target is None:
-            try:
-                self._target = await UdpTransportTarget.create(
-                    (self.host, self.conn.port), timeout=self.conn.timeout,
-                    retries=self.conn.retries)
-            except Exception as exc:  # pysnmp wraps resolver errors in PySnmpError
-                raise SnmpError("host_down", f"cannot resolve host name {self.host!r}: "
-                                f"{exc}") from None
-        if self._engine is None:
-            self._engine = SnmpEngine()
-        return self._engine, self._auth, self._target
+    def _v3(self):
+        """The SNMPv3 side (pysnmp), imported and made on first use: pysnmp and pysmi cost
+        ~30 MB of RSS that a daemon with only v1/v2c targets never needs."""
+        if self._v3_requester is None:
+            from muni_watchdog.checks.snmp.v3 import V3Requester
+            self._v3_requester = V3Requester(self.host, self.conn, self._read)
+        return self._v3_requester
 
     def rediscover(self) -> None:
         """Forget the v3 engine state (engine id, boots, time): the next request discovers."""
-        self._engine_known = False
-        if self._engine is not None:
-            try:
-                self._engine.close_dispatcher()
-            except Exception:  # closing a half-broken engine must not hide the real error
-                pass
-        self._engine = None
+        if self._v3_requester is not None:
+            self._v3_requester.rediscover()
 
     async def close(self) -> None:
         self.rediscover()
+
+    def _count_request(self) -> None:
+        self.requests += 1
 
     # ---- one request --------------------------------------------------------------------
     async def request(self, op: str, oids: list[str], repetitions: int = 0,
@@ -194,10 +134,13 @@ class SnmpClient:
         makes them (None for the exceptions) or ``ber.END_OF_MIB``. Raises SnmpError (or
         _PduError)."""
         if self.conn.version == "3":
-            answer = await self._request_v3(op, oids, repetitions)
+            answer = await self._v3().request(op, oids, repetitions, _in_flight(),
+                                              self._count_request)
         else:
             answer = await self._request_community(op, oids, repetitions)
         self.answers += 1
+        if op == "bulk" and len(answer) > self.most_per_answer:
+            self.most_per_answer = len(answer)
         return _requested(op, oids, repetitions, answer)
 
     async def _request_community(self, op: str, oids: list[str], repetitions: int,
@@ -236,72 +179,13 @@ class SnmpClient:
                                              f"error {answer.error_status}"))
         return answer.varbinds
 
-    async def _request_v3(self, op: str, oids: list[str], repetitions: int,
-                          ) -> list[tuple[str, object]]:
-        for attempt in (1, 2):
-            engine, auth, target = await self._prepare()
-            varbinds = [ObjectType(ObjectIdentity(o)) for o in oids]
-            context = ContextData(contextName=self.conn.context)
-            async with _in_flight():
-                self.requests += 1
-                if op == "get":
-                    result = await get_cmd(engine, auth, target, context, *varbinds,
-                                           lookupMib=False)
-                elif op == "next":
-                    result = await next_cmd(engine, auth, target, context, *varbinds,
-                                            lookupMib=False)
-                else:
-                    result = await bulk_cmd(engine, auth, target, context, 0, repetitions,
-                                            *varbinds, lookupMib=False)
-            indication, status, index, answer = result
-            if indication is None:
-                self._engine_known = self.conn.version == "3"
-                if status and int(status) != 0:
-                    raise _PduError(int(status), int(index or 0), str(status.prettyPrint()
-                                    if hasattr(status, "prettyPrint") else status))
-                return [(str(vb[0]), ber.END_OF_MIB if isinstance(vb[1], rfc1905.EndOfMibView)
-                         else convert(vb[1])) for vb in answer]
-            # A v3 agent that was reset (new engine id) makes pysnmp time out rather than
-            # report: when this engine had talked to it before, discover again once.
-            rediscover = isinstance(indication, errind.NotInTimeWindow |
-                                    errind.UnknownEngineID) or (
-                isinstance(indication, errind.RequestTimedOut) and self._engine_known)
-            if rediscover and attempt == 1:
-                log.info("target host=%s: SNMPv3 %s; re-discovering the engine", self.host,
-                         indication)
-                self.rediscover()
-                continue
-            raise self._explain(indication)
-        raise SnmpError("protocol", "SNMPv3 engine discovery failed twice")
-
-    def _explain(self, indication) -> SnmpError:
-        if isinstance(indication, errind.RequestTimedOut):
-            return SnmpError("no_answer", "no SNMP answer")
-        if isinstance(indication, errind.UnknownUserName | errind.UnknownSecurityName):
-            return SnmpError("credentials", f"SNMPv3 user {self.conn.user!r} is unknown to "
-                             "the agent (usmStatsUnknownUserNames)")
-        if isinstance(indication, errind.WrongDigest | errind.AuthenticationFailure |
-                      errind.AuthenticationError):
-            return SnmpError("credentials", "SNMPv3 authentication failed: wrong auth "
-                             "password or protocol (usmStatsWrongDigests)")
-        if isinstance(indication, errind.DecryptionError):
-            return SnmpError("credentials", "SNMPv3 decryption failed: wrong privacy "
-                             "password or protocol (usmStatsDecryptionErrors)")
-        if isinstance(indication, errind.UnsupportedSecurityLevel):
-            return SnmpError("credentials", f"the agent does not accept security level "
-                             f"{self.conn.security_level} for user {self.conn.user!r}")
-        if isinstance(indication, errind.NotInTimeWindow):
-            return SnmpError("protocol", "SNMPv3 time window error persists after "
-                             "re-discovery")
-        return SnmpError("protocol", f"SNMP error: {indication}")
-
     # ---- GET and walks ------------------------------------------------------------------
     async def get(self, oids: Iterable[str]) -> dict[str, Value]:
         """Values of scalar OIDs; missing ones are left out (v1 noSuchName is handled)."""
         found: dict[str, Value] = {}
         todo = sorted(set(oids))
-        for start in range(0, len(todo), GET_OIDS_PER_PDU):
-            chunk = todo[start:start + GET_OIDS_PER_PDU]
+        while todo:
+            chunk, todo = todo[:self.get_per_pdu], todo[self.get_per_pdu:]
             while chunk:
                 try:
                     answer = await self.request("get", chunk)
@@ -309,10 +193,11 @@ class SnmpClient:
                     if exc.status == 2 and 0 < exc.index <= len(chunk):  # v1 noSuchName
                         chunk = chunk[:exc.index - 1] + chunk[exc.index:]
                         continue
-                    if exc.status == 1 and len(chunk) > 1:  # tooBig: split
+                    if exc.status == 1 and len(chunk) > 1:  # tooBig: split, and remember
                         half = len(chunk) // 2
-                        found |= await self.get(chunk[:half])
-                        chunk = chunk[half:]
+                        self.get_per_pdu = max(1, min(self.get_per_pdu, half))
+                        todo = chunk[half:] + todo
+                        chunk = chunk[:half]
                         continue
                     raise SnmpError("protocol", f"SNMP GET failed: {exc.text}") from None
                 for oid, value in answer:
@@ -329,13 +214,54 @@ class SnmpClient:
         finished (:mod:`checks.snmp.walk`: OID not increasing, caps on var-binds, requests,
         time and bytes), SnmpError when the agent stops answering or reports an error."""
         walk = Walk(roots, self.limits)
-        while True:
-            batch = walk.batch(WALK_ROOTS_PER_PDU if self.bulk else 10)
-            if not batch:
-                return walk.result()
-            walk.take(batch, await self._walk_step([last for _, last in batch]))
+        await self._walk(walk)
+        return walk.result()
 
-    async def _walk_step(self, oids: list[str]) -> list[tuple[str, object]]:
+    async def _walk(self, walk: Walk, probes: dict[str, str] | None = None) -> set[str]:
+        """Run ``walk`` to its end, planned with what the last walks of this agent found
+        (:meth:`Walk.plan`); ``probes`` (name -> root) ride along the first request.
+        Returns the names of the probes whose subtree holds anything."""
+        answering: set[str] = set()
+        probes = dict(probes or {})
+        while True:
+            if not self.bulk:
+                batch, repetitions = walk.batch(10), 0
+            else:
+                batch, repetitions = walk.plan(self.sizes, self.max_repetitions,
+                                               self._sized_cap(), WALK_ROOTS_PER_PDU,
+                                               NEXT_OIDS_PER_PDU - len(probes))
+            if probes and batch and repetitions == 1:
+                # The probes and the subtrees known empty: one GETNEXT-like request.
+                asked = list(probes.values())
+                try:
+                    answer = await self.request("bulk", asked + [last for _, last in batch], 1)
+                except _PduError:   # tooBig, v1 noSuchName...: the careful way, below
+                    pass
+                else:
+                    answering |= _answering(probes, answer[:len(asked)])
+                    probes = {}
+                    walk.take(batch, answer[len(asked):])
+                    continue
+            if probes:
+                answering |= await self.probe(probes)
+                probes = {}
+                continue
+            if not batch:
+                break
+            walk.take(batch, await self._walk_step([last for _, last in batch], repetitions))
+        self.sizes.update(walk.sizes())
+        return answering
+
+    def _sized_cap(self) -> int:
+        if "max_repetitions" in self.conn.model_fields_set or \
+                self.max_repetitions < self.conn.max_repetitions:
+            return self.max_repetitions   # set by the operator, or lowered after tooBig
+        return SIZED_REPETITIONS
+
+    async def _walk_step(self, oids: list[str], repetitions: int | None = None,
+                         ) -> list[tuple[str, object]]:
+        repetitions = self.max_repetitions if repetitions is None else \
+            min(repetitions, self._sized_cap())
         if not self.bulk:
             try:
                 return await self.request("next", oids)
@@ -346,21 +272,21 @@ class SnmpClient:
                     # v1 noSuchName on one root fails the PDU: walk them one by one
                     merged: list[tuple[str, object]] = []
                     for oid in oids:
-                        merged.extend(await self._walk_step([oid]))
+                        merged.extend(await self._walk_step([oid], repetitions))
                     return merged
                 raise SnmpError("protocol", f"SNMP GETNEXT failed: {exc.text}") from None
         try:
-            return await self.request("bulk", oids, self.max_repetitions)
+            return await self.request("bulk", oids, repetitions)
         except _PduError as exc:
-            if exc.status == 1 and self.max_repetitions > 1:  # tooBig
-                self.max_repetitions = max(1, self.max_repetitions // 2)
+            if exc.status == 1 and repetitions > 1:  # tooBig
+                self.max_repetitions = max(1, min(self.max_repetitions, repetitions // 2))
                 log.info("target host=%s: GETBULK too big; max_repetitions now %d",
                          self.host, self.max_repetitions)
-                return await self._walk_step(oids)
+                return await self._walk_step(oids, self.max_repetitions)
             log.warning("target host=%s: GETBULK failed (%s); using GETNEXT", self.host,
                         exc.text)
             self.bulk = False
-            return await self._walk_step(oids)
+            return await self._walk_step(oids, repetitions)
         except SnmpError as exc:
             if exc.reason != "no_answer":
                 raise
@@ -372,14 +298,30 @@ class SnmpClient:
             log.warning("target host=%s: GETBULK unanswered but GET works; using GETNEXT",
                         self.host)
             self.bulk = False
-            return await self._walk_step(oids)
+            return await self._walk_step(oids, repetitions)
+
+    async def collect(self, scalars: Iterable[str], tables: Iterable[str],
+                      probes: dict[str, str]) -> tuple[dict[str, Value], set[str]]:
+        """One poll: the scalars in one GET, the probes with the first walk request, the
+        tables walked as :meth:`_walk` plans. Returns (values, names of the probes that
+        answered); raises WalkError (with the complete subtrees) or SnmpError."""
+        values = await self.get(scalars) if scalars else {}
+        walk = Walk(tables, self.limits)
+        answering = await self._walk(walk, probes)
+        try:
+            values.update(walk.result())
+        except WalkError as exc:
+            exc.complete = {**values, **exc.complete}
+            exc.answering = answering  # type: ignore[attr-defined]
+            raise
+        return values, answering
 
     async def probe(self, roots: dict[str, str]) -> set[str]:
-        """Which of the named subtrees hold anything (one GETNEXT per 10 roots)."""
+        """Which of the named subtrees hold anything (one GETNEXT per 40 roots)."""
         answering = set()
         items = list(roots.items())
-        for start in range(0, len(items), 10):
-            chunk = items[start:start + 10]
+        for start in range(0, len(items), NEXT_OIDS_PER_PDU):
+            chunk = items[start:start + NEXT_OIDS_PER_PDU]
             try:
                 answer = await self.request("next", [oid for _, oid in chunk])
             except _PduError:
@@ -395,9 +337,6 @@ class SnmpClient:
         return answering
 
 
-class _PduError(Exception):
-    """The agent answered with an error-status (tooBig 1, noSuchName 2, genErr 5, ...)."""
-
-    def __init__(self, status: int, index: int, text: str):
-        super().__init__(text)
-        self.status, self.index, self.text = status, index, text
+def _answering(probes: dict[str, str], answer: list[tuple[str, object]]) -> set[str]:
+    return {name for (name, root), (oid, value) in zip(probes.items(), answer, strict=False)
+            if not _is_end(value) and oid.startswith(root + ".")}

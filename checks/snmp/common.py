@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from muni_watchdog.checks.base import TargetInfo
 from muni_watchdog.checks.snmp.session import Need, Poll, SnmpSession
+from muni_watchdog.checks.snmp.values import Values
 from muni_watchdog.core.model import Result, State
 
 
@@ -22,6 +23,7 @@ async def fetch(target: TargetInfo, need: Need) -> Poll:
 async def fetch_more(session: SnmpSession, first: Poll, need: Need) -> Poll:
     """``first`` plus what ``need`` asks beyond what it covered: a second step (a profile or
     vendor tables chosen from the probes) walks only what is new, not everything again."""
+    session.follow_up(need)
     covered = first.covered
     extra = Need(need.scalars - covered.scalars, need.tables - covered.tables,
                  need.probes - covered.probes)
@@ -30,7 +32,7 @@ async def fetch_more(session: SnmpSession, first: Poll, need: Need) -> Poll:
     second = await session.fetch(extra)
     if second is first:
         return first
-    return Poll({**first.values, **second.values}, first.answering | second.answering,
+    return Poll(Values({**first.values, **second.values}), first.answering | second.answering,
                 second.fetched_at, first.requests + second.requests,
                 first.seconds + second.seconds, covered | second.covered)
 

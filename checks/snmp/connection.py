@@ -58,8 +58,10 @@ class SnmpConnection(Strict):
                               "Checkmk 1s; 2s suits slow embedded agents on a LAN).")
     retries: int = Field(2, ge=0, le=10, description="Re-sends of an unanswered request.")
     max_repetitions: int = Field(25, ge=1, le=200, description="Rows per GETBULK request "
-                                 "(snmp_exporter's default); lower it for agents that "
-                                 "break on big answers.")
+                                 "of a table not walked before (snmp_exporter's default); "
+                                 "a table walked before is asked for at its size (up to "
+                                 "250), in one request where the agent allows. Set it to "
+                                 "cap both, for agents that break on big answers.")
     bulk: bool = Field(True, description="Use GETBULK (v2c/v3). Set false for agents that "
                        "answer GETBULK wrongly; the poller also falls back to GETNEXT by "
                        "itself when GETBULK fails and GET works.")

@@ -36,3 +36,11 @@ class WalkError(SnmpError):
         """This error restricted to ``roots`` (None when none of them failed)."""
         failed = {root: why for root, why in self.failed.items() if root in roots}
         return WalkError(failed) if failed else None
+
+
+class PduError(Exception):
+    """The agent answered with an error-status (tooBig 1, noSuchName 2, genErr 5, ...)."""
+
+    def __init__(self, status: int, index: int, text: str):
+        super().__init__(text)
+        self.status, self.index, self.text = status, index, text

@@ -118,7 +118,7 @@ class V3TrapEngine:
         from pysnmp.entity.config import USM_AUTH_NONE, USM_PRIV_NONE
         from pysnmp.proto.api import v2c
 
-        from muni_watchdog.checks.snmp.client import AUTH, PRIV
+        from muni_watchdog.checks.snmp.v3 import AUTH, PRIV
         self._config.add_v3_user(
             self.engine, user.user,
             AUTH[user.auth_protocol] if user.auth_protocol else USM_AUTH_NONE,
@@ -139,7 +139,7 @@ class V3TrapEngine:
 
     def receive(self, data: bytes, addr: tuple[str, int]) -> Trap | None:
         """Authenticate one v3 datagram from ``addr``; see the class docstring."""
-        from muni_watchdog.checks.snmp.client import convert
+        from muni_watchdog.checks.snmp.v3 import convert
         try:
             engine_id, user_name = usm_header(data)
         except ber.BerError as exc:

@@ -22,7 +22,7 @@ running or fill the memory; every one ends the walk as a failure, never as a sho
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from muni_watchdog.checks.snmp import ber
@@ -77,6 +77,7 @@ class Walk:
         self._prefixes = {root: root + "." for root in ordered}
         self._values: dict[str, dict[str, Value]] = {root: {} for root in ordered}
         self.failed: dict[str, str] = {}
+        self.counts: dict[str, int] = dict.fromkeys(ordered, 0)  # var-binds inside each root
         self.requests = self.varbinds = self.bytes = 0
 
     @property
@@ -89,6 +90,42 @@ class Walk:
         reached (then the batch is empty)."""
         self._check_time()
         return list(self.pending.items())[:width]
+
+    def plan(self, sizes: Mapping[str, int], repetitions: int, cap: int,
+             width: int = 4, quiet_width: int = 40) -> tuple[list[tuple[str, str]], int]:
+        """The next GETBULK: (the subtrees and the OIDs to ask after, max-repetitions).
+
+        ``sizes`` holds how many var-binds each subtree had when last walked to its end. So:
+
+        * subtrees that were empty, not yet started, go together, ``quiet_width`` to a
+          request, with max-repetitions 1 (a GETNEXT each: one answer proves them empty);
+        * the columns of one table (same parent OID) with known sizes go in one request
+          with max-repetitions one more than the longest column still expects: the table
+          in one answer, and only the one var-bind past its end that proves the end;
+        * subtrees never walked (or that grew) take ``width`` to a request at
+          ``repetitions``.
+
+        Repetitions are capped at ``cap``; an agent that answers fewer var-binds (it may:
+        RFC 3416 4.2.3) is asked again from where it stopped. Empty: nothing left (or the
+        wall-time cap failed what was left)."""
+        self._check_time()
+        quiet, sized, unknown = [], {}, []
+        for root, last in self.pending.items():
+            size = sizes.get(root)
+            expected = None if size is None else size - self.counts[root]
+            if size == 0 and last == root:
+                quiet.append((root, last))
+            elif expected is not None and expected >= 0:
+                sized.setdefault(root.rsplit(".", 1)[0], []).append((root, last, expected))
+            else:
+                unknown.append((root, last))
+        if quiet:
+            return quiet[:quiet_width], 1
+        if sized:
+            group = next(iter(sized.values()))
+            reps = min(cap, max(expected for _, _, expected in group) + 1)
+            return [(root, last) for root, last, _ in group][:quiet_width], reps
+        return unknown[:width], repetitions
 
     def take(self, batch: list[tuple[str, str]], answer: list[tuple[str, object]]) -> None:
         """Account the answer to a GETNEXT/GETBULK of ``batch``: var-bind ``i`` belongs to
@@ -120,6 +157,7 @@ class Walk:
             if size > self.limits.value_bytes:
                 self._fail(root, _too_big(oid, size, self.limits))
                 continue
+            self.counts[root] += 1
             if value is not None:
                 self._values[root][oid] = value  # type: ignore[assignment]
                 self.bytes += len(oid) + size
@@ -136,6 +174,11 @@ class Walk:
             for root, _ in batch:
                 self._fail(root, "the agent answered without any var-bind for it")
         self._check_caps()
+
+    def sizes(self) -> dict[str, int]:
+        """The var-binds of each subtree walked to its end (for :meth:`plan` next time)."""
+        return {root: count for root, count in self.counts.items()
+                if root not in self.failed and root not in self.pending}
 
     def result(self) -> dict[str, Value]:
         """Every value of every subtree; raises WalkError when any could not be finished

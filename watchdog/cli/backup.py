@@ -17,6 +17,7 @@ from muni_watchdog.backup_tests.canary import write_canary
 from muni_watchdog.backup_tests.drill import run_restore_test
 from muni_watchdog.backup_tests.params import BackupParams
 from muni_watchdog.backup_tests.report import BackupState, RestoreTestReport
+from muni_watchdog.backup_tests.restore_progress import progress_text
 from muni_watchdog.cli.common import (
     EXIT_INVALID_CONFIG,
     add_config_option,
@@ -95,12 +96,22 @@ def cmd_restore_test(args: argparse.Namespace) -> int:
                 if show_progress:
                     print(f"{backup_id}: {text}…", file=sys.stderr, flush=True)
 
+            def status(line: dict, backup_id: str = backup.id) -> None:
+                # one line, rewritten in place: files, bytes, rate, time left
+                print(f"\r{backup_id}: {progress_text(line)}\033[K", end="", file=sys.stderr,
+                      flush=True)
+
             try:
                 # Ctrl-C or SIGTERM cancels the run at an await: restic is interrupted (it
                 # removes its lock) and the scratch directory removed before Stopped.
                 report = run_stoppable(_run_one(
-                    config, backup, service, state, args.full, work_dir, progress))
+                    config, backup, service, state, args.full, work_dir, progress,
+                    status if show_progress else None))
+                if show_progress:
+                    print(file=sys.stderr)
             except Stopped as stop:
+                if show_progress:
+                    print(file=sys.stderr)
                 print(f"muni-watchdog restore-test {backup.id}: stopped by {stop}; restic "
                       "stopped, scratch directory removed, nothing recorded", file=sys.stderr)
                 return stop.exit_code
@@ -117,11 +128,11 @@ def cmd_restore_test(args: argparse.Namespace) -> int:
 
 
 async def _run_one(config, backup: BackupParams, service, state: BackupState, full: bool,
-                   work_dir: Path, progress) -> RestoreTestReport:
+                   work_dir: Path, progress, status=None) -> RestoreTestReport:
     async with remote_source(config, backup) as reader:
         return await run_restore_test(backup, service.rpo, service.rto, state, full=full,
                                       clock=lambda: datetime.now(UTC), work_dir=work_dir,
-                                      progress=progress, source_reader=reader)
+                                      progress=progress, status=status, source_reader=reader)
 
 
 def print_report(report: RestoreTestReport) -> None:

@@ -92,8 +92,10 @@ class SiteConfig(Strict):
     timezone: str = Field("UTC", description="IANA time zone of the site, e.g. "
                           "America/Chicago; business hours and reports use it.")
     default_priority: Priority = Field(3, description="Priority of targets no service claims.")
-    run_history: Duration = Field(14 * 86400, description="How long individual check runs are "
-                                  "kept (state changes and alerts are kept for good).")
+    run_history: Duration = Field(14 * 86400, description="How long the check runs that "
+                                  "changed a check's state are kept; every run is kept for "
+                                  "an hour, and counted per day and month for good (state "
+                                  "changes and alerts are kept for good).")
     business_hours: BusinessHours = Field(default_factory=BusinessHours,
                                           description="For routes limited to business hours.")
     snmp_traps: TrapSettings = Field(

@@ -35,6 +35,8 @@ from muni_watchdog.daemon.reload import OffLoopLoader, refuse
 from muni_watchdog.daemon.runtime import Runtime, SiteJob
 from muni_watchdog.daemon.schedules import interval_trigger
 from muni_watchdog.daemon.shutdown import cancel_running
+from muni_watchdog.daemon.writer import RunWriter
+from muni_watchdog.store.check_state import RunRecord
 from muni_watchdog.store.database import Store
 
 log = logging.getLogger("muni-watchdog")
@@ -69,6 +71,7 @@ class Daemon:
         self._reload_again = False
         self.executor: ThreadPoolExecutor | None = None
         self.unquiet: Callable[[], None] = lambda: None
+        self.writer: RunWriter | None = None   # the checks' runs, a transaction per group
 
     async def run(self) -> int:
         try:
@@ -114,6 +117,8 @@ class Daemon:
         self.scheduler.shutdown(wait=False)
         await cancel_running(self._foreign_tasks)
         await close_sessions(self.specs.values(), bound=2.0)
+        if self.writer is not None:
+            self.writer.flush()
         for job in self.jobs:
             try:
                 await job.close()
@@ -251,10 +256,10 @@ class Daemon:
             decision = decide(previous, result.outcome.state, result.outcome.summary,
                               spec.policy, result.started_at, result.outcome.immediate,
                               unavailable=result.outcome.unavailable)
-            self.store.record_run(spec.key, result.started_at, result.duration, result.outcome,
-                                  decision.status, dict(result.memory), spec.services,
-                                  spec.priority, decision.events,
-                                  interval=spec.policy.check_interval)
+            await self._writer().write(RunRecord(
+                spec.key, result.started_at, result.duration, result.outcome,
+                decision.status, dict(result.memory), spec.services, spec.priority,
+                tuple(decision.events), spec.policy.check_interval))
         except sqlite3.Error as exc:
             # Nothing was committed, so the same transition is decided again next run: an
             # alert is delayed by a full disk, never lost.
@@ -269,6 +274,12 @@ class Daemon:
         if decision.events and self.scheduler:
             self.scheduler.modify_job("alerts", next_run_time=self.clock())
 
+    def _writer(self) -> RunWriter:
+        assert self.store is not None
+        if self.writer is None:
+            self.writer = RunWriter(self.store.record_runs)
+        return self.writer
+
     async def _deliver(self) -> None:
         if self.notifier is None:
             return
@@ -281,11 +292,12 @@ class Daemon:
         if self.store is None or self.config is None:
             return
         try:
-            removed = self.store.prune_runs(self.clock() - timedelta(
-                seconds=self.config.site.run_history))
-            if removed:
-                log.info("housekeeping: removed %d check runs older than the run history",
-                         removed)
+            # Runs thinned to the state changes, counted first in daily aggregates; old
+            # coverage rows folded (store.retention): the database stays small.
+            removed = self.store.prune_history(self.clock(), self.config.site.run_history)
+            if any(removed.values()):
+                log.info("housekeeping: removed %s", ", ".join(
+                    f"{n} {table} rows" for table, n in removed.items() if n))
         except sqlite3.Error as exc:
             log.error("housekeeping: %s", exc)
 

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 from muni_watchdog.daemon.loop import Daemon
+from muni_watchdog.daemon.memory import limit_malloc_arenas
 from muni_watchdog.daemon.report_jobs import MetricsEndpoint, ReportJobs
 from muni_watchdog.daemon.restore_tests import RestoreTests
 from muni_watchdog.daemon.runtime import SiteJob
@@ -24,6 +25,7 @@ def run_daemon(config_path: str | Path, state_dir: str | Path) -> int:
     """Run the daemon until SIGTERM/SIGINT; always returns (or exits) within the shutdown
     bounds. Not ``asyncio.run``: its clean-up waits without limit for every leftover task
     and for the executor's threads, so one stuck task kept a stopped daemon alive."""
+    limit_malloc_arenas()   # before any worker thread: flat RSS (see .memory)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     daemon = Daemon(config_path, state_dir, jobs=standard_jobs())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +13,22 @@ from muni_watchdog.core.model import CheckKey, Event, Outcome, State, StateType
 from muni_watchdog.core.transitions import CheckStatus
 from muni_watchdog.store.coverage import record_watch
 from muni_watchdog.store.timestamps import from_iso, iso
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What one scheduled run writes (see :meth:`CheckStateStore.record_run`)."""
+
+    key: CheckKey
+    started_at: datetime
+    duration: float
+    outcome: Outcome
+    status: CheckStatus
+    memory: dict[str, Any]
+    services: Sequence[str]
+    priority: int | None
+    events: tuple[Event, ...] = ()
+    interval: float | None = None
 
 
 class CheckStateStore:
@@ -39,23 +55,42 @@ class CheckStateStore:
 
         Returns the ids of the events written.
         """
+        with self.db.atomic():
+            return self._write_run(RunRecord(key, started_at, duration, outcome, status, memory,
+                                             services, priority, tuple(events), interval))
+
+    def record_runs(self, runs: Sequence[RunRecord]) -> list[list[int]]:
+        """:meth:`record_run` for several runs in one transaction (the checks that finished
+        together: one commit, not one per check). All are written or none."""
+        with self.db.atomic():
+            return [self._write_run(run) for run in runs]
+
+    def _write_run(self, run: RunRecord) -> list[int]:
+        key, outcome = run.key, run.outcome
         metrics = json.dumps([m.as_dict() for m in outcome.metrics])
         items = json.dumps(list(outcome.items), default=str)
-        event_ids = []
-        with self.db.atomic():
-            self.db.execute(
-                "INSERT INTO check_runs (target, check_name, started_at, duration, state, "
-                "summary, metrics, items) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [key.target, key.check, iso(started_at), round(duration, 4),
-                 int(outcome.state), outcome.summary, metrics, items])
-            row = _status_to_row(status)
-            row.update(target=key.target, check_name=key.check, memory=json.dumps(memory),
-                       services=json.dumps(list(services)), metrics=metrics, items=items)
-            self.db.table("current_state").upsert(row, pk=("target", "check_name"))
-            for event in events:
-                event_ids.append(self._insert_event(key, event, services, priority))
-            if interval:
-                record_watch(self.db, key, started_at, outcome, interval)
+        conn = self.db.conn
+        # A run keeps its metrics, not its items (device facts, port lists: four fifths of
+        # a run's bytes): current_state holds the latest, which is what reads them.
+        conn.execute(
+            "INSERT INTO check_runs (target, check_name, started_at, duration, state, "
+            "summary, metrics) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [key.target, key.check, iso(run.started_at), round(run.duration, 4),
+             int(outcome.state), outcome.summary, metrics])
+        row = _status_to_row(run.status)
+        row.update(target=key.target, check_name=key.check, memory=json.dumps(run.memory),
+                   services=json.dumps(list(run.services)), metrics=metrics, items=items)
+        # A plain upsert: sqlite-utils' upsert() reads the table's schema on every call.
+        columns = ", ".join(row)
+        conn.execute(
+            f"INSERT INTO current_state ({columns}) VALUES ({', '.join('?' * len(row))}) "
+            "ON CONFLICT (target, check_name) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in row
+                        if c not in ("target", "check_name")), list(row.values()))
+        event_ids = [self._insert_event(key, event, run.services, run.priority)
+                     for event in run.events]
+        if run.interval:
+            record_watch(self.db, key, run.started_at, outcome, run.interval)
         return event_ids
 
     def _insert_event(self, key: CheckKey, event: Event, services: Sequence[str],

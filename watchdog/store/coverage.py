@@ -61,9 +61,3 @@ class CoverageStore:
             "GROUP BY target, check_name) p ON w.target = p.target AND "
             "w.check_name = p.check_name AND w.started_at = p.latest "
             "ORDER BY started_at, id", [iso(since), iso(until), iso(since)]))
-
-    def watch_recorded_from(self) -> datetime | None:
-        """When coverage began to be recorded (this version's first scheduled run): before
-        it, reports cannot tell watched time from gaps."""
-        row = next(self.db.query("SELECT min(started_at) AS first FROM check_watch"))
-        return from_iso(row["first"])

@@ -21,13 +21,14 @@ from muni_watchdog.store.migrations import MIGRATIONS, split_statements
 from muni_watchdog.store.outbox import OutboxStore
 from muni_watchdog.store.reports import ReportStore
 from muni_watchdog.store.restore_tests import RestoreTestStore
+from muni_watchdog.store.retention import RetentionStore
 from muni_watchdog.store.timestamps import iso
 
 DB_NAME = "muni-watchdog.db"
 
 
 class Store(CheckStateStore, CoverageStore, OutboxStore, IncidentStore, MaintenanceStore,
-            AuditStore, DaemonStateStore, RestoreTestStore, ReportStore):
+            AuditStore, DaemonStateStore, RestoreTestStore, ReportStore, RetentionStore):
     """The state database; its methods come from one class per family of tables."""
 
     def __init__(self, db: sqlite_utils.Database, path: Path | None = None):

@@ -180,6 +180,24 @@ ALTER TABLE incidents ADD COLUMN unavailable INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE incidents ADD COLUMN notified_unavailable INTEGER NOT NULL DEFAULT 0
 """))
 MIGRATIONS.append(MIGRATION_COVERAGE)
+MIGRATIONS.append((16, "history: daily aggregates of check runs (runs are thinned)", """
+CREATE TABLE check_days (
+    target TEXT NOT NULL, check_name TEXT NOT NULL, day TEXT NOT NULL,
+    runs INTEGER NOT NULL, ok INTEGER NOT NULL, warning INTEGER NOT NULL,
+    critical INTEGER NOT NULL, unknown INTEGER NOT NULL,
+    duration_total REAL NOT NULL, duration_max REAL NOT NULL,
+    PRIMARY KEY (target, check_name, day)
+) WITHOUT ROWID
+"""))
+MIGRATIONS.append((17, "history: monthly aggregates of check runs, kept for good", """
+CREATE TABLE check_months (
+    target TEXT NOT NULL, check_name TEXT NOT NULL, month TEXT NOT NULL,
+    runs INTEGER NOT NULL, ok INTEGER NOT NULL, warning INTEGER NOT NULL,
+    critical INTEGER NOT NULL, unknown INTEGER NOT NULL,
+    duration_total REAL NOT NULL, duration_max REAL NOT NULL,
+    PRIMARY KEY (target, check_name, month)
+) WITHOUT ROWID
+"""))
 
 
 def split_statements(script: str) -> list[str]:
