@@ -152,7 +152,7 @@ def cmd_audit(args) -> int:
 
 
 def cmd_test_alert(args) -> int:
-    from muni_watchdog.alerts.render import layout, notice_message
+    from muni_watchdog.alerts.render import layout, notice_message, stamp
     from muni_watchdog.alerts.send import DeliveryError, send
     from muni_watchdog.core.secrets import SecretError
     config = load_config_or_report(args.config)
@@ -168,7 +168,8 @@ def cmd_test_alert(args) -> int:
         "muni-watchdog test: this channel works.")
     try:
         urls = config.channel_urls()[args.channel]
-        title, body, body_format = layout(message, config.channel_format(args.channel))
+        title, body, body_format = layout(stamp(message, config.site.label),
+                                          config.channel_format(args.channel))
         send(urls, title, body, body_format)
     except (DeliveryError, SecretError) as exc:
         return fail(f"channel {args.channel}: NOT delivered: {exc}", 1)

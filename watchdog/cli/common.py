@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from muni_watchdog.config.loading import DEFAULT_CONFIG, ConfigError, load_config
-from muni_watchdog.core.durations import DurationError, parse_duration
+from muni_watchdog.core.when import WhenError, parse_when  # noqa: F401 (the commands' import)
 from muni_watchdog.store.database import DB_NAME, Store
 
 EXIT_INVALID_CONFIG = 2
@@ -92,33 +91,6 @@ def print_table(header: list[str], rows: list[list[str]]) -> None:
         last = str(row[-1])
         room = max(20, width - len(start) - 2)
         print(f"{start}  {last if len(last) <= room else last[:room - 1] + '…'}")
-
-
-class WhenError(ValueError):
-    """A time on the command line that cannot be read."""
-
-
-def parse_when(text: str, tz: str, now: datetime) -> datetime:
-    """``now``, ``+2h`` / ``2h``, ``2026-11-29 02:00`` or ``2026-11-29`` (site time), ISO."""
-    text = text.strip()
-    if text == "now":
-        return now
-    if re.fullmatch(r"\+?[\d.]+(ms|s|m|h|d|w)(\d+(ms|s|m|h|d|w))*", text):
-        try:
-            return now + timedelta(seconds=parse_duration(text.lstrip("+")))
-        except DurationError as exc:
-            raise WhenError(str(exc)) from None
-    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(text, fmt).replace(tzinfo=ZoneInfo(tz))
-        except ValueError:
-            pass
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise WhenError(f"{text!r} is not a time: write 'now', '+2h', 'YYYY-MM-DD HH:MM' "
-                        "(site time) or ISO-8601") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(tz))
 
 
 def fail(message: str, code: int = 2) -> int:
