@@ -8,16 +8,17 @@ import argparse
 from collections.abc import Sequence
 
 from muni_watchdog import __version__
-from muni_watchdog.cli import alerts, backup, maintenance, monitoring, reports, snmp, ssh
+from muni_watchdog.cli import alerts, backup, maintenance, monitoring, reports, snmp, ssh, web
 
 # In the order of ``muni-watchdog --help``; ``version`` comes after the daemon's own commands.
-GROUPS = (alerts, maintenance, backup, ssh, snmp, reports)
+GROUPS = (alerts, maintenance, backup, ssh, snmp, reports, web)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="muni-watchdog",
         description="Monitoring and backup-verification daemon for small municipalities.")
+    parser.add_argument("--version", action="version", version=f"muni-watchdog {__version__}")
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
