@@ -55,7 +55,7 @@ def _claim(request, console, short: bool):
                     console.client_address(request))
         if exc.kind == "expired":
             return None, None, console.message(
-                request, 410, "This link has expired", f"{exc.capitalize()}. Nothing was "
+                request, 410, "This link has expired", f"{str(exc).capitalize()}. Nothing was "
                 "acknowledged. Use a newer message's link, log in to the console, or run the "
                 "ack command from the message on the box.")
         return None, None, console.message(
