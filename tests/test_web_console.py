@@ -89,7 +89,7 @@ def test_login_sets_a_strict_httponly_cookie_and_pages_need_it(console):
     assert page.status_code == 200 and "mail/tcp" in page.text
     headers = page.headers
     assert "script-src 'self'" in headers["Content-Security-Policy"]
-    assert headers["X-Frame-Options"] == "DENY" and headers["Referrer-Policy"] == "no-referrer"
+    assert headers["X-Frame-Options"] == "DENY" and headers["Referrer-Policy"] == "same-origin"
     # a next= that leaves the console is not followed
     fresh = requests.Session()
     login = fresh.get(console.url + "/login", timeout=10)

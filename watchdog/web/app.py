@@ -49,7 +49,9 @@ async def headers_middleware(request: web.Request, handler) -> web.StreamRespons
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
     # Acknowledge links carry their token in the path: never sent on to another site.
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # (same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on the
+    # console's own forms, and they would be refused as cross-site.)
+    response.headers["Referrer-Policy"] = "same-origin"
     if not request.path.startswith("/static/"):
         response.headers["Cache-Control"] = "no-store"
     return response
