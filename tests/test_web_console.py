@@ -339,3 +339,32 @@ def test_metrics_on_the_console_port(console):
     assert "muni_watchdog_open_incidents 1.0" in answer.text
     assert 'muni_watchdog_check_state{check="tcp",site="Town of Ashby",target="mail"} 2.0' \
         in answer.text
+
+
+def test_the_demo_narrator_acknowledges_through_a_link_like_a_browser(console):
+    from lab.demo import tap_acknowledge
+    said = tap_acknowledge(email_link(console), "replacing the cable")
+    assert said.startswith("Incident 1 acknowledged: By Ann Owner: replacing the cable")
+    assert incident(console)["acked_by"] == "Ann Owner"
+    assert tap_acknowledge(email_link(console), "again").startswith("nothing to acknowledge")
+
+
+def test_version_option_and_audit_with_a_config(console):
+    out = cli("--version")
+    assert out.returncode == 0 and out.stdout.startswith("muni-watchdog 0.")
+    out = cli("audit", "-c", str(console.path), "--state-dir", str(console.state))
+    assert out.returncode == 0 and "The audit log is empty." in out.stdout
+
+
+def test_state_commands_find_the_config_the_daemon_recorded(console, tmp_path):
+    """Without -c (and no /etc file), the configuration is the one the daemon of the state
+    directory recorded when it started."""
+    store = Store.open(console.state)
+    store.set_state("config_path", str(console.path))
+    store.close()
+    env = {k: v for k, v in __import__("os").environ.items() if k != "MUNI_WATCHDOG_CONFIG"}
+    out = subprocess.run([sys.executable, "-m", "muni_watchdog", "incidents", "--json",
+                          "--state-dir", str(console.state)], capture_output=True, text=True,
+                         cwd=ROOT, timeout=60, env=env)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["incidents"][0]["owner"] == "Ann Owner"

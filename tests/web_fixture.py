@@ -11,7 +11,6 @@ from pathlib import Path
 
 import requests
 
-from lab.servers import free_port
 from muni_watchdog.alerting.ack_links import load_key
 from muni_watchdog.alerting.processor import AlertProcessor
 from muni_watchdog.config.loading import load_config
