@@ -207,3 +207,25 @@ def test_html_in_reasons_is_escaped_in_emails():
     _, page, _ = layout(message, "email")
     assert "<script>" not in page and "<img" not in page
     assert "&lt;script&gt;x()&lt;/script&gt;" in page and "&lt;img src=x" in page
+
+
+def test_html_in_reasons_is_escaped_in_reports(tmp_path):
+    from muni_watchdog.reports.deliver import digest, monthly_report
+    from muni_watchdog.reports.digest import render_digest_html
+    from muni_watchdog.reports.render import render_monthly_html
+    from tests.report_fixture import NOW as REPORT_NOW
+    from tests.report_fixture import build, make_config
+
+    store = build(tmp_path)
+    evil = "<script>alert(1)</script>"
+    store.add_exception("pay", "*", f"Kim {evil}", f"driver {evil}",
+                        datetime(2026, 12, 5, tzinfo=UTC), datetime(2026, 11, 4, tzinfo=UTC))
+    store.add_maintenance([], ["email"], "Dana", f"night {evil}",
+                          datetime(2026, 11, 22, 2, tzinfo=UTC),
+                          datetime(2026, 11, 22, 4, tzinfo=UTC), None,
+                          datetime(2026, 11, 21, tzinfo=UTC))
+    page = render_monthly_html(monthly_report(store, make_config(), 2026, 11, REPORT_NOW))
+    weekly = render_digest_html(digest(store, make_config(), REPORT_NOW))
+    for html_text in (page, weekly):
+        assert "<script>" not in html_text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page + weekly
