@@ -368,3 +368,30 @@ def test_state_commands_find_the_config_the_daemon_recorded(console, tmp_path):
                          cwd=ROOT, timeout=60, env=env)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["incidents"][0]["owner"] == "Ann Owner"
+
+
+def test_metrics_listener_only_when_its_own_address_is_given(tmp_path):
+    """With the console on, /metrics is on the console's port; the stand-alone listener runs
+    only when reports.metrics.listen is written out (kept for existing scrapers)."""
+    import asyncio
+    import types
+    import urllib.request
+
+    from muni_watchdog.config.loading import parse_config
+    from muni_watchdog.daemon.report_jobs import MetricsEndpoint
+
+    runtime = types.SimpleNamespace(state_dir=tmp_path)
+    Store.open(tmp_path).close()
+    shared = parse_config(site_config(free_port(), extra="reports:\n  metrics: {}\n"), "t.yaml")
+    endpoint = MetricsEndpoint()
+    asyncio.run(endpoint.install(shared, runtime))
+    assert endpoint._server is None
+    port = free_port()
+    own = parse_config(site_config(free_port(), extra=f"reports:\n  metrics: {{listen: "
+                                   f"127.0.0.1:{port}}}\n"), "t.yaml")
+    asyncio.run(endpoint.install(own, runtime))
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+            assert b"muni_watchdog_open_incidents" in answer.read()
+    finally:
+        asyncio.run(endpoint.close())
