@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,8 @@ from muni_watchdog.core.durations import humanize
 
 SMS_LIMIT = 160
 TEAMS_LIMIT = 990
+ON_THE_BOX = "On the box: "
+LINK_LINE = "Acknowledge incident {incident}: {url}"
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class AlertInfo:
     recent: Sequence[tuple[datetime, str, str]] = ()   # (time, state, summary), newest first
     unavailable: bool = False           # the CRITICAL means the service cannot be used
     previous_unavailable: bool = False  # ... and so it did when the on-call was last told
+    ack_args: str = ""                  # what the printed ack command needs on this box
 
     @property
     def now_unavailable(self) -> bool:
@@ -69,6 +72,8 @@ class Message:
     title: str
     lines: tuple[str, ...]
     short: str
+    acks: tuple[int, ...] = ()      # incidents this message asks to acknowledge
+    links: tuple[tuple[int, str], ...] = ()   # (incident, acknowledge link) for its recipient
 
 
 def local(moment: datetime, zone: str, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
@@ -94,8 +99,12 @@ def _duration(alert: AlertInfo) -> str:
     return humanize((alert.at - alert.since).total_seconds())
 
 
-def ack_command(incident: int) -> str:
-    return f'muni-watchdog ack {incident} --by "YOUR NAME" --reason "what you are doing"'
+def ack_command(incident: int, args: str = "") -> str:
+    """The command that acknowledges ``incident`` on the box, as printed in messages;
+    ``args`` what it needs there beyond the defaults (e.g. ``--state-dir DIR``)."""
+    extra = f" {args}" if args else ""
+    return (f'muni-watchdog ack {incident}{extra} --by "YOUR NAME" '
+            '--reason "what you are doing"')
 
 
 def _service_lines(alert: AlertInfo) -> list[str]:
@@ -128,7 +137,7 @@ def _incident_lines(alert: AlertInfo, headline: str) -> list[str]:
     if alert.incident is not None:
         lines += ["", "What to do: look at the target now. Acknowledge it so everyone knows you "
                   "own it (this stops reminders and the call to the backup owner):",
-                  f"  {ack_command(alert.incident)}"]
+                  f"  {ON_THE_BOX}{ack_command(alert.incident, alert.ack_args)}"]
     return lines
 
 
@@ -160,10 +169,36 @@ def problem_message(site: str, alerts: Sequence[AlertInfo], also_affected: Seque
     if also_affected:
         lines += ["", "Also affected (not alerted separately, this is the likely cause):"]
         lines += [f"  {item}" for item in also_affected]
-    ack = f" ack {first.incident}" if first.incident is not None else ""
     short = (f"{_prio(first)}{label} {first.target}/{first.check}: {_first(first.summary, 60)}"
-             f"{more} since {local(first.since, first.timezone, '%H:%M')}.{ack}")
-    return Message(title, tuple(lines), short)
+             f"{more} since {local(first.since, first.timezone, '%H:%M')}.")
+    acks = tuple(a.incident for a in alerts if a.incident is not None)
+    return Message(title, tuple(lines), short, acks)
+
+
+def children_message(site: str, parent: AlertInfo, children: Sequence[str]) -> Message:
+    """The follow-up to a parent's problem when its outage holds more children than it said:
+    the same recipients hear which more devices are affected, as soon as they are confirmed
+    (rather than when the parent recovers)."""
+    title = (f"[{_prio(parent)}ALSO AFFECTED] {parent.target} down: "
+             f"{_first(children[0], 80)}" + (f" (+{len(children) - 1} more)"
+                                              if len(children) > 1 else ""))
+    ref = f" [incident {parent.incident}]" if parent.incident is not None else ""
+    lines = [f"{site} — muni-watchdog", "",
+             f"ALSO AFFECTED by the outage of {parent.target}{ref} (not alerted separately, "
+             "this is the likely cause):"]
+    lines += [f"  {item}" for item in children]
+    lines += ["", f"{parent.target} is {parent.state.upper()} since "
+              f"{local(parent.since, parent.timezone)}: {parent.summary}"]
+    if parent.acked_by:
+        lines.append(f"Acknowledged by: {parent.acked_by}")
+    elif parent.incident is not None:
+        lines += ["", "What to do: acknowledge the outage of "
+                  f"{parent.target} so everyone knows you own it:",
+                  f"  {ON_THE_BOX}{ack_command(parent.incident, parent.ack_args)}"]
+    short = (f"{_prio(parent)}ALSO AFFECTED by {parent.target} down: "
+             + ", ".join(c.split(" ")[0] for c in children))
+    acks = (parent.incident,) if parent.incident is not None and not parent.acked_by else ()
+    return Message(title, tuple(lines), short, acks)
 
 
 def recovery_message(site: str, alert: AlertInfo) -> Message:
@@ -214,18 +249,60 @@ def fallback_message(message: Message, via: str, failing: str, failures: int,
             f"{failures} times: {error}")
     head, rest = message.lines[:2], message.lines[2:]
     return Message(f"[via {via}] {message.title}", (*head, note, "", *rest),
-                   f"[via {via}: {failing} failing] {message.short}")
+                   f"[via {via}: {failing} failing] {message.short}", message.acks)
 
 
 def message_to_json(message: Message) -> str:
-    """The message as stored with each outbox row, so a fallback copy can be laid out anew."""
+    """The message as stored with each outbox row, so a fallback copy can be laid out anew
+    (stored before :func:`stamp` and :func:`personalise`: each recipient gets its own)."""
     return json.dumps({"title": message.title, "lines": list(message.lines),
-                       "short": message.short})
+                       "short": message.short, "acks": list(message.acks)})
 
 
 def message_from_json(text: str) -> Message:
     data = json.loads(text)
-    return Message(data["title"], tuple(data["lines"]), data["short"])
+    return Message(data["title"], tuple(data["lines"]), data["short"],
+                   tuple(data.get("acks", ())))
+
+
+def stamp(message: Message, site: str) -> Message:
+    """Name the site first in the subject and the SMS: an MSP on call for several towns
+    sees which one pages (``[Town of Ashby] [P1 CRITICAL] ...``, ``Ashby: P1 CRITICAL ...``)."""
+    tag = f"[{site}] "
+    if message.title.startswith(tag):
+        return message
+    return replace(message, title=tag + message.title, short=f"{site}: {message.short}")
+
+
+def personalise(message: Message, links: Mapping[int, str]) -> Message:
+    """The message for one recipient: its acknowledge link for each incident, on the line
+    above the command that does the same on the box."""
+    if not links:
+        return message
+    lines: list[str] = []
+    for line in message.lines:
+        for incident, url in links.items():
+            if line.startswith(f"  {ON_THE_BOX}{ack_command(incident).split(' --', 1)[0]} "):
+                lines.append("  " + LINK_LINE.format(incident=incident, url=url))
+        lines.append(line)
+    return replace(message, lines=tuple(lines),
+                   links=tuple((i, u) for i, u in links.items() if i in message.acks))
+
+
+def sms_text(message: Message) -> str:
+    """At most 160 characters; the acknowledge link (or the ack command's number) is kept
+    whole, the summary before it is shortened to make room."""
+    tail = ""
+    if message.links:
+        tail = f" {message.links[0][1]}"
+    elif message.acks:
+        tail = f" ack {message.acks[0]}"
+    head = message.short
+    room = SMS_LIMIT - len(tail)
+    if len(head) > room:
+        head = head[:max(room - 3, 0)] + "..."
+    text = head + tail
+    return text if len(text) <= SMS_LIMIT else text[:SMS_LIMIT - 3] + "..."
 
 
 # -- layouts ----------------------------------------------------------------------------------
@@ -233,10 +310,12 @@ def message_from_json(text: str) -> Message:
 def layout(message: Message, fmt: str) -> tuple[str, str, str]:
     """(title, body, body format for Apprise: 'text', 'html' or 'markdown')."""
     if fmt == "sms":
-        text = f"{message.short}"
-        return "", text if len(text) <= SMS_LIMIT else text[:SMS_LIMIT - 3] + "...", "text"
+        return "", sms_text(message), "text"
     if fmt == "teams":
-        body = "\n\n".join(line for line in message.lines[2:] if line.strip())
+        link_lines = {f"  {LINK_LINE.format(incident=i, url=u)}": f"[Acknowledge incident {i}]"
+                      f"({u})" for i, u in message.links}
+        body = "\n\n".join(link_lines.get(line, line) for line in message.lines[2:]
+                            if line.strip())
         if len(body) > TEAMS_LIMIT - len(message.title):
             body = body[:TEAMS_LIMIT - len(message.title) - 3] + "..."
         return message.title, body, "markdown"
@@ -245,26 +324,53 @@ def layout(message: Message, fmt: str) -> tuple[str, str, str]:
     return message.title, "\n".join(message.lines) + "\n", "text"
 
 
+# Fluid, in tables (Outlook's Word engine ignores max-width and most CSS but renders tables
+# with width=100%): no fixed width anywhere, so a 400 px phone shows all of it; long words
+# (URLs, summaries) wrap. Monospace lines are spans, not <code>: Apprise's HTML-to-text
+# conversion (the text part) makes each <code> a block, which double-spaced them.
+FONT = "font-family:Arial,Helvetica,sans-serif;"
+MONO = "font-family:Consolas,Menlo,'DejaVu Sans Mono',monospace;font-size:13px;"
+WRAP = "word-wrap:break-word;overflow-wrap:anywhere;word-break:break-word;"
+BUTTON = ("display:inline-block;padding:10px 16px;margin:4px 0;background:#1f5f99;color:#ffffff;"
+          "text-decoration:none;border-radius:4px;font-weight:bold;" + FONT)
+
+
 def to_html(message: Message) -> str:
-    parts = ['<html><body style="font-family: Arial, sans-serif; font-size: 14px">',
-             f"<h2 style=\"font-size: 17px\">{html.escape(message.title)}</h2>"]
+    parts = ['<!DOCTYPE html><html><head><meta charset="utf-8">'
+             '<meta name="viewport" content="width=device-width, initial-scale=1"></head>',
+             '<body style="margin:0;padding:0;background:#f2f2f2">',
+             '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
+             'border="0" style="width:100%;background:#f2f2f2"><tr><td align="center" '
+             'style="padding:6px">',
+             '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
+             'border="0" style="width:100%;max-width:640px;background:#ffffff"><tr>'
+             f'<td style="padding:12px;{FONT}font-size:15px;line-height:1.45;color:#222222;'
+             f'text-align:left;{WRAP}">',
+             f'<h2 style="{FONT}font-size:17px;margin:0 0 10px 0;{WRAP}">'
+             f"{html.escape(message.title)}</h2>"]
     block: list[str] = []
+    links = {f"  {LINK_LINE.format(incident=i, url=u)}": (i, u) for i, u in message.links}
 
     def flush() -> None:
         if block:
-            parts.append("<p>" + "<br>".join(block) + "</p>")
+            parts.append('<p style="margin:0 0 12px 0">' + "<br>".join(block) + "</p>")
             block.clear()
 
     for line in message.lines:
-        if not line.strip():
+        if line in links:
+            incident, url = links[line]
+            block.append(f'<a href="{html.escape(url)}" style="{BUTTON}">Acknowledge incident '
+                         f'{incident}</a><br><span style="{MONO}color:#555555">'
+                         f"{html.escape(url)}</span>")
+        elif not line.strip():
             flush()
         elif line.startswith("  "):
-            block.append(f"<code>{html.escape(line.strip())}</code>")
+            block.append(f'<span style="{MONO}">{html.escape(line.strip())}</span>')
         elif ": " in line and len(line.split(": ", 1)[0]) < 30:
             key, value = line.split(": ", 1)
             block.append(f"<b>{html.escape(key)}:</b> {html.escape(value)}")
         else:
             block.append(html.escape(line))
     flush()
-    parts.append("</body></html>")
+    parts.append("</td></tr></table></td></tr></table></body></html>")
     return "\n".join(parts)

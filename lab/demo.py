@@ -6,7 +6,9 @@
 * a switch that goes down at 1m40s taking the front-desk printer behind it along: one alert for
   the switch (the printer is listed, not paged); the switch returns at 2m30s but the printer does
   not, so the printer is alerted then; nobody answers within its one-minute response promise, so
-  it escalates to the backup owner; then the demo acknowledges it as the technician would;
+  it escalates to the backup owner; then the demo acknowledges it as the technician would,
+  through the link in the escalation email (the page, then its form, as a phone's browser);
+* the web console on loopback (its address and a demo login are printed at the start);
 * SNMP devices simulated by snmpsim: a colour printer whose black toner runs low (a warning
   after about two minutes), a UPS and a switch;
 * a file server (this machine over SSH, with its real patch state), and a restic repository of
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import email.message
+import html
 import os
 import re
 import signal
@@ -38,12 +41,19 @@ SCENARIO = [  # seconds after start, what happens (switch and printer)
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
+DEMO_USER, DEMO_PASSWORD = "demo", "demo-password"   # the lab's console login (loopback only)
 
 CONFIG = """\
 # Written by the demo lab; every port is on 127.0.0.1.
 site:
   name: Town of Demo (lab)
+  short_name: Demo
   timezone: America/Chicago
+  web:
+    listen: 127.0.0.1:{web_port}
+    public_url: http://127.0.0.1:{web_port}
+    users:
+      - {{name: {demo_user}, role: admin, password_hash: '{demo_hash}'}}
 services:
   - id: payments
     name: Online utility payments
@@ -158,24 +168,53 @@ def print_mail(message: email.message.EmailMessage) -> None:
           f"{text.rstrip()}\n{bar}\n", flush=True)
 
 
-def acknowledge_later(message: email.message.EmailMessage, config: Path, state: Path) -> None:
-    """Play the technician: 20 seconds after an escalation, acknowledge the incident."""
+def acknowledge_later(message: email.message.EmailMessage) -> None:
+    """Play the technician: 20 seconds after an escalation, tap the acknowledge link in the
+    email on a phone — open the page (GET: it only shows the incident), then send its form
+    (POST), as a browser does."""
     if "ESCALATED" not in str(message["Subject"]):
         return
-    body = message.get_body(preferencelist=("plain",))
-    found = re.search(r"muni-watchdog ack (\d+)", body.get_content() if body else "")
+    body = message.get_body(preferencelist=("html",))
+    found = re.search(r'href="(http[^"]+/ack/[^"]+)"', body.get_content() if body else "")
     if not found:
         return
+    link = html.unescape(found[1])
 
     def ack() -> None:
         time.sleep(20)
-        print(f"\n>>> demo: Dana Reyes (MSP) acknowledges incident {found[1]}\n", flush=True)
-        subprocess.run([sys.executable, "-m", "muni_watchdog", "ack", found[1], "--by",
-                        "Dana Reyes (MSP)", "--reason", "replacing the printer's network cable",
-                        "-c", str(config), "--state-dir", str(state)], cwd=ROOT)
+        print(f"\n>>> demo: the backup owner taps the link in the email: {link[:60]}...",
+              flush=True)
+        try:
+            print(">>> demo: " + tap_acknowledge(link, "replacing the printer's network cable")
+                  + "\n", flush=True)
+        except OSError as exc:
+            print(f">>> demo: the link did not answer: {exc}\n", flush=True)
 
     import threading
     threading.Thread(target=ack, daemon=True).start()
+
+
+def tap_acknowledge(link: str, reason: str) -> str:
+    """GET the acknowledge page, then POST its form (the CSRF token and the prefilled name
+    from the page, the Origin header a browser sends); returns what the page said."""
+    import urllib.parse
+    import urllib.request
+    with urllib.request.urlopen(link, timeout=10) as answer:   # noqa: S310 (our console)
+        page = answer.read().decode()
+    token = re.search(r'name="csrf" value="([^"]+)"', page)
+    who = re.search(r'name="by" value="([^"]*)"', page)
+    if not token or not who:
+        return "nothing to acknowledge: " + " ".join(re.sub(r"<[^>]+>", " ", page).split())[
+            -120:]
+    origin = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(link))
+    form = urllib.parse.urlencode({"csrf": html.unescape(token[1]), "by": html.unescape(
+        who[1]), "reason": reason, "until": ""}).encode()
+    request = urllib.request.Request(link, data=form, headers={"Origin": origin})
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+        done = answer.read().decode()
+    said = re.search(r"<h1>(.*?)</h1>\s*<p>(.*?)</p>", done, re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", f"{said[1]}: {said[2]}")).split()) \
+        if said else "acknowledged"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def on_mail(message: email.message.EmailMessage) -> None:
         print_mail(message)
-        acknowledge_later(message, config, state)
+        acknowledge_later(message)
 
     smtp = SmtpCapture(on_message=on_mail).start()
     stoppers = []
@@ -225,7 +264,12 @@ def main(argv: list[str] | None = None) -> int:
         backups += '    schedule: "*/2 * * * *"   # weekly by default; often for the demo\n'
     except Exception as exc:
         print(f"(demo: no restic repository: {exc})")
-    text = CONFIG.format(router_port=router.port, portal_url=portal.url,
+    from lab.servers import free_port
+    from muni_watchdog.web.passwords import hash_password
+    web_port = free_port()
+    text = CONFIG.format(web_port=web_port, demo_user=DEMO_USER,
+                         demo_hash=hash_password(DEMO_PASSWORD),
+                         router_port=router.port, portal_url=portal.url,
                          website_url=website.url, ca_file=cert, smtp_port=smtp.port,
                          switch_port=devices["switch"].port,
                          printer_port=devices["printer"].port)
@@ -245,6 +289,7 @@ Demo lab on 127.0.0.1
   router admin    127.0.0.1:{router.port}
   switch/printer  127.0.0.1:{devices["switch"].port} / {devices["printer"].port}  (switch down at 1m40s, see below)
   SMTP capture    127.0.0.1:{smtp.port}  (alert emails are printed below)
+  web console     http://127.0.0.1:{web_port}/  log in as {DEMO_USER} / {DEMO_PASSWORD}
 Configuration: {config}
 In another terminal:  .venv/bin/muni-watchdog status --state-dir {state}
 """, flush=True)

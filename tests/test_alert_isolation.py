@@ -152,7 +152,7 @@ def test_a_damaged_event_is_held_back_alone_and_cleared_when_repaired(tmp_path):
     lab.store.db.execute("UPDATE events SET services = 'not json' WHERE id = ?", [bad["id"]])
     lab.now += timedelta(seconds=5)
     sent = lab.process()
-    assert [t for _, _, t in sent] == ["[P1 CRITICAL] Payments — pay/tcp: pay/tcp CRITICAL"]
+    assert [t for _, _, t in sent] == ["[Testville] [P1 CRITICAL] Payments — pay/tcp: pay/tcp CRITICAL"]
     # a later event of the same check waits for the damaged one (order is kept)
     lab.result("mail/smtp", State.OK)
     lab.now += timedelta(seconds=5)
@@ -181,7 +181,7 @@ def test_one_damaged_incident_of_a_group_does_not_hold_back_its_neighbour(tmp_pa
     lab.store.update_incident(smtp["id"], services="{damaged")
     lab.now += timedelta(seconds=5)
     sent = lab.process()
-    assert [t for _, _, t in sent] == ["[P1 CRITICAL] Staff email — mail/imap: mail/imap "
+    assert [t for _, _, t in sent] == ["[Testville] [P1 CRITICAL] Staff email — mail/imap: mail/imap "
                                        "CRITICAL"]
     errors = status(tmp_path / "state")[1]["alert_errors"]
     assert [e["key"] for e in errors] == [f"incident:{smtp['id']}"]

@@ -124,7 +124,7 @@ def test_problem_then_recovery_exactly_once(lab):
     lab.result("mail/smtp", C, "port 25: connection refused")
     sent = lab.process()
     assert [(k, c) for k, c, _ in sent] == [("problem", "oncall"), ("problem", "sms")]
-    assert sent[0][2] == "[P1 CRITICAL] Staff email — mail/smtp: port 25: connection refused"
+    assert sent[0][2] == "[Testville] [P1 CRITICAL] Staff email — mail/smtp: port 25: connection refused"
     assert lab.process() == []           # nothing twice
     lab.result("mail/smtp", C)           # still critical: nothing new
     assert lab.process() == []
@@ -139,7 +139,7 @@ def test_sms_body_fits_160_and_email_is_html(lab):
     lab.result("mail/smtp", C, "port 25: connection refused " + "x" * 300)
     lab.process()
     rows = {r["channel"]: r for r in lab.store.notifications()}
-    assert len(rows["sms"]["body"]) <= 160 and rows["sms"]["body"].startswith("P1 CRITICAL")
+    assert len(rows["sms"]["body"]) <= 160 and rows["sms"]["body"].startswith("Testville: P1 CRITICAL")
     assert rows["oncall"]["body_format"] == "html"
     body = rows["oncall"]["body"]
     for text in ("<b>Owner:</b> Ann &lt;ann@town.example&gt;", "Backup owner:",
@@ -156,7 +156,15 @@ def test_parent_down_holds_children_and_its_recovery_releases_them(lab):
     body = lab.store.notifications()[0]["body"]
     assert "Also affected" in body and "printer/tcp CRITICAL: port 9100: no answer" in body
     assert lab.incident("printer", "tcp")["suppressed_reason"] == "parent switch down"
-    lab.result("mail/smtp", C)  # another child, later: held as well
+    # another child, confirmed later: held as well, and the switch's recipients hear of it
+    # at once in one follow-up (not when the switch recovers), and only once
+    lab.result("mail/smtp", C)
+    follow_up = lab.process()
+    assert [(k, c) for k, c, _ in follow_up] == [("children", "oncall")]
+    assert follow_up[0][2].startswith("[Testville] [P3 ALSO AFFECTED] switch down: mail/smtp")
+    body = lab.store.notifications()[-1]["body"]
+    assert "mail/smtp CRITICAL" in body and "printer/tcp" not in body  # told before
+    assert lab.incident("mail", "smtp")["suppressed_reason"] == "parent switch down"
     assert lab.process() == []
     # the switch comes back; the printer is still down: now the printer is told
     lab.advance(120)
@@ -165,7 +173,7 @@ def test_parent_down_holds_children_and_its_recovery_releases_them(lab):
     sent = lab.process()
     assert ("recovery", "oncall") in [(k, c) for k, c, _ in sent]
     printer = [t for k, c, t in sent if k == "problem"]
-    assert printer == ["[P4 CRITICAL] Printing — printer/tcp: port 9100: no answer"]
+    assert printer == ["[Testville] [P4 CRITICAL] Printing — printer/tcp: port 9100: no answer"]
     assert not any("mail/smtp" in t for _k, _c, t in sent)
     # and the printer's recovery goes to whoever got its problem
     lab.result("printer/tcp", OK)
@@ -203,7 +211,7 @@ def test_reminders_then_escalation_to_backup_owner_then_next_step(lab):
     lab.advance(30 * 60)                         # the response SLA (1h) has passed
     sent = lab.process()
     assert [(k, c) for k, c, _ in sent] == [("escalation", "bo")]
-    assert sent[0][2].startswith("[P1 ESCALATED CRITICAL] Staff email")
+    assert sent[0][2].startswith("[Testville] [P1 ESCALATED CRITICAL] Staff email")
     lab.advance(60 * 60)                         # the next configured step, 1h later
     kinds = [(k, c) for k, c, _ in lab.process()]
     assert ("escalation", "lead") in kinds
@@ -269,7 +277,7 @@ def test_maintenance_holds_then_rechecks_and_sends_one_summary(lab):
     lab.advance(21)
     sent = lab.process()
     assert [(k, c) for k, c, _ in sent] == [("maintenance", "oncall"), ("maintenance", "sms")]
-    assert sent[0][2] == "[Maintenance ended] patch night: 1 of 2 checks OK; 1 still failing"
+    assert sent[0][2] == "[Testville] [Maintenance ended] patch night: 1 of 2 checks OK; 1 still failing"
     body = lab.store.notifications()[-2]["body"]
     assert "mail/imap CRITICAL: imap did not come back" in body
     # the summary counts as telling: the recovery goes to the same channels
@@ -287,7 +295,7 @@ def test_recurring_window_holds_only_inside_its_hours():
     lab.advance(15 * 60)          # 02:05, inside
     lab.result("printer/tcp", C)
     sent = lab.process()
-    assert [t.split("]")[0] for _k, _c, t in sent] == ["[P3 CRITICAL"]  # switch only
+    assert [t.split("] ")[1].split("]")[0] for _k, _c, t in sent] == ["[P3 CRITICAL"]  # switch only
     assert lab.incident("printer", "tcp")["suppressed_reason"] == \
         "maintenance: patch night (Dana)"
 
@@ -307,7 +315,7 @@ def test_accepted_risk_holds_until_expiry_then_notifies(lab):
     kinds = [(k, c) for k, c, _ in sent]
     assert ("exception", "oncall") in kinds and ("problem", "oncall") in kinds
     assert [t for k, _c, t in sent if k == "exception"] == [
-        "[Accepted risk expired] printer: old driver until budget"]
+        "[Testville] [Accepted risk expired] printer: old driver until budget"]
     assert lab.store.audit_entries()[-1]["action"] == "exception expired"
     lab.advance(86400)   # Ann's exception: Ann owns the email service and has a channel
     sent = lab.process()

@@ -11,8 +11,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-# STYLE.md "Layers", top to bottom; "|": side by side, independent of each other.
-LAYERS = ["cli", "daemon", "alerting | reports", "store | config",
+# STYLE.md "Layers", top to bottom (the web console sits between the daemon that serves
+# it and what it shows); "|": side by side, independent of each other.
+LAYERS = ["cli", "daemon", "web", "alerting | reports", "store | config",
           "checks | backup_tests | alerts", "core"]
 CONTRACTS = {
     "layers": "layers",

@@ -123,8 +123,8 @@ def test_failure_and_recovery_send_exactly_one_email_each(daemon_env, http_serve
     time.sleep(3)  # plenty of further checks: nothing more may arrive
     subjects = smtp_server.subjects()
     assert len(subjects) == 2, subjects
-    assert subjects[0].startswith("[P1 CRITICAL] Town website — web/http: HTTP 500")
-    assert subjects[1].startswith("[P1 RECOVERED] Town website — web/http is OK after")
+    assert subjects[0].startswith("[Testville] [P1 CRITICAL] Town website — web/http: HTTP 500")
+    assert subjects[1].startswith("[Testville] [P1 RECOVERED] Town website — web/http is OK after")
 
     status = status_json(tmp / "state")
     assert status["checks"][0]["state"] == "ok" and status["problems"] == []
@@ -132,7 +132,7 @@ def test_failure_and_recovery_send_exactly_one_email_each(daemon_env, http_serve
     text = log()
     assert "target=web check=http PROBLEM OK -> CRITICAL: HTTP 500" in text
     assert "target=web check=http RECOVERY CRITICAL -> OK: HTTP 200" in text
-    assert "channel=oncall sent notification 1: [P1 CRITICAL]" in text
+    assert "channel=oncall sent notification 1: [Testville] [P1 CRITICAL]" in text
     messages = notify.drain()
     assert any(m == "WATCHDOG=1" for m in messages)
     assert any(m.startswith("STATUS=") for m in messages)
@@ -320,7 +320,7 @@ notify:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=10)
     subjects = smtp_server.subjects()
-    assert subjects == ["[P1 CRITICAL] Server closet power — ups/traps: UPS on battery "
+    assert subjects == ["[Testville] [P1 CRITICAL] Server closet power — ups/traps: UPS on battery "
                         "(upsTrapOnBattery)"], subjects
 
 
@@ -379,6 +379,6 @@ notify:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=10)
     subjects = smtp_server.subjects()
-    assert subjects == ["[P1 CRITICAL] Server closet power — ups/traps: UPS on battery "
+    assert subjects == ["[Testville] [P1 CRITICAL] Server closet power — ups/traps: UPS on battery "
                         "(upsTrapOnBattery)"], subjects
     assert "not authenticated" in log.read_text()

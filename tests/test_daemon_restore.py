@@ -73,7 +73,7 @@ def test_scheduled_restore_test_is_a_check_result_and_failures_alert(tmp_path, s
     assert first.state.name == "OK", first.summary
     assert smtp_server.wait_for(1, 10)
     subject = smtp_server.messages[0]["Subject"]
-    assert subject.startswith("[P2 CRITICAL] Clerk's records — backup:website-files/"
+    assert subject.startswith("[Testville] [P2 CRITICAL] Clerk's records — backup:website-files/"
                               "restore_test")
     assert "wrong password" in subject.lower() or "wrong password" in \
         smtp_server.messages[0].get_body(preferencelist=("plain",)).get_content().lower()

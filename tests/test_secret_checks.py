@@ -243,4 +243,30 @@ def test_no_secret_reference_in_the_schema_goes_unchecked():
         "BackupParams.password_command", "BackupParams.environment_files",
         "ChannelConfig.url_file", "ChannelConfig.url_env", "ChannelConfig.url_credential",
         "ChannelConfig.config_file", "HeartbeatConfig.url_file", "HeartbeatConfig.url_env",
-        "HeartbeatConfig.url_credential"}
+        "HeartbeatConfig.url_credential", "WebConfig.secret_credential",
+        "WebConfig.tls_cert_file", "WebConfig.tls_key_file"}
+
+
+def test_web_console_key_and_tls_files_are_read(tmp_path, monkeypatch):
+    from lab.servers import make_self_signed
+    cert, key = make_self_signed(tmp_path / "tls", days_valid=30)
+    other_cert, _ = make_self_signed(tmp_path / "other", days_valid=30)
+    (tmp_path / "short.key").write_text("too-short\n")
+    (tmp_path / "good.key").write_text("k" * 64 + "\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+
+    def web(**keys: str) -> str:
+        fields = ", ".join(f"{k}: {v}" for k, v in keys.items())
+        return f"site:\n  name: T\n  web: {{{fields}}}\n"
+
+    parse_config(web(secret_credential="good.key", tls_cert_file=str(cert),
+                     tls_key_file=str(key)), "town.yaml", check_secrets=True)
+    assert issues(web(secret_credential="short.key")) == [
+        "town.yaml:3: site.web.secret_credential: the key in systemd credential short.key is "
+        "shorter than 32 characters; make one with 'openssl rand -hex 32'"]
+    [missing] = issues(web(tls_cert_file=str(tmp_path / "nope.pem"), tls_key_file=str(key)))
+    assert missing.startswith("town.yaml:3: site.web.tls_cert_file: cannot read TLS "
+                              "certificate")
+    [mismatch] = issues(web(tls_cert_file=str(other_cert), tls_key_file=str(key)))
+    assert mismatch.startswith("town.yaml:3: site.web.tls_key_file: ") and \
+        "do not load as a certificate and its key" in mismatch

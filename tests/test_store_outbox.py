@@ -141,7 +141,7 @@ def test_problem_and_recovery_email_content(tmp_path, smtp_server):
     assert asyncio.run(notifier.deliver_due()) == 1
     assert smtp_server.wait_for(2, 10)
     problem, recovery = smtp_server.messages
-    assert problem["Subject"] == ("[P1 CRITICAL] Town website — web/http: HTTP 503 Service "
+    assert problem["Subject"] == ("[Testville] [P1 CRITICAL] Town website — web/http: HTTP 503 Service "
                                   "Unavailable (expected 2xx/3xx)")
     body = problem.get_body(preferencelist=("plain",)).get_content()
     for text in ("Testville — muni-watchdog", "PROBLEM: web/http is CRITICAL",
@@ -152,7 +152,7 @@ def test_problem_and_recovery_email_content(tmp_path, smtp_server):
                  "Target: web (www.town.example)",
                  "Since: 2026-11-02 07:00 CST (20 seconds ago)"):
         assert text in body, text
-    assert recovery["Subject"] == "[P1 RECOVERED] Town website — web/http is OK after 40 seconds"
+    assert recovery["Subject"] == "[Testville] [P1 RECOVERED] Town website — web/http is OK after 40 seconds"
     assert "RECOVERED: web/http is OK again (was CRITICAL for 40 seconds)" in \
         recovery.get_body(preferencelist=("plain",)).get_content()
     rows = store.notifications()
@@ -192,8 +192,8 @@ def test_smtp_down_then_back_delivers_everything_in_order(tmp_path):
         subjects = smtp.subjects()
     finally:
         smtp.stop()
-    assert [s.split("]")[0] for s in subjects] == ["[P1 CRITICAL", "[P1 RECOVERED",
-                                                   "[P1 CRITICAL"]
+    assert [s.split("] ", 1)[1].split("]")[0] for s in subjects] == [
+        "[P1 CRITICAL", "[P1 RECOVERED", "[P1 CRITICAL"]
     assert "down 1" in subjects[0] and "down 2" in subjects[2]
     assert [n["status"] for n in store.notifications()] == ["sent"] * 3
     assert asyncio.run(notifier.deliver_due()) == 0  # nothing is sent twice

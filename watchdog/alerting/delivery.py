@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from muni_watchdog.alerting.messages import MessageWriter
 from muni_watchdog.alerts.render import (
     Message,
     fallback_message,
@@ -40,6 +41,7 @@ class Notifier:
         self.store = store
         self.clock = clock
         self.channel_urls = config.channel_urls()
+        self.writer = MessageWriter(config, store)
 
     async def deliver_due(self) -> int:
         """Try every notification whose turn has come; return how many were sent. A pass that
@@ -92,7 +94,7 @@ class Notifier:
             for target in targets:
                 fmt = self.config.channel_format(target)
                 title, body, body_format, message = fallback_copy(
-                    note, target, fmt, failures, error)
+                    note, target, fmt, failures, error, self.writer, now)
                 self.store.add_notification(
                     target, f"fallback-{note.id}-{target}", title, body, body_format,
                     note.kind, [], now, note.event_id, fallback_of=note.id, message=message)
@@ -145,7 +147,7 @@ class Notifier:
              "No action is needed."], f"muni-watchdog {why} test: this channel works.")
         with self.store.db.atomic():
             for channel in channels:
-                title, body, body_format = layout(message, self.config.channel_format(channel))
+                title, body, body_format = self.writer.lay_out(message, channel, now)
                 self.store.add_notification(channel, f"test-{channel}-{iso(now)}", title, body,
                                             body_format, "test", [], now,
                                             message=message_to_json(message))
@@ -153,15 +155,18 @@ class Notifier:
 
 
 def fallback_copy(note: PendingNotification, via: str, fmt: str, failures: int,
-                  error: str) -> tuple[str, str, str, str | None]:
+                  error: str, writer: MessageWriter | None = None,
+                  now: datetime | None = None) -> tuple[str, str, str, str | None]:
     """(title, body, body format, message JSON) of the copy of ``note`` for channel ``via``
-    (layout ``fmt``): the whole message with the failure on top, laid out for that channel.
-    Rows written before messages were kept carry only their body: it is copied whole, the
-    failure put on top of it."""
+    (layout ``fmt``): the whole message with the failure on top, laid out for that channel
+    (by ``writer``: the site named, ``via``'s own acknowledge links). Rows written before
+    messages were kept carry only their body: it is copied whole, the failure put on top."""
     if note.message:
         message = fallback_message(message_from_json(note.message), via, note.channel,
                                    failures, error)
-        return (*layout(message, fmt), message_to_json(message))
+        laid_out = (writer.lay_out(message, via, now or note.created_at) if writer is not None
+                    else layout(message, fmt))
+        return (*laid_out, message_to_json(message))
     line = (f"DELIVERY PROBLEM: sent through {via} because channel {note.channel} failed "
             f"{failures} times: {error}")
     title = f"[via {via}] {note.title}"

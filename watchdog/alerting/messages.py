@@ -1,21 +1,37 @@
-"""Writing an alert into the outbox: the channels its routes choose, laid out for each channel,
-and the facts an alert tells (services, owners, recent results). Every part of the alert loop
-writes its messages through one :class:`MessageWriter`."""
+"""Writing an alert into the outbox: the channels its routes choose, laid out for each channel
+(the site named first, and each recipient's own acknowledge links), and the facts an alert
+tells (services, owners, recent results). Every part of the alert loop writes its messages
+through one :class:`MessageWriter`."""
 
 from __future__ import annotations
 
 import json
+import logging
+import shlex
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from muni_watchdog.alerts.render import AlertInfo, Message, ServiceInfo, layout, message_to_json
+from muni_watchdog.alerting.ack_links import AckLinks, SigningKeyError, load_key, state_dir_of
+from muni_watchdog.alerts.render import (
+    AlertInfo,
+    Message,
+    ServiceInfo,
+    layout,
+    message_to_json,
+    personalise,
+    stamp,
+)
 from muni_watchdog.alerts.route import choose_channels, waits_for_hours
 from muni_watchdog.config.models import Config
 from muni_watchdog.core.model import State
 from muni_watchdog.store.database import Store
 from muni_watchdog.store.timestamps import from_iso, iso
 
+log = logging.getLogger("muni-watchdog")
+# Where the packaged service keeps its state (StateDirectory=muni-watchdog): the ack command
+# printed in a message needs --state-dir only when the daemon runs elsewhere.
+PACKAGED_STATE_DIR = "/var/lib/muni-watchdog"
 
 def acked(incident: dict, now: datetime) -> bool:
     """Acknowledged, and the acknowledgement has not run out."""
@@ -26,10 +42,40 @@ def acked(incident: dict, now: datetime) -> bool:
 
 
 class MessageWriter:
-    def __init__(self, config: Config, store: Store):
+    def __init__(self, config: Config, store: Store, links: AckLinks | None = None):
         self.config = config
         self.store = store
         self._formats: dict[str, str] = {}
+        self._links = links
+        self._links_tried = links is not None
+        state_dir = state_dir_of(store)
+        self.ack_args = "" if state_dir is None or str(state_dir.resolve()) == \
+            PACKAGED_STATE_DIR else f"--state-dir {shlex.quote(str(state_dir.resolve()))}"
+
+    @property
+    def links(self) -> AckLinks | None:
+        """The acknowledge links, when the console has a public URL (made on first use; a
+        key that cannot be read is logged and the messages go out without links)."""
+        web = self.config.site.web
+        if not self._links_tried:
+            self._links_tried = True
+            if web is not None and web.public_url and web.ack_links:
+                try:
+                    key = load_key(state_dir_of(self.store), web.secret_credential)
+                    self._links = AckLinks(self.config, self.store, key)
+                except SigningKeyError as exc:
+                    log.error("web: messages go out without acknowledge links: %s", exc)
+        return self._links
+
+    def lay_out(self, message: Message, channel: str, now: datetime) -> tuple[str, str, str]:
+        """(title, body, format) of ``message`` for ``channel``: the site named first, and
+        the channel's own acknowledge links for the incidents it asks to acknowledge."""
+        fmt = self._format(channel)
+        message = stamp(message, self.config.site.label)
+        if message.acks and self.links is not None:
+            message = personalise(message, self.links.links(message.acks, channel, now,
+                                                            short=fmt == "sms"))
+        return layout(message, fmt)
 
     def channels_for(self, priority: int, state: str, now: datetime,
                      defer: bool = False) -> list[str]:
@@ -59,7 +105,7 @@ class MessageWriter:
         """One outbox row per channel; returns how many were written."""
         count = 0
         for channel in channels:
-            title, body, body_format = layout(message, self._format(channel))
+            title, body, body_format = self.lay_out(message, channel, now)
             # One key per message and channel: a row is sent until it is marked sent, never
             # again after (the outbox row itself is the idempotency record).
             key = (f"{kind}-{'-'.join(map(str, incident_ids)) or 'site'}-{channel}-"
@@ -101,4 +147,4 @@ class MessageWriter:
             at=from_iso(incident["resolved_at"]) if incident["resolved_at"] else now,
             services=tuple(services), priority=incident["priority"], incident=incident["id"],
             acked_by=acked_by, recent=tuple(recent), unavailable=bool(incident["unavailable"]),
-            previous_unavailable=bool(incident["notified_unavailable"]))
+            previous_unavailable=bool(incident["notified_unavailable"]), ack_args=self.ack_args)

@@ -8,9 +8,10 @@ import json
 import logging
 from datetime import datetime
 
+from muni_watchdog.alerting.children import child_line
 from muni_watchdog.alerting.isolation import Isolation
 from muni_watchdog.alerting.messages import MessageWriter
-from muni_watchdog.alerts.policy import group_ready, next_reminder, severity
+from muni_watchdog.alerts.policy import group_ready, next_reminder, parent_down_reason, severity
 from muni_watchdog.alerts.render import problem_message
 from muni_watchdog.alerts.route import waits_for_hours
 from muni_watchdog.config.models import Config
@@ -81,9 +82,9 @@ class ProblemSender:
         if not channels and any(waits_for_hours(self.config.notify.routes, i["priority"],
                                                 State(i["state"]).label) for i in group):
             return 0  # e.g. a priority-4 problem at night: sent when business hours begin
-        also = [f"{i['target']}/{i['check_name']} {State(i['state']).name}: {i['summary']}"
-                for i in self.store.incidents("open")
-                if i["suppressed_reason"] == f"parent {target} down"]
+        children = [i for i in self.store.incidents("open")
+                    if i["suppressed_reason"] == parent_down_reason(target)]
+        also = [child_line(i) for i in children]
         infos = [self.messages.alert_info(i, "problem", now) for i in group]
         message = problem_message(self.config.site.name, infos, also)
         sent = self.messages.write(message, channels, "problem", [i["id"] for i in group], now)
@@ -94,7 +95,10 @@ class ProblemSender:
                 notified_state=incident["state"], last_notified_at=iso(now),
                 notified_unavailable=incident["unavailable"],
                 first_notified_at=incident["first_notified_at"] or iso(now),
-                next_reminder_at=iso(next_reminder(now, incident["priority"])))
+                next_reminder_at=iso(next_reminder(now, incident["priority"])),
+                children_told=json.dumps(sorted(
+                    set(json.loads(incident["children_told"] or "[]")) |
+                    {c["id"] for c in children})))
         if not channels:
             log.warning("target=%s problem has no route to anyone; add a route or "
                         "fallback_channels", target)

@@ -4,7 +4,8 @@ Each run of :meth:`AlertProcessor.process` is one transaction: it consumes unpro
 (:mod:`.incidents`), applies suppression (:mod:`.suppression`: parent down, maintenance,
 accepted risk, flapping), follows maintenance windows and accepted risks as they end
 (:mod:`.maintenance`, :mod:`.accepted_risks`), sends groups that are ready (:mod:`.problems`),
-escalates and reminds (:mod:`.escalation`), and writes every message into the outbox
+tells a parent's recipients of children its outage holds (:mod:`.children`), escalates
+and reminds (:mod:`.escalation`), and writes every message into the outbox
 (:mod:`.messages`; :mod:`.delivery` sends them). A database failure rolls the whole step back,
 so it is simply done again. Each event, incident, window and accepted risk is a savepoint of
 its own (:mod:`.isolation`): one that raises is rolled back alone, logged and recorded
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from muni_watchdog.alerting.accepted_risks import AcceptedRisks
+from muni_watchdog.alerting.children import ParentFollowUp
 from muni_watchdog.alerting.escalation import Escalation
 from muni_watchdog.alerting.incidents import IncidentTracker
 from muni_watchdog.alerting.isolation import Isolation
@@ -45,6 +47,7 @@ class AlertProcessor:
         self.accepted_risks = AcceptedRisks(config, store, self.isolation, self.messages)
         self.problems = ProblemSender(config, store, self.isolation, self.messages)
         self.escalation = Escalation(config, store, self.isolation, self.messages)
+        self.children = ParentFollowUp(config, store, self.isolation, self.messages)
 
     def process(self) -> int:
         """One pass; returns the number of messages written to the outbox.
@@ -74,6 +77,7 @@ class AlertProcessor:
             sent += self.accepted_risks.process(now)
             self.suppression.resuppress(now)
             sent += self.problems.flush(now)
+            sent += self.children.process(now)
             sent += self.escalation.process(now)
             self.isolation.finish()
         return sent

@@ -25,14 +25,13 @@ from muni_watchdog.cli.common import (
     row_time,
 )
 from muni_watchdog.core.durations import humanize
-from muni_watchdog.core.model import State
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("incidents", help="list open incidents (or all with --all)",
                        description="List incidents: target, state, since, owner, and who "
                        "acknowledged them.")
-    add_config_option(p)
+    add_config_option(p, state=True)
     add_state_dir_option(p)
     p.add_argument("--all", action="store_true", help="include resolved incidents")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -41,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ack", help="acknowledge an incident",
                        description="Acknowledge an incident: stops reminders and escalation. "
                        "A worse state clears the acknowledgement and notifies again.")
-    add_config_option(p)
+    add_config_option(p, state=True)
     add_state_dir_option(p)
     p.add_argument("incident", type=int, help="incident number (from the alert or 'incidents')")
     p.add_argument("--by", required=True, help="who takes it")
@@ -53,6 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Show the append-only audit log of acknowledgements, "
                        "maintenance and exceptions. 'audit verify' exits 1 if the chain is "
                        "broken.")
+    add_config_option(p, state=True)  # accepted like every state command's (not needed)
     add_state_dir_option(p)
     p.add_argument("action", nargs="?", choices=["verify"],
                    help="verify: check the hash chain instead of listing (exit 1 if broken)")
@@ -71,23 +71,10 @@ def cmd_incidents(args) -> int:
     config, store = open_config_and_store(args)
     if store is None:
         return 2 if config is None else 3
-    rows = store.incidents(None if args.all else "open")
+    from muni_watchdog.reports.status import incident_list
+    out = incident_list(store, config, include_resolved=args.all)
     now = datetime.now(UTC)
     tz = config.site.timezone
-    out = []
-    for r in rows:
-        services = json.loads(r["services"])
-        owner = config.service_by_id[services[0]].owner.name if services and \
-            services[0] in config.service_by_id else None
-        out.append({"id": r["id"], "target": r["target"], "check": r["check_name"],
-                    "services": services, "priority": r["priority"],
-                    "state": State(r["state"]).label, "summary": r["summary"],
-                    "opened_at": r["opened_at"], "status": r["status"],
-                    "resolved_at": r["resolved_at"], "owner": owner,
-                    "suppressed": r["suppressed_reason"], "acked_by": r["acked_by"],
-                    "acked_at": r["acked_at"], "ack_reason": r["ack_reason"],
-                    "ack_until": r["ack_until"], "escalation_level": r["escalation_level"],
-                    "channels_told": json.loads(r["channels_told"])})
     if args.json:
         print(json.dumps({"incidents": out}, indent=2))
         return 0
@@ -106,24 +93,16 @@ def cmd_incidents(args) -> int:
 
 
 def cmd_ack(args) -> int:
+    from muni_watchdog.alerting.acks import AckError, acknowledge
     config, now = config_and_now(args)
     if config is None:
         return 2
     try:
         until = parse_when(args.until, config.site.timezone, now) if args.until else None
         store = open_store_for_write(args.state_dir)
-    except (WhenError, FileNotFoundError) as exc:
+        incident = acknowledge(store, args.incident, args.by, args.reason, until, now)
+    except (WhenError, FileNotFoundError, AckError) as exc:
         return fail(str(exc))
-    incident = store.incident(args.incident)
-    if incident is None:
-        return fail(f"no incident {args.incident}; see 'muni-watchdog incidents'")
-    if incident["status"] != "open":
-        return fail(f"incident {args.incident} is already resolved")
-    with store.db.atomic():
-        store.acknowledge(args.incident, args.by, args.reason, until, now)
-        store.audit(args.by, "ack", f"incident {args.incident}", args.reason, now,
-                    {"target": incident["target"], "check": incident["check_name"],
-                     "until": until.isoformat() if until else None})
     print(f"incident {args.incident} ({incident['target']}/{incident['check_name']}) "
           f"acknowledged by {args.by}" + (f" until {until.isoformat()}" if until else ""))
     return 0
@@ -153,7 +132,7 @@ def cmd_audit(args) -> int:
 
 
 def cmd_test_alert(args) -> int:
-    from muni_watchdog.alerts.render import layout, notice_message
+    from muni_watchdog.alerts.render import layout, notice_message, stamp
     from muni_watchdog.alerts.send import DeliveryError, send
     from muni_watchdog.core.secrets import SecretError
     config = load_config_or_report(args.config)
@@ -169,7 +148,8 @@ def cmd_test_alert(args) -> int:
         "muni-watchdog test: this channel works.")
     try:
         urls = config.channel_urls()[args.channel]
-        title, body, body_format = layout(message, config.channel_format(args.channel))
+        title, body, body_format = layout(stamp(message, config.site.label),
+                                          config.channel_format(args.channel))
         send(urls, title, body, body_format)
     except (DeliveryError, SecretError) as exc:
         return fail(f"channel {args.channel}: NOT delivered: {exc}", 1)

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
+import sqlite3
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from muni_watchdog.config.loading import DEFAULT_CONFIG, ConfigError, load_config
-from muni_watchdog.core.durations import DurationError, parse_duration
+from muni_watchdog.core.when import WhenError, parse_when  # noqa: F401 (the commands' import)
+from muni_watchdog.store.daemon_state import CONFIG_PATH_KEY
 from muni_watchdog.store.database import DB_NAME, Store
 
 EXIT_INVALID_CONFIG = 2
@@ -23,11 +24,44 @@ def default_state_dir() -> str:
     return os.environ.get("STATE_DIRECTORY", "/var/lib/muni-watchdog").split(":")[0]
 
 
-def add_config_option(p: argparse.ArgumentParser) -> None:
-    """``-c/--config``."""
+def add_config_option(p: argparse.ArgumentParser, state: bool = False) -> None:
+    """``-c/--config``. ``state``: a command that reads or changes the state database, which
+    also finds the configuration the daemon of its state directory runs with."""
+    if state:
+        p.add_argument("-c", "--config", default=None,
+                       help="configuration file (default: $MUNI_WATCHDOG_CONFIG, else "
+                       f"{DEFAULT_CONFIG}, else the file the daemon of the state directory "
+                       "runs with)")
+        return
     p.add_argument("-c", "--config", default=os.environ.get("MUNI_WATCHDOG_CONFIG",
                                                             DEFAULT_CONFIG),
                    help=f"configuration file (default: {DEFAULT_CONFIG})")
+
+
+def config_path(args: argparse.Namespace) -> str:
+    """The configuration a state command uses: ``-c``, else $MUNI_WATCHDOG_CONFIG, else the
+    default file when it exists, else the file the daemon recorded in the state database of
+    ``--state-dir`` when it started; so the ``ack`` command printed in a message works as
+    printed on the box."""
+    if getattr(args, "config", None):
+        return args.config
+    if os.environ.get("MUNI_WATCHDOG_CONFIG"):
+        return os.environ["MUNI_WATCHDOG_CONFIG"]
+    if Path(DEFAULT_CONFIG).exists():
+        return DEFAULT_CONFIG
+    state_dir = getattr(args, "state_dir", None)
+    if state_dir and (Path(state_dir) / DB_NAME).exists():
+        try:
+            store = Store.open(state_dir, readonly=True)
+            try:
+                recorded = store.get_state(CONFIG_PATH_KEY)
+            finally:
+                store.close()
+        except (OSError, sqlite3.Error):
+            recorded = None
+        if recorded:
+            return recorded
+    return DEFAULT_CONFIG
 
 
 def add_state_dir_option(p: argparse.ArgumentParser) -> None:
@@ -68,7 +102,7 @@ def open_config_and_store(args: argparse.Namespace, write: bool = False):
     """The configuration and the state database for a command: ``(None, None)`` when the
     configuration is invalid (its errors printed), ``(config, None)`` when there is no
     database (the reason printed)."""
-    config = load_config_or_report(args.config, check_secrets=False)
+    config = load_config_or_report(config_path(args), check_secrets=False)
     if config is None:
         return None, None
     try:
@@ -94,33 +128,6 @@ def print_table(header: list[str], rows: list[list[str]]) -> None:
         print(f"{start}  {last if len(last) <= room else last[:room - 1] + '…'}")
 
 
-class WhenError(ValueError):
-    """A time on the command line that cannot be read."""
-
-
-def parse_when(text: str, tz: str, now: datetime) -> datetime:
-    """``now``, ``+2h`` / ``2h``, ``2026-11-29 02:00`` or ``2026-11-29`` (site time), ISO."""
-    text = text.strip()
-    if text == "now":
-        return now
-    if re.fullmatch(r"\+?[\d.]+(ms|s|m|h|d|w)(\d+(ms|s|m|h|d|w))*", text):
-        try:
-            return now + timedelta(seconds=parse_duration(text.lstrip("+")))
-        except DurationError as exc:
-            raise WhenError(str(exc)) from None
-    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(text, fmt).replace(tzinfo=ZoneInfo(tz))
-        except ValueError:
-            pass
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise WhenError(f"{text!r} is not a time: write 'now', '+2h', 'YYYY-MM-DD HH:MM' "
-                        "(site time) or ISO-8601") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(tz))
-
-
 def fail(message: str, code: int = 2) -> int:
     """Print ``message`` to stderr; the exit code to return."""
     print(message, file=sys.stderr)
@@ -136,7 +143,7 @@ def row_time(text: str | None, tz: str) -> str:
 
 def config_and_now(args):
     """The configuration (None when invalid, its errors printed) and the time now."""
-    config = load_config_or_report(args.config, check_secrets=False)
+    config = load_config_or_report(config_path(args), check_secrets=False)
     if config is None:
         return None, None
     return config, datetime.now(UTC)

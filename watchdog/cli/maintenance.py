@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import timedelta
 
 from muni_watchdog.cli.common import (
-    WhenError,
     add_config_option,
     add_state_dir_option,
     config_and_now,
     fail,
     open_config_and_store,
     open_store_for_write,
-    parse_when,
     row_time,
 )
 
@@ -33,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m = msub.add_parser("add", help="add a one-off or recurring window",
                         description="Add a maintenance window for targets, services or the "
                         "whole site: one-off (--start, --end) or recurring (--every).")
-    add_config_option(m)
+    add_config_option(m, state=True)
     add_state_dir_option(m)
     m.add_argument("--target", action="append", default=[], help="target id (repeatable)")
     m.add_argument("--service", action="append", default=[], help="service id (repeatable)")
@@ -48,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m = msub.add_parser("list", help="list windows",
                         description="List the maintenance windows in force or to come (and "
                         "the ended ones with --all).")
-    add_config_option(m)
+    add_config_option(m, state=True)
     add_state_dir_option(m)
     m.add_argument("--all", action="store_true", help="include ended windows")
     m.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -56,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m = msub.add_parser("end", help="end a window now",
                         description="End a maintenance window now: what it covered is "
                         "re-checked and one summary is sent.")
-    add_config_option(m)
+    add_config_option(m, state=True)
     add_state_dir_option(m)
     m.add_argument("id", type=int, help="the window's number (from 'maintenance list')")
     m.add_argument("--by", required=True, help="who ends it (for the audit log)")
@@ -71,7 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e = esub.add_parser("add", help="accept a risk until a date",
                         description="Accept a risk on a target (or one of its checks): its "
                         "problems are not alerted until --expires, when the owner is told.")
-    add_config_option(e)
+    add_config_option(e, state=True)
     add_state_dir_option(e)
     e.add_argument("--target", required=True, help="target id")
     e.add_argument("--check", default="*", help="one check of the target (default: all)")
@@ -82,14 +79,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     e = esub.add_parser("list", help="list exceptions",
                         description="List the accepted risks in force (and the ended or "
                         "expired ones with --all).")
-    add_config_option(e)
+    add_config_option(e, state=True)
     add_state_dir_option(e)
     e.add_argument("--all", action="store_true", help="include ended and expired ones")
     e.add_argument("--json", action="store_true", help="print JSON instead of a table")
     e.set_defaults(handler=cmd_exception_list)
     e = esub.add_parser("end", help="end an exception now",
                         description="End an accepted risk now: its problems alert again.")
-    add_config_option(e)
+    add_config_option(e, state=True)
     add_state_dir_option(e)
     e.add_argument("id", type=int, help="the exception's number (from 'exception list')")
     e.add_argument("--by", required=True, help="who ends it (for the audit log)")
@@ -99,41 +96,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_maintenance_add(args) -> int:
-    from muni_watchdog.alerts.policy import RecurrenceError, parse_recurrence
+    from muni_watchdog.alerting.holds import HoldError, add_maintenance
     config, now = config_and_now(args)
     if config is None:
         return 2
-    unknown = [f"no target named {t} (known: {', '.join(config.target_by_id) or 'none'})"
-               for t in args.target if t not in config.target_by_id] + \
-        [f"no service named {s} (known: {', '.join(config.service_by_id) or 'none'})"
-         for s in args.service if s not in config.service_by_id]
-    if unknown:
-        return fail(f"{args.config}: " + "; ".join(unknown))
-    if not (args.target or args.service or args.site):
-        return fail("say what is in maintenance: --target, --service or --site")
-    tz = config.site.timezone
     try:
-        if args.every:
-            recurrence = parse_recurrence(args.every).describe()
-            starts = parse_when(args.start, tz, now) if args.start else now
-            ends = parse_when(args.until, tz, now) if args.until else now + timedelta(days=365)
-        else:
-            if not (args.start and args.end):
-                return fail("a one-off window needs --start and --end (or use --every)")
-            recurrence = None
-            starts, ends = parse_when(args.start, tz, now), parse_when(args.end, tz, now)
-        if ends <= starts:
-            return fail("the window ends before it starts")
         store = open_store_for_write(args.state_dir)
-    except (WhenError, RecurrenceError, FileNotFoundError) as exc:
+        window, starts, ends, recurrence = add_maintenance(
+            config, store, targets=args.target, services=args.service, site=args.site,
+            owner=args.owner, reason=args.reason, now=now, start=args.start, end=args.end,
+            every=args.every, until=args.until)
+    except (HoldError, FileNotFoundError) as exc:
         return fail(str(exc))
-    with store.db.atomic():
-        window = store.add_maintenance(args.target, args.service, args.owner, args.reason,
-                                       starts, ends, recurrence, now)
-        store.audit(args.owner, "maintenance add", f"maintenance {window}", args.reason, now,
-                    {"targets": args.target, "services": args.service, "site": args.site,
-                     "starts": starts.isoformat(), "ends": ends.isoformat(),
-                     "every": recurrence})
+    tz = config.site.timezone
     what = recurrence and f"every {recurrence}" or \
         f"{row_time(starts.isoformat(), tz)} to {row_time(ends.isoformat(), tz)}"
     print(f"maintenance {window} added: {what} ({args.reason}, {args.owner})")
@@ -144,16 +119,16 @@ def cmd_maintenance_list(args) -> int:
     config, store = open_config_and_store(args)
     if store is None:
         return 2 if config is None else 3
-    rows = store.maintenance_windows(include_ended=args.all)
+    from muni_watchdog.reports.status import maintenance_list
+    rows = maintenance_list(store, include_ended=args.all)
     if args.json:
-        print(json.dumps({"maintenance": [{**r, "scope": json.loads(r["scope"])}
-                                          for r in rows]}, indent=2))
+        print(json.dumps({"maintenance": rows}, indent=2))
         return 0
     tz = config.site.timezone
     if not rows:
         print("No maintenance windows.")
     for r in rows:
-        scope = json.loads(r["scope"])
+        scope = r["scope"]
         where = ", ".join(scope["targets"] + scope["services"]) or "whole site"
         when = f"every {r['recurrence']}" if r["recurrence"] else \
             f"{row_time(r['starts_at'], tz)} to {row_time(r['ends_at'], tz)}"
@@ -163,44 +138,32 @@ def cmd_maintenance_list(args) -> int:
 
 
 def cmd_maintenance_end(args) -> int:
+    from muni_watchdog.alerting.holds import HoldError, end_maintenance
     config, now = config_and_now(args)
     if config is None:
         return 2
     try:
-        store = open_store_for_write(args.state_dir)
-    except FileNotFoundError as exc:
-        return fail(str(exc))
-    rows = [r for r in store.maintenance_windows() if r["id"] == args.id]
-    if not rows:
-        return fail(f"no open maintenance window {args.id}")
-    from muni_watchdog.store.timestamps import iso
-    with store.db.atomic():
         # Ending the period makes the daemon see the window close: it re-checks and summarises.
-        store.update_maintenance(args.id, ends_at=iso(now))
-        store.audit(args.by, "maintenance end", f"maintenance {args.id}", args.reason, now)
+        end_maintenance(open_store_for_write(args.state_dir), args.id, args.by, args.reason,
+                        now)
+    except (HoldError, FileNotFoundError) as exc:
+        return fail(str(exc))
     print(f"maintenance {args.id} ended; the daemon re-checks its targets and sends a summary")
     return 0
 
 
 def cmd_exception_add(args) -> int:
+    from muni_watchdog.alerting.holds import HoldError, add_exception
     config, now = config_and_now(args)
     if config is None:
         return 2
-    if args.target not in config.target_by_id:
-        return fail(f"{args.config}: no target named {args.target} (known: "
-                    f"{', '.join(config.target_by_id) or 'none'})")
     try:
-        expires = parse_when(args.expires, config.site.timezone, now)
         store = open_store_for_write(args.state_dir)
-    except (WhenError, FileNotFoundError) as exc:
+        ex, expires = add_exception(config, store, target=args.target, check=args.check,
+                                    owner=args.owner, reason=args.reason,
+                                    expires=args.expires, now=now)
+    except (HoldError, FileNotFoundError) as exc:
         return fail(str(exc))
-    if expires <= now:
-        return fail("the expiry must be in the future")
-    with store.db.atomic():
-        ex = store.add_exception(args.target, args.check, args.owner, args.reason, expires, now)
-        store.audit(args.owner, "exception add", f"exception {ex}", args.reason, now,
-                    {"target": args.target, "check": args.check,
-                     "expires": expires.isoformat()})
     print(f"exception {ex} added: {args.target}/{args.check} until {expires.isoformat()}")
     return 0
 
@@ -209,7 +172,8 @@ def cmd_exception_list(args) -> int:
     config, store = open_config_and_store(args)
     if store is None:
         return 2 if config is None else 3
-    rows = store.exceptions(include_ended=args.all)
+    from muni_watchdog.reports.status import exception_list
+    rows = exception_list(store, include_ended=args.all)
     if args.json:
         print(json.dumps({"exceptions": rows}, indent=2))
         return 0
@@ -223,18 +187,13 @@ def cmd_exception_list(args) -> int:
 
 
 def cmd_exception_end(args) -> int:
+    from muni_watchdog.alerting.holds import HoldError, end_exception
     config, now = config_and_now(args)
     if config is None:
         return 2
     try:
-        store = open_store_for_write(args.state_dir)
-    except FileNotFoundError as exc:
+        end_exception(open_store_for_write(args.state_dir), args.id, args.by, args.reason, now)
+    except (HoldError, FileNotFoundError) as exc:
         return fail(str(exc))
-    if not any(r["id"] == args.id for r in store.exceptions()):
-        return fail(f"no open exception {args.id}")
-    from muni_watchdog.store.timestamps import iso
-    with store.db.atomic():
-        store.update_exception(args.id, ended_at=iso(now), expiry_notified=1)
-        store.audit(args.by, "exception end", f"exception {args.id}", args.reason, now)
     print(f"exception {args.id} ended")
     return 0

@@ -13,6 +13,7 @@ from muni_watchdog.cli.common import (
     EXIT_INVALID_CONFIG,
     add_config_option,
     add_state_dir_option,
+    config_path,
     load_config_or_report,
     print_table,
 )
@@ -52,7 +53,7 @@ def register(sub) -> None:
                        description="Show the state of every check and the open problems, read "
                        "from the state database while the daemon runs. Exit code: the worst "
                        "hard state (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).")
-    add_config_option(p)
+    add_config_option(p, state=True)
     add_state_dir_option(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=cmd_status)
@@ -112,6 +113,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from muni_watchdog.reports.status import status_report, worst_state
     from muni_watchdog.store.database import Store
     from muni_watchdog.store.timestamps import from_iso
     try:
@@ -120,38 +122,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 3
     now = datetime.now(UTC)
-    checks = []
-    for row in store.current_states():
-        checks.append({
-            "target": row["target"], "check": row["check_name"],
-            "services": _json_list(row["services"]),
-            "state": State(row["hard_state"]).label,
-            "last_result": State(row["state"]).label, "state_type": row["state_type"],
-            "attempt": row["attempt"], "flapping": bool(row["flapping"]),
-            "problem_since": row["problem_since"], "last_check": row["last_check"],
-            "summary": row["summary"]})
-    problems = [c for c in checks if c["state"] != "ok" or c["state_type"] == "soft"]
-    counts = store.notification_counts()
-    owners = _owners(args.config)
-    incidents = []
-    for row in store.incidents("open"):
-        services = _json_list(row["services"])
-        incidents.append({
-            "id": row["id"], "target": row["target"], "check": row["check_name"],
-            "priority": row["priority"], "state": State(row["state"]).label,
-            "opened_at": row["opened_at"], "owner": owners.get(services[0]) if services
-            else None, "acked_by": row["acked_by"], "acked_at": row["acked_at"],
-            "suppressed": row["suppressed_reason"], "summary": row["summary"]})
-    alert_errors = [{"key": key, **record} for key, record in store.alert_errors().items()]
+    report = status_report(store, _owners(config_path(args)), now)
     store.close()
-    worst = State.worst(State.parse(c["state"]) for c in checks)
-    if alert_errors:  # someone may not have been told: the all-clear is not known
-        worst = State.worst([worst, State.UNKNOWN])
+    worst = worst_state(report)
     if args.json:
-        print(json.dumps({"generated_at": now.isoformat(), "checks": checks,
-                          "problems": problems, "incidents": incidents,
-                          "alert_errors": alert_errors, "notifications": counts}, indent=2))
+        print(json.dumps(report, indent=2))
         return int(worst)
+    checks, problems, incidents = report["checks"], report["problems"], report["incidents"]
+    alert_errors, counts = report["alert_errors"], report["notifications"]
 
     def ago(text: str | None) -> str:
         moment = from_iso(text)
@@ -190,21 +168,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     return int(worst)
 
 
-def _json_list(text: str | None) -> list:
-    """A JSON list column; a damaged row shows as empty rather than stopping `status` (the
-    alert loop reports such rows as alerting errors)."""
-    try:
-        value = json.loads(text or "[]")
-    except ValueError:
-        return []
-    return value if isinstance(value, list) else []
-
-
-def _owners(config_path: str) -> dict[str, str]:
+def _owners(path: str | None) -> dict[str, str]:
     """Service id -> owner name, when the configuration can be read (status works without)."""
+    if path is None:
+        return {}
     try:
-        config = load_config(config_path, check_secrets=False)
-    except ConfigError:
+        config = load_config(path, check_secrets=False)
+    except (ConfigError, OSError):
         return {}
     return {s.id: s.owner.name for s in config.services}
 

@@ -24,7 +24,7 @@ def register(sub) -> None:
                            "the last complete month, in the site's time zone). --send emails "
                            "it to reports.monthly.channel and archives the HTML in "
                            "STATE_DIR/reports/YYYY-MM.html.")
-    add_config_option(m)
+    add_config_option(m, state=True)
     add_state_dir_option(m)
     m.add_argument("--month", metavar="YYYY-MM", help="which month (default: the last one)")
     m.add_argument("--out", metavar="FILE", help="write the HTML here (default: print text)")
@@ -35,7 +35,7 @@ def register(sub) -> None:
                            description="Open incidents, unacknowledged and flapping checks, the "
                            "noisiest checks, accepted risks expiring soon and devices due for "
                            "attention. --send sends it to reports.digest.channel.")
-    add_config_option(d)
+    add_config_option(d, state=True)
     add_state_dir_option(d)
     d.add_argument("--send", action="store_true", help="send it to reports.digest.channel")
     d.set_defaults(handler=cmd_digest)
@@ -43,7 +43,7 @@ def register(sub) -> None:
     i = sub.add_parser("inventory", help="every device seen, for bidders and auditors",
                        description="Every device seen by the SNMP and SSH checks: class, "
                        "vendor, model, serial, firmware or OS, uptime, first and last seen.")
-    add_config_option(i)
+    add_config_option(i, state=True)
     add_state_dir_option(i)
     form = i.add_mutually_exclusive_group()
     form.add_argument("--csv", action="store_true", help="CSV with a header row")

@@ -17,6 +17,7 @@ from muni_watchdog.backup_tests.params import BackupParams
 from muni_watchdog.checks import KINDS
 from muni_watchdog.checks.base import CheckParams
 from muni_watchdog.checks.snmp.traps import TrapSettings
+from muni_watchdog.config.web import WebConfig
 from muni_watchdog.core.secrets import SecretError, read_secret
 from muni_watchdog.core.transitions import Policy
 from muni_watchdog.core.types import Duration, Interval, Priority, SecretRef, Strict, Timeout
@@ -89,6 +90,9 @@ class BusinessHours(Strict):
 
 class SiteConfig(Strict):
     name: str = Field(..., min_length=1, description="The site's name, shown in every message.")
+    short_name: str | None = Field(
+        None, min_length=1, max_length=30, description="A short name for subjects and SMS, "
+        "e.g. 'Ashby' (default: name). An MSP on call for several towns sees which one pages.")
     timezone: str = Field("UTC", description="IANA time zone of the site, e.g. "
                           "America/Chicago; business hours and reports use it.")
     default_priority: Priority = Field(3, description="Priority of targets no service claims.")
@@ -101,6 +105,15 @@ class SiteConfig(Strict):
     snmp_traps: TrapSettings = Field(
         default_factory=TrapSettings, description="The SNMP trap receiver: UPS and printer "
         "traps from known snmp targets become immediate results of their 'traps' check.")
+    web: WebConfig | None = Field(
+        None, description="The web console, served by the daemon (off unless given): the "
+        "now page, incidents and their acknowledge links, services, maintenance, reports, "
+        "audit.")
+
+    @property
+    def label(self) -> str:
+        """How messages name the site: the short name, else the name."""
+        return self.short_name or self.name
 
     @field_validator("timezone")
     @classmethod

@@ -10,7 +10,7 @@ Checked: notification channels and the heartbeat URL (non-empty, an Apprise URL)
 communities and v3 passwords (non-empty; v3 at least 8 characters, RFC 3414), SSH keys (a
 readable private key that paramiko can load; its passphrase present and correct when the key
 is encrypted), restic password files, password commands (the program exists) and environment
-files (KEY=VALUE lines).
+files (KEY=VALUE lines), the web console's key credential and TLS certificate and key.
 """
 
 from __future__ import annotations
@@ -125,7 +125,38 @@ class SecretChecker:
                 self.ssh(("targets", i, "ssh"), target.ssh)
         for i, backup in enumerate(config.backups):
             self.backup(("backups", i), backup)
+        if config.site.web is not None:
+            self.web(("site", "web"), config.site.web)
         return self.issues
+
+    def web(self, path: YamlPath, web: Any) -> None:
+        """The console's signing key (a systemd credential, at least 32 characters) and its
+        TLS certificate and key (readable, and loading together)."""
+        if web.secret_credential:
+            key = self.ref(path + ("secret_credential",),
+                           SecretRef(credential=web.secret_credential))
+            if key is not None and len(key.encode()) < 32:
+                self.issue(path + ("secret_credential",), f"the key in systemd credential "
+                           f"{web.secret_credential} is shorter than 32 characters; make one "
+                           "with 'openssl rand -hex 32'")
+        if not web.tls_cert_file:
+            return
+        try:
+            read_file(web.tls_cert_file, "TLS certificate")
+            read_file(web.tls_key_file, "TLS key")
+        except Unusable as exc:
+            which = "tls_cert_file" if "certificate" in str(exc) else "tls_key_file"
+            self.issue(path + (which,), str(exc))
+            return
+        import ssl
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+                web.tls_cert_file, web.tls_key_file)
+        except (ssl.SSLError, ValueError) as exc:
+            self.issue(path + ("tls_key_file",), f"{web.tls_cert_file} and "
+                       f"{web.tls_key_file} do not load as a certificate and its key "
+                       f"({getattr(exc, 'reason', None) or exc}); check both are PEM and "
+                       "belong together")
 
     def url_source(self, path: YamlPath, model: Any) -> None:
         if getattr(model, "config_file", None):

@@ -37,6 +37,7 @@ from muni_watchdog.daemon.schedules import interval_trigger
 from muni_watchdog.daemon.shutdown import cancel_running
 from muni_watchdog.daemon.writer import RunWriter
 from muni_watchdog.store.check_state import RunRecord
+from muni_watchdog.store.daemon_state import CONFIG_PATH_KEY
 from muni_watchdog.store.database import Store
 
 log = logging.getLogger("muni-watchdog")
@@ -87,6 +88,8 @@ class Daemon:
         self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="collect")
         loop.set_default_executor(self.executor)
         self.store = Store.open(self.state_dir)
+        # The command line finds the configuration through the state directory (CLI `ack`).
+        self.store.set_state(CONFIG_PATH_KEY, str(self.config_path.resolve()))
         self.scheduler = AsyncIOScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
         self.runtime = Runtime(self.scheduler, self.store, self.clock, self.state_dir)

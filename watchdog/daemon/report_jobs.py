@@ -70,7 +70,8 @@ class ReportJobs(SiteJob):
 
 class MetricsEndpoint(SiteJob):
     """``reports.metrics``: ``/metrics`` served from a thread; kept running across reloads
-    while its address stays the same."""
+    while its address stays the same. With the web console on, the console serves it on its
+    own port instead, unless ``reports.metrics.listen`` is given explicitly."""
 
     def __init__(self) -> None:
         self._server: Any = None
@@ -78,7 +79,10 @@ class MetricsEndpoint(SiteJob):
 
     async def install(self, config: Config, runtime: Runtime) -> None:
         from muni_watchdog.reports.metrics import start_metrics_server, store_snapshot
-        wanted = config.reports.metrics.address if config.reports.metrics else None
+        metrics = config.reports.metrics
+        wanted = metrics.address if metrics else None
+        if metrics and config.site.web is not None and "listen" not in metrics.model_fields_set:
+            wanted = None  # the console serves /metrics on its port: one port to open
         if wanted == self._address:
             return
         await self.close()

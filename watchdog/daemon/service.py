@@ -13,12 +13,13 @@ from muni_watchdog.daemon.runtime import SiteJob
 from muni_watchdog.daemon.shutdown import close_loop
 from muni_watchdog.daemon.site_jobs import Heartbeat, WeeklyChannelTest
 from muni_watchdog.daemon.trap_receiver import TrapListener
+from muni_watchdog.daemon.web_console import WebConsole
 
 
 def standard_jobs() -> list[SiteJob]:
     """The site jobs of a running service, in the order they are installed."""
     return [Heartbeat(), WeeklyChannelTest(), RestoreTests(), ReportJobs(), MetricsEndpoint(),
-            TrapListener()]
+            TrapListener(), WebConsole()]
 
 
 def run_daemon(config_path: str | Path, state_dir: str | Path) -> int:

@@ -86,8 +86,9 @@ def _p(text: str, colour: str = "#222") -> str:
             f'padding:2px 0">{text}</td></tr>')
 
 
-def _list(items: Iterable[str]) -> str:
-    return "".join(_p("&bull; " + item) for item in items)
+def _list(items: Iterable[str]) -> list[str]:
+    """Bulleted rows; each item is text (a reason someone typed), escaped."""
+    return [_p("&bull; " + e(item)) for item in items]
 
 
 def render_monthly_html(report: MonthlyReport) -> str:

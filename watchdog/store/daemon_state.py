@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 ALERT_ERROR = "alert-error:"
+CONFIG_PATH_KEY = "config_path"   # the file the daemon runs with, for the command line
 
 
 class DaemonStateStore:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from muni_watchdog.store.ack_links import AckLinkStore
 from muni_watchdog.store.audit import AuditStore
 from muni_watchdog.store.check_state import CheckStateStore
 from muni_watchdog.store.coverage import CoverageStore
@@ -22,13 +23,15 @@ from muni_watchdog.store.outbox import OutboxStore
 from muni_watchdog.store.reports import ReportStore
 from muni_watchdog.store.restore_tests import RestoreTestStore
 from muni_watchdog.store.retention import RetentionStore
+from muni_watchdog.store.timeline import TimelineStore
 from muni_watchdog.store.timestamps import iso
 
 DB_NAME = "muni-watchdog.db"
 
 
 class Store(CheckStateStore, CoverageStore, OutboxStore, IncidentStore, MaintenanceStore,
-            AuditStore, DaemonStateStore, RestoreTestStore, ReportStore, RetentionStore):
+            AuditStore, DaemonStateStore, RestoreTestStore, ReportStore, AckLinkStore,
+            TimelineStore, RetentionStore):
     """The state database; its methods come from one class per family of tables."""
 
     def __init__(self, db: sqlite_utils.Database, path: Path | None = None):

@@ -180,6 +180,18 @@ ALTER TABLE incidents ADD COLUMN unavailable INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE incidents ADD COLUMN notified_unavailable INTEGER NOT NULL DEFAULT 0
 """))
 MIGRATIONS.append(MIGRATION_COVERAGE)
+MIGRATIONS.append((8, "acknowledge links: the short links of SMS messages", """
+CREATE TABLE ack_links (
+    token TEXT PRIMARY KEY,
+    incident_id INTEGER NOT NULL REFERENCES incidents(id),
+    recipient TEXT NOT NULL,
+    created_at TEXT NOT NULL, expires_at TEXT NOT NULL
+);
+CREATE INDEX ack_links_by_expiry ON ack_links (expires_at)
+"""))
+MIGRATIONS.append((9, "a parent's incident remembers which held children it told of", """
+ALTER TABLE incidents ADD COLUMN children_told TEXT NOT NULL DEFAULT '[]'
+"""))
 MIGRATIONS.append((16, "history: daily aggregates of check runs (runs are thinned)", """
 CREATE TABLE check_days (
     target TEXT NOT NULL, check_name TEXT NOT NULL, day TEXT NOT NULL,

@@ -1,0 +1,17 @@
+"""The console's pages, one module per page family, each with ``register(site)``. A module
+that adds pages elsewhere in the code base is appended here (see
+:mod:`muni_watchdog.web.registry`); the order is the menu's."""
+
+from muni_watchdog.web.pages import (
+    ack_links,
+    audit,
+    holds,
+    incidents,
+    login,
+    metrics,
+    now,
+    reports,
+    services,
+)
+
+PAGE_MODULES = (login, now, incidents, services, holds, reports, audit, ack_links, metrics)
