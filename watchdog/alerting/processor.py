@@ -4,7 +4,8 @@ Each run of :meth:`AlertProcessor.process` is one transaction: it consumes unpro
 (:mod:`.incidents`), applies suppression (:mod:`.suppression`: parent down, maintenance,
 accepted risk, flapping), follows maintenance windows and accepted risks as they end
 (:mod:`.maintenance`, :mod:`.accepted_risks`), sends groups that are ready (:mod:`.problems`),
-escalates and reminds (:mod:`.escalation`), and writes every message into the outbox
+escalates and reminds (:mod:`.escalation`), keeps incident communication to its cadence and
+drafts post-incident reports (:mod:`.communication`), and writes every message into the outbox
 (:mod:`.messages`; :mod:`.delivery` sends them). A database failure rolls the whole step back,
 so it is simply done again. Each event, incident, window and accepted risk is a savepoint of
 its own (:mod:`.isolation`): one that raises is rolled back alone, logged and recorded
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from muni_watchdog.alerting.accepted_risks import AcceptedRisks
+from muni_watchdog.alerting.communication import Communication
 from muni_watchdog.alerting.escalation import Escalation
 from muni_watchdog.alerting.incidents import IncidentTracker
 from muni_watchdog.alerting.isolation import Isolation
@@ -45,6 +47,7 @@ class AlertProcessor:
         self.accepted_risks = AcceptedRisks(config, store, self.isolation, self.messages)
         self.problems = ProblemSender(config, store, self.isolation, self.messages)
         self.escalation = Escalation(config, store, self.isolation, self.messages)
+        self.communication = Communication(config, store, self.isolation, self.messages)
 
     def process(self) -> int:
         """One pass; returns the number of messages written to the outbox.
@@ -75,6 +78,7 @@ class AlertProcessor:
             self.suppression.resuppress(now)
             sent += self.problems.flush(now)
             sent += self.escalation.process(now)
+            sent += self.communication.process(now)
             self.isolation.finish()
         return sent
 
