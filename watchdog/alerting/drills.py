@@ -20,14 +20,10 @@ from datetime import datetime
 from typing import Any
 
 from muni_watchdog.config.models import Config
-from muni_watchdog.core.exercise import DRILL_CHECK, drill_target
+from muni_watchdog.core.exercise import CHANGES_ASKED, DRILL_CHECK, drill_target
 from muni_watchdog.core.model import State
 from muni_watchdog.store.database import Store
 from muni_watchdog.store.timestamps import iso
-
-# The municipal guidance: "Did your drill result in two measurable changes to your continuity
-# process?"
-CHANGES_ASKED = 2
 
 
 class DrillError(ValueError):

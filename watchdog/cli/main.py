@@ -8,10 +8,20 @@ import argparse
 from collections.abc import Sequence
 
 from muni_watchdog import __version__
-from muni_watchdog.cli import alerts, backup, maintenance, monitoring, reports, snmp, ssh
+from muni_watchdog.cli import (
+    alerts,
+    backup,
+    comms,
+    drills,
+    maintenance,
+    monitoring,
+    reports,
+    snmp,
+    ssh,
+)
 
 # In the order of ``muni-watchdog --help``; ``version`` comes after the daemon's own commands.
-GROUPS = (alerts, maintenance, backup, ssh, snmp, reports)
+GROUPS = (alerts, comms, drills, maintenance, backup, ssh, snmp, reports)
 
 
 def build_parser() -> argparse.ArgumentParser:

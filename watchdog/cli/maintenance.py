@@ -42,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--until", help="recurring windows apply until then (default: one year)")
     m.add_argument("--owner", required=True, help="who is responsible")
     m.add_argument("--reason", required=True, help="why, e.g. 'patch night'")
+    m.add_argument("--announce", help="announce it on the residents' status page with these "
+                   "words, e.g. 'Online payments are unavailable Sunday 2-4 am for an upgrade.' "
+                   "(the reason stays internal)")
     m.set_defaults(handler=cmd_maintenance_add)
     m = msub.add_parser("list", help="list windows")
     add_config_option(m)
@@ -115,11 +118,12 @@ def cmd_maintenance_add(args) -> int:
         return fail(str(exc))
     with store.db.atomic():
         window = store.add_maintenance(args.target, args.service, args.owner, args.reason,
-                                       starts, ends, recurrence, now)
+                                       starts, ends, recurrence, now,
+                                       announcement=args.announce)
         store.audit(args.owner, "maintenance add", f"maintenance {window}", args.reason, now,
                     {"targets": args.target, "services": args.service, "site": args.site,
                      "starts": starts.isoformat(), "ends": ends.isoformat(),
-                     "every": recurrence})
+                     "every": recurrence, "announcement": args.announce})
     what = recurrence and f"every {recurrence}" or \
         f"{row_time(starts.isoformat(), tz)} to {row_time(ends.isoformat(), tz)}"
     print(f"maintenance {window} added: {what} ({args.reason}, {args.owner})")

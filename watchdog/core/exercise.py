@@ -7,6 +7,9 @@ from __future__ import annotations
 
 DRILL_PREFIX = "drill:"
 DRILL_CHECK = "exercise"
+# The municipal guidance: "Did your drill result in two measurable changes to your continuity
+# process?"
+CHANGES_ASKED = 2
 
 
 def drill_target(drill_id: int) -> str:

@@ -11,13 +11,14 @@ from muni_watchdog.daemon.restore_tests import RestoreTests
 from muni_watchdog.daemon.runtime import SiteJob
 from muni_watchdog.daemon.shutdown import close_loop
 from muni_watchdog.daemon.site_jobs import Heartbeat, WeeklyChannelTest
+from muni_watchdog.daemon.status_page_job import StatusPageExport
 from muni_watchdog.daemon.trap_receiver import TrapListener
 
 
 def standard_jobs() -> list[SiteJob]:
     """The site jobs of a running service, in the order they are installed."""
     return [Heartbeat(), WeeklyChannelTest(), RestoreTests(), ReportJobs(), MetricsEndpoint(),
-            TrapListener()]
+            TrapListener(), StatusPageExport()]
 
 
 def run_daemon(config_path: str | Path, state_dir: str | Path) -> int:

@@ -240,11 +240,25 @@ def _maintenance_now(history: History, config: Any, service: Any,
     """The maintenance occurrence covering the service now, with its announcement ('' when
     it was not announced: then it only explains an outage)."""
     for row in history.maintenance:
-        for occurrence in maintenance_occurrences([row], now, now + timedelta(seconds=1),
-                                                  config.site.timezone):
+        for occurrence in _whole_occurrences(row, now, now + timedelta(seconds=1),
+                                             config.site.timezone):
             if _covers(occurrence, service):
                 return occurrence, (row.get("announcement") or "").strip()
     return None
+
+
+def _whole_occurrences(row: dict[str, Any], start: datetime, end: datetime,
+                       tz: str) -> list[Any]:
+    """The window's occurrences overlapping [start, end), each whole (not cut at start or
+    end: residents read when it really begins and ends)."""
+    if row.get("ended_at") and when(row["ended_at"]) <= start:
+        return []
+    if row.get("recurrence"):     # an occurrence lasts a day at most
+        around = (start - timedelta(days=2), end + timedelta(days=2))
+    else:
+        around = (when(row["starts_at"]), when(row["ends_at"]))
+    return [o for o in maintenance_occurrences([row], *around, tz)
+            if o.start < end and o.end > start]
 
 
 def _covers(occurrence: Any, service: Any) -> bool:
@@ -322,8 +336,7 @@ def announcements(history: History, config: Any, now: datetime) -> list[Announce
         text = (row.get("announcement") or "").strip()
         if not text or row.get("ended_at"):
             continue
-        for occurrence in maintenance_occurrences([row], now, now + ahead,
-                                                  config.site.timezone):
+        for occurrence in _whole_occurrences(row, now, now + ahead, config.site.timezone):
             names = [s.name for s in public_services(config) if _covers(occurrence, s)]
             if names:
                 found.append(Announcement(occurrence.start, occurrence.end, names, text,

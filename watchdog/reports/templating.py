@@ -32,6 +32,10 @@ def environment() -> Environment:
     env.filters["local"] = _local
     env.filters["when"] = when_words
     env.filters["duration"] = lambda s: "" if s is None else humanize(s)
+    env.filters["iso_local"] = lambda text, tz, fmt="%b %-d, %Y %H:%M": _local(
+        datetime.fromisoformat(text) if text else None, tz, fmt)
+    env.filters["iso_before"] = lambda text, moment: bool(text) and \
+        datetime.fromisoformat(text) < moment
     return env
 
 
