@@ -228,12 +228,12 @@ def write_review(store: Store, incident_id: int, by: str, cause: str | None,
     incident = store.incident(incident_id)
     if incident is None:
         raise UpdateError(f"no incident {incident_id}; see 'muni-watchdog incidents --all'")
-    if incident["status"] == "open":
-        raise UpdateError(f"incident {incident_id} is still open; review it once it is "
-                          "resolved")
     if is_drill(incident["target"]):
         raise UpdateError(f"incident {incident_id} is a drill; close it with 'muni-watchdog "
                           "drill end' and its form")
+    if incident["status"] == "open":
+        raise UpdateError(f"incident {incident_id} is still open; review it once it is "
+                          "resolved")
     for text, owner, _due in follow_ups:
         if not text.strip() or not owner.strip():
             raise UpdateError("each follow-up needs its text and an owner")

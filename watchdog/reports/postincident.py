@@ -130,6 +130,16 @@ def timeline(incident: dict[str, Any], notifications: Sequence[dict[str, Any]],
                              "First failed result", "" if scenario else incident["summary"])]
     if hard and hard != opened:
         entries.append(TimelineEntry(hard, "Confirmed as a problem (hard state)"))
+    # Entries of the same moment keep this order (the sort is stable): the service back,
+    # then the all-clear it caused.
+    for step in steps:
+        entries.append(TimelineEntry(when(step["at"]), ("Service back: " if step["recovered"]
+                                                        else "Step done: ") + step["text"],
+                                     f"marked by {step['by']}"))
+    if incident["resolved_at"]:
+        entries.append(TimelineEntry(when(incident["resolved_at"]), "Drill outage ended" if
+                                     scenario else "Recovered", incident["summary"]
+                                     if not scenario else ""))
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for n in notifications:
         if n["kind"] in KIND_WORDS:
@@ -155,14 +165,6 @@ def timeline(incident: dict[str, Any], notifications: Sequence[dict[str, Any]],
         label = "Closing update sent" if u.resolved else f"Update {u.number} posted" + (
             f" by {u.by}" if u.by else "")
         entries.append(TimelineEntry(u.at, label, u.text))
-    for step in steps:
-        entries.append(TimelineEntry(when(step["at"]), ("Service back: " if step["recovered"]
-                                                        else "Step done: ") + step["text"],
-                                     f"marked by {step['by']}"))
-    if incident["resolved_at"]:
-        entries.append(TimelineEntry(when(incident["resolved_at"]), "Drill outage ended" if
-                                     scenario else "Recovered", incident["summary"]
-                                     if not scenario else ""))
     return sorted(entries, key=lambda e: e.at)
 
 
