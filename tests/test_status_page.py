@@ -143,6 +143,7 @@ def test_no_internal_name_leaks_into_the_exported_files(town, tmp_path):
 def test_the_export_is_two_whole_files_replaced_atomically(town, tmp_path):
     folder = tmp_path / "www"
     store = open_store(town)
+    umask = os.umask(0o077)            # as the hardened unit runs
     try:
         export_status_page(store, town[1], folder, NOW)
         before = {p.name: p.stat().st_ino for p in folder.iterdir()}
@@ -150,7 +151,9 @@ def test_the_export_is_two_whole_files_replaced_atomically(town, tmp_path):
             export_status_page(store, town[1], folder, NOW + timedelta(minutes=1))
             old = reader.read()
     finally:
+        os.umask(umask)
         store.close()
+    assert folder.stat().st_mode & 0o777 == 0o755              # a web server may list it
     assert old.rstrip().endswith("</html>")            # the old file stayed whole
     after = {p.name: p.stat().st_ino for p in folder.iterdir()}
     assert sorted(after) == ["index.html", "status.json"]      # no temporary file left

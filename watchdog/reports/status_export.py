@@ -56,7 +56,9 @@ def export_status_page(store: Any, config: Any, folder: str | Path,
     """Write index.html and status.json into ``folder`` (created if missing); returns the
     paths written."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.is_dir():
+        folder.mkdir(parents=True)
+        os.chmod(folder, 0o755)     # the unit's umask is 0077; a web server must read it
     page = load_status_page(store, config, now)
     written = []
     for name, text in zip(FILES, (render_status_html(page), render_status_json(page)),
