@@ -188,3 +188,12 @@ def test_an_update_can_be_previewed_without_sending(tmp_path, capsys):
     assert code == 0 and "What is being done: Restarting the portal." in out
     store = Store.open(tmp_path / "state")
     assert store.updates(1) == [] and all(n["kind"] != "update" for n in store.notifications())
+
+
+def test_a_running_drill_is_not_an_open_incident_for_the_msps_monitoring(town):
+    from muni_watchdog.reports.metrics import snapshot_from_store
+    config, store, loop = town
+    simulate(store, config, NOW - 10 * M, NOW, 60, outage({PORTAL}), keys=[PORTAL])
+    start_drill(config, store, "svc-payzq", "portal down", "Dana", NOW)
+    assert len(store.incidents("open")) == 2
+    assert snapshot_from_store(store, config).open_incidents == 1

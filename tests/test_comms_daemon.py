@@ -202,10 +202,20 @@ def test_a_drill_end_to_end_is_paged_measured_and_left_out_of_the_figures(
     payments = report.services[0]
     assert payments.outage_seconds == 0 and payments.incidents == []
     assert any(line.startswith("Drill: drill 1 on") for line in payments.comms)
+    assert any(line.startswith("Drills: last drilled") and "next due by" in line
+               for line in payments.comms)
     assert len(weekly.follow_ups) == 2
 
     assert main(["drill", "follow-up", "done", str(measured.changes[0]["id"]), "--by", "Sam",
                  "-c", str(town.config), "--state-dir", str(town.state)]) == 0
+    store = town.store()
+    try:
+        assert len(digest(store, config, datetime.now(UTC)).follow_ups) == 1   # until done
+    finally:
+        store.close()
+    assert main(["incidents", "--all", "-c", str(town.config), "--state-dir",
+                 str(town.state)]) == 0
+    assert "[DRILL] #1 P1 OK drill:1/exercise" in capsys.readouterr().out
     assert main(["drill", "report", "1", "-c", str(town.config), "--state-dir",
                  str(town.state)]) == 0
     text = capsys.readouterr().out

@@ -49,6 +49,11 @@ class StatusPageExport(SiteJob):
                 store.close()
         try:
             await asyncio.to_thread(work)
+        except asyncio.CancelledError:
+            # The daemon is stopping: the thread finishes its write (each file is replaced
+            # whole) or not at all; nothing to report, and no traceback in the journal.
+            log.debug("status page: export interrupted by the stop")
+            return
         except Exception as exc:  # the page must never stop monitoring; try again next time
             error = f"{type(exc).__name__}: {exc}"
             if error != self._failing:    # once per distinct failure, not every minute
