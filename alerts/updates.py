@@ -86,9 +86,11 @@ def update_message(u: PublicUpdate) -> Message:
     """The update for the communication channels: plain language, no host, no check."""
     label = "Resolved" if u.resolved else f"Update {u.number}"
     title = f"[{label}] {headline(u)}"
+    where = ("a drill: the residents' status page does not show it" if u.drill is not None
+             else "the same words are on the status page")
     lines = [f"{u.site} — service update", "", headline(u), "", *template_lines(u), "",
              f"Posted at {when_words(u.at, u.timezone)}" + (f" by {u.by}" if u.by else "")
-             + "; the same words are on the status page."]
+             + f"; {where}."]
     nxt = (f" Next update by {when_words(u.next_update_by, u.timezone, u.at)}."
            if u.next_update_by is not None and not u.resolved else "")
     short = f"{headline(u)} {u.text}{nxt}"

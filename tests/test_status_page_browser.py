@@ -13,7 +13,7 @@ import pytest
 
 from muni_watchdog.reports.status_export import export_status_page
 from muni_watchdog.store.database import Store
-from tests.comms_fixture import INTERNAL, NOW, build_town
+from tests.comms_fixture import INTERNAL, NOW, build_town, make_config
 from tests.test_report_email import ARTIFACTS
 
 CHROMIUM = shutil.which("chromium")
@@ -83,3 +83,28 @@ def test_screenshots_at_phone_and_desktop_width(exported, width, height):
     right = [image.getpixel((width - 3, y)) for y in range(0, height, 7)]
     assert set(right) <= {(245, 246, 247), (255, 255, 255)}
     (ARTIFACTS / "status-page.html").write_text((exported / "www" / "index.html").read_text())
+
+
+def test_the_post_incident_report_prints_to_pdf(exported, tmp_path):
+    from muni_watchdog.reports.comms_render import render_post_incident_html
+    from muni_watchdog.reports.postincident import load_post_incident
+
+    store = Store.open(exported / "state")
+    try:
+        closed = next(r["incident_id"] for r in store.reviews())
+        report = load_post_incident(store, make_config(), closed, NOW)
+    finally:
+        store.close()
+    page = tmp_path / "www" / "index.html"      # chromium() opens ROOT/www/index.html
+    page.parent.mkdir()
+    page.write_text(render_post_incident_html(report), encoding="utf-8")
+    pdf = ARTIFACTS / "post-incident-report.pdf"
+    ARTIFACTS.mkdir(exist_ok=True)
+    pdf.unlink(missing_ok=True)
+    chromium(tmp_path, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and re.search(rb"/Type\s*/Page\b", data)
+    (ARTIFACTS / "post-incident-report.html").write_text(page.read_text())
+    text = page.read_text()
+    assert "Post-incident report, incident" in text and "@page" in text
+    assert "First failed result" in text and "Recovered" in text

@@ -209,8 +209,9 @@ def render_drill_text(m: DrillMeasures) -> str:
            (f"ended {stamp(m.ended_at, tz)}." if m.ended_at else "still running."), ""]
     out += measures_words(m) + ["", "STEPS AND TIMELINE"]
     for e in m.report.timeline:
-        offset = humanize((e.at - m.started_at).total_seconds())
-        out.append(f"  +{offset:>10}  {e.what}" + (f" — {e.detail}" if e.detail else ""))
+        seconds = max(0, round((e.at - m.started_at).total_seconds()))
+        clock = f"+{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        out.append(f"  {clock:>9}  {e.what}" + (f" — {e.detail}" if e.detail else ""))
     out += ["", "WHAT WENT WELL", f"  {m.went_well or '(not written yet)'}", "",
             f"CHANGES IT LED TO ({len(m.changes)} of the {CHANGES_ASKED} the guidance asks for)"]
     out += [f"  #{c['id']} {follow_up_words(c, tz, m.report.generated_at)}"

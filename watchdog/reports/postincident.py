@@ -126,8 +126,9 @@ def timeline(incident: dict[str, Any], notifications: Sequence[dict[str, Any]],
              ) -> list[TimelineEntry]:
     """Every moment of the incident, oldest first."""
     opened, hard = when(incident["opened_at"]), when(incident["hard_at"])
+    # (the incident's summary is its latest result's: the recovery's, once it closed)
     entries = [TimelineEntry(opened, f"Drill started: {scenario}" if scenario else
-                             "First failed result", "" if scenario else incident["summary"])]
+                             "First failed result")]
     if hard and hard != opened:
         entries.append(TimelineEntry(hard, "Confirmed as a problem (hard state)"))
     # Entries of the same moment keep this order (the sort is stable): the service back,
@@ -145,13 +146,12 @@ def timeline(incident: dict[str, Any], notifications: Sequence[dict[str, Any]],
         if n["kind"] in KIND_WORDS:
             groups.setdefault((n["kind"], n["created_at"][:16]), []).append(n)
     for (kind, _), rows in groups.items():
-        delivered = [n["channel"] for n in rows if n["status"] == "sent"]
-        failed = [n["channel"] for n in rows if n["status"] != "sent"]
-        detail = "to " + ", ".join(n["channel"] for n in rows)
-        if failed:
-            detail += f" (not delivered: {', '.join(failed)})"
-        elif delivered:
-            detail += " (delivered)"
+        detail = "to " + ", ".join(
+            n["channel"] + {"sent": "", "failed": " (failed)"}.get(n["status"],
+                                                                 " (not delivered yet)")
+            for n in rows)
+        if kind == "problem":
+            detail += f": {rows[0]['title']}"      # what the on-call read first
         entries.append(TimelineEntry(when(rows[0]["created_at"]), KIND_WORDS[kind], detail))
     for entry in audit:
         if entry["action"] == "ack":
