@@ -132,7 +132,7 @@ def post_update(config: Config, store: Store, incident_id: int, by: str, text: s
                            [incident_id], now)
         group = cadence_group(config, incident)
         sharing = [i["id"] for i in store.incidents("open")
-                   if cadence_group(config, i) == group] or [incident_id]
+                   if _readable_group(config, i) == group] or [incident_id]
         if promised is not None:
             store.set_update_due(sharing, promised)
         store.audit(by, "incident update" if kind == "update" else "incident closed",
@@ -143,6 +143,13 @@ def post_update(config: Config, store: Store, incident_id: int, by: str, text: s
         notes.append("no notify route of kind 'update' matches: the update is on the status "
                      "page only")
     return PostedUpdate(incident_id, number, channels, promised, service.is_public, notes)
+
+
+def _readable_group(config: Config, incident: dict[str, Any]) -> str | None:
+    try:
+        return cadence_group(config, incident)
+    except Exception:        # a damaged row: not part of anyone's cadence
+        return None
 
 
 class Communication:
@@ -160,7 +167,7 @@ class Communication:
         """Remind, close and draft; returns the messages written."""
         self._leads = {}
         for incident in self.store.incidents("open"):
-            group = cadence_group(self.config, incident)
+            group = self._group(incident)
             if group is not None and self._held_to_cadence(incident):
                 self._leads.setdefault(group, incident["id"])
         sent = self.isolation.each_incident(lambda incident: self._remind(incident, now))
@@ -173,6 +180,11 @@ class Communication:
                                        (incident["target"], incident["check_name"]),
                                        self._draft_review, incident, now) or 0
         return sent
+
+    def _group(self, incident: dict[str, Any]) -> str | None:
+        """The incident's cadence group; None for a row that cannot be read (a damaged row
+        is recorded by its own isolated step, and must not stop the others')."""
+        return _readable_group(self.config, incident)
 
     def _held_to_cadence(self, incident: dict[str, Any]) -> bool:
         return (cadence_of(self.config, incident) is not None and
@@ -206,7 +218,7 @@ class Communication:
 
     def _close(self, incident: dict[str, Any], now: datetime) -> int:
         group = cadence_group(self.config, incident)
-        if any(cadence_group(self.config, i) == group for i in self.store.incidents("open")):
+        if any(self._group(i) == group for i in self.store.incidents("open")):
             return 0    # the service is still affected: its closing update waits for the end
         posted = post_update(self.config, self.store, incident["id"], "muni-watchdog",
                              resolved_text(), "", None, now, kind="resolved")
