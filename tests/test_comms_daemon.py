@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import email.message
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -216,6 +217,10 @@ def test_a_drill_end_to_end_is_paged_measured_and_left_out_of_the_figures(
     assert main(["incidents", "--all", "-c", str(town.config), "--state-dir",
                  str(town.state)]) == 0
     assert "[DRILL] #1 P1 OK drill:1/exercise" in capsys.readouterr().out
+    assert main(["incidents", "--all", "--json", "-c", str(town.config), "--state-dir",
+                 str(town.state)]) == 0
+    listed = json.loads(capsys.readouterr().out)["incidents"][0]
+    assert listed["drill"] is True and listed["missed_updates"] >= 1
     assert main(["drill", "report", "1", "-c", str(town.config), "--state-dir",
                  str(town.state)]) == 0
     text = capsys.readouterr().out

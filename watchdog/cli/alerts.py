@@ -88,7 +88,9 @@ def cmd_incidents(args) -> int:
                     "acked_at": r["acked_at"], "ack_reason": r["ack_reason"],
                     "ack_until": r["ack_until"], "escalation_level": r["escalation_level"],
                     "channels_told": json.loads(r["channels_told"]),
-                    "drill": is_drill(r["target"])})
+                    "drill": is_drill(r["target"]),
+                    "next_update_due": r.get("next_update_due"),
+                    "missed_updates": r.get("missed_updates") or 0})
     if args.json:
         print(json.dumps({"incidents": out}, indent=2))
         return 0
