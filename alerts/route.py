@@ -11,6 +11,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 class RouteLike(Protocol):
     name: str
+    kind: str               # "alert" (technical alerts) or "update" (incident updates)
     priorities: Sequence[int]
     states: Sequence[str]
     hours: str
@@ -32,13 +33,17 @@ def in_business_hours(local: datetime, hours: HoursLike) -> bool:
 
 
 def choose_channels(routes: Sequence[RouteLike], priority: int, state: str, local: datetime,
-                    hours: HoursLike, fallback: Sequence[str] = ()) -> list[str]:
-    """Channels of every route matching the priority, problem state and time of day, in route
-    order without repeats; ``fallback`` when none matches."""
+                    hours: HoursLike, fallback: Sequence[str] = (),
+                    kind: str = "alert") -> list[str]:
+    """Channels of every route of ``kind`` matching the priority, problem state and time of
+    day, in route order without repeats; ``fallback`` when none matches. Update routes carry
+    incident updates only (their ``states`` do not apply), alert routes alerts only."""
     business = in_business_hours(local, hours)
     chosen: list[str] = []
     for route in routes:
-        if priority not in route.priorities or state not in route.states:
+        if getattr(route, "kind", "alert") != kind or priority not in route.priorities:
+            continue
+        if kind == "alert" and state not in route.states:
             continue
         if route.hours == "business" and not business:
             continue
@@ -51,5 +56,5 @@ def choose_channels(routes: Sequence[RouteLike], priority: int, state: str, loca
 def waits_for_hours(routes: Sequence[RouteLike], priority: int, state: str) -> bool:
     """True when some route would carry this alert, only not at this time of day: the alert
     waits for its hours instead of going to the fallback channels."""
-    return any(priority in r.priorities and state in r.states and r.hours != "any"
-               for r in routes)
+    return any(getattr(r, "kind", "alert") == "alert" and priority in r.priorities and
+               state in r.states and r.hours != "any" for r in routes)

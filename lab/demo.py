@@ -13,7 +13,11 @@
   after about two minutes), a UPS and a switch;
 * a file server (this machine over SSH, with its real patch state), and a restic repository of
   the website's files whose restore is tested every two minutes;
-* an SMTP server that captures the alert emails and prints them here.
+* an SMTP server that captures the alert emails and prints them here;
+* the payment portal's first outage gets a public update from the treasurer (the narrator
+  posts it as she would, with ``muni-watchdog incident update``): it reaches the
+  communications officer in plain words and the residents' status page, exported every 5
+  seconds into the state folder; when the portal is back, the closing update follows.
 
 Run with ``make demo`` (or ``python -m lab.demo``); stop with Ctrl-C. Within two minutes you see
 the outage detected, the alert email, and the recovery email; the whole story takes about six.
@@ -128,10 +132,21 @@ notify:
       url: mailto://127.0.0.1:{smtp_port}?from=watchdog@demo.example&to=oncall@msp.example
     - name: backup-email
       url: mailto://127.0.0.1:{smtp_port}?from=watchdog@demo.example&to=lee@msp.example
+    - name: communications
+      url: mailto://127.0.0.1:{smtp_port}?from=watchdog@demo.example&to=comms@demo.example
   routes:
     - name: everything
       channels: [oncall-email]
+    - name: residents-updates    # plain-language incident updates, never the alerts
+      kind: update
+      priorities: [1, 2]
+      channels: [communications]
   weekly_test: null
+reports:
+  status_page:
+    export_dir: {status_dir}
+    every: 5s
+    contact: "Questions? Call Town Hall at 555-0100."
 """
 
 
@@ -217,6 +232,35 @@ def tap_acknowledge(link: str, reason: str) -> str:
         if said else "acknowledged"
 
 
+def update_later(message: email.message.EmailMessage, config: Path, state: Path,
+                 done: set[str]) -> None:
+    """Play the treasurer: 10 seconds after the portal's first alert, post a public update
+    (once per demo; the closing update follows by itself when the portal is back)."""
+    subject = str(message["Subject"])
+    if "CRITICAL" not in subject or "Online utility payments" not in subject or done:
+        return
+    body = message.get_body(preferencelist=("plain",))
+    found = re.search(r"muni-watchdog ack (\d+)", body.get_content() if body else "")
+    if not found:
+        return
+    done.add(found[1])
+
+    def update() -> None:
+        time.sleep(10)
+        print(f"\n>>> demo: Sam Ortiz (Treasurer) posts a public update for incident "
+              f"{found[1]}\n", flush=True)
+        subprocess.run([sys.executable, "-m", "muni_watchdog", "incident", "update", found[1],
+                        "--text", "The payment portal is down; our provider is restarting it.",
+                        "--residents-can", "Pay by phone at 555-0199 or at the Town Hall "
+                        "counter.", "--by", "Sam Ortiz (Treasurer)",
+                        "-c", str(config), "--state-dir", str(state)], cwd=ROOT)
+        print(f"\n>>> demo: the status page now shows it: {state / 'status-page' / 'index.html'}"
+              "\n", flush=True)
+
+    import threading
+    threading.Thread(target=update, daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--state-dir", default=str(ROOT / "demo-state"))
@@ -234,9 +278,12 @@ def main(argv: list[str] | None = None) -> int:
     devices = {"switch": TcpListener().start(), "printer": TcpListener().start()}
     config = state / "muni-watchdog.yaml"
 
+    updated: set[str] = set()
+
     def on_mail(message: email.message.EmailMessage) -> None:
         print_mail(message)
         acknowledge_later(message)
+        update_later(message, config, state, updated)
 
     smtp = SmtpCapture(on_message=on_mail).start()
     stoppers = []
@@ -272,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
                          router_port=router.port, portal_url=portal.url,
                          website_url=website.url, ca_file=cert, smtp_port=smtp.port,
                          switch_port=devices["switch"].port,
-                         printer_port=devices["printer"].port)
+                         printer_port=devices["printer"].port,
+                         status_dir=state / "status-page")
     if "file-server" in extra_targets:
         extra_services += FILE_SERVICE
     if extra_services:
@@ -290,6 +338,7 @@ Demo lab on 127.0.0.1
   switch/printer  127.0.0.1:{devices["switch"].port} / {devices["printer"].port}  (switch down at 1m40s, see below)
   SMTP capture    127.0.0.1:{smtp.port}  (alert emails are printed below)
   web console     http://127.0.0.1:{web_port}/  log in as {DEMO_USER} / {DEMO_PASSWORD}
+  status page     {state / "status-page" / "index.html"}  (what residents read; rewritten every 5s)
 Configuration: {config}
 In another terminal:  .venv/bin/muni-watchdog status --state-dir {state}
 """, flush=True)
@@ -329,7 +378,8 @@ In another terminal:  .venv/bin/muni-watchdog status --state-dir {state}
             server.stop()
         for stop_part in stoppers:
             stop_part()
-    print(f"\nDemo stopped. {len(smtp.messages)} alert emails were captured.")
+    print(f"\nDemo stopped. {len(smtp.messages)} emails were captured. The residents' status "
+          f"page: {state / 'status-page' / 'index.html'}")
     return 0 if daemon.returncode in (0, None, -signal.SIGTERM) else daemon.returncode
 
 

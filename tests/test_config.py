@@ -131,7 +131,7 @@ targets:
         "webb)",
         "town.yaml:13: services[0].colour: unknown key 'colour' (allowed here: id, name, "
         "priority, impact, rto, rpo, response_sla, owner, backup_owner, targets, backups, "
-        "escalation, availability_target)",
+        "escalation, availability_target, public, drill_every)",
         "town.yaml:15: targets[0]: kind 'htp' is not known; did you mean 'http'? (use one of "
         "'http', 'tcp', 'ssh', 'snmp')",
         "town.yaml:23: targets[1].checks[0].port: Input should be less than or equal to 65535 "

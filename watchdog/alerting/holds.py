@@ -37,10 +37,12 @@ def _when(text: str, field: str, tz: str, now: datetime) -> datetime:
 def add_maintenance(config: Config, store: Store, *, targets: list[str], services: list[str],
                     site: bool, owner: str, reason: str, now: datetime,
                     start: str | None = None, end: str | None = None, every: str | None = None,
-                    until: str | None = None, actor: str | None = None
+                    until: str | None = None, actor: str | None = None,
+                    announcement: str | None = None
                     ) -> tuple[int, datetime, datetime, str | None]:
     """Add a one-off (``start``/``end``) or recurring (``every``, applying until ``until``,
-    default a year) window; returns (id, starts, ends, recurrence)."""
+    default a year) window; returns (id, starts, ends, recurrence). ``announcement``: the
+    words the residents' status page shows for it (the reason stays internal)."""
     _required(owner=owner, reason=reason)
     unknown = [f"no target named {t} (known: {', '.join(config.target_by_id) or 'none'})"
                for t in targets if t not in config.target_by_id] + \
@@ -68,9 +70,11 @@ def add_maintenance(config: Config, store: Store, *, targets: list[str], service
         raise HoldError("the window ends before it starts", "end")
     with store.db.atomic():
         window = store.add_maintenance(targets, services, owner.strip(), reason.strip(),
-                                       starts, ends, recurrence, now)
+                                       starts, ends, recurrence, now,
+                                       announcement=announcement)
         data = {"targets": targets, "services": services, "site": site,
-                "starts": starts.isoformat(), "ends": ends.isoformat(), "every": recurrence}
+                "starts": starts.isoformat(), "ends": ends.isoformat(), "every": recurrence,
+                "announcement": announcement}
         if actor:
             data["owner"] = owner.strip()
         store.audit(actor or owner.strip(), "maintenance add", f"maintenance {window}",

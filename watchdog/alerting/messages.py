@@ -23,7 +23,9 @@ from muni_watchdog.alerts.render import (
     stamp,
 )
 from muni_watchdog.alerts.route import choose_channels, waits_for_hours
+from muni_watchdog.alerts.updates import mark_drill
 from muni_watchdog.config.models import Config
+from muni_watchdog.core.exercise import is_drill
 from muni_watchdog.core.model import State
 from muni_watchdog.store.database import Store
 from muni_watchdog.store.timestamps import from_iso, iso
@@ -78,15 +80,17 @@ class MessageWriter:
         return layout(message, fmt)
 
     def channels_for(self, priority: int, state: str, now: datetime,
-                     defer: bool = False) -> list[str]:
+                     defer: bool = False, kind: str = "alert") -> list[str]:
         """Channels for an alert; with ``defer``, an empty list when its routes are only
-        limited by the time of day (it is sent when their hours begin)."""
+        limited by the time of day (it is sent when their hours begin). ``kind="update"``:
+        the channels of the update routes, with no fallback (an update nobody routes is only
+        on the status page)."""
         from zoneinfo import ZoneInfo
         local_now = now.astimezone(ZoneInfo(self.config.site.timezone))
         routes = self.config.notify.routes
         channels = choose_channels(routes, priority, state, local_now,
-                                   self.config.site.business_hours)
-        if channels:
+                                   self.config.site.business_hours, kind=kind)
+        if channels or kind != "alert":
             return channels
         if defer and waits_for_hours(routes, priority, state):
             return []
@@ -102,8 +106,10 @@ class MessageWriter:
 
     def write(self, message: Message, channels: Iterable[str], kind: str,
               incident_ids: list[int], now: datetime, event_id: int | None = None) -> int:
-        """One outbox row per channel; returns how many were written."""
+        """One outbox row per channel; returns how many were written. Every message about
+        a drill's incident says ``[DRILL]`` first."""
         count = 0
+        message = self._marked(message, incident_ids)
         for channel in channels:
             title, body, body_format = self.lay_out(message, channel, now)
             # One key per message and channel: a row is sent until it is marked sent, never
@@ -116,6 +122,13 @@ class MessageWriter:
             count += 1
         return count
 
+    def _marked(self, message: Message, incident_ids: list[int]) -> Message:
+        for incident_id in incident_ids:
+            drill = self.store.drill_of_incident(incident_id)
+            if drill is not None:
+                return mark_drill(message, drill["id"], drill["scenario"])
+        return message
+
     def alert_info(self, incident: dict, kind: str, now: datetime) -> AlertInfo:
         """What an alert about ``incident`` tells: the target, its services and owners, the
         last results."""
@@ -125,6 +138,8 @@ class MessageWriter:
             backup = next((b for b in self.config.backups
                            if f"backup:{b.id}" == incident["target"]), None)
             host = f"restic repository {backup.repository}" if backup else "backup"
+        if is_drill(incident["target"]):
+            host = "a drill: nothing is really down"
         services = []
         for service_id in json.loads(incident["services"]):
             s = self.config.service_by_id.get(service_id)

@@ -5,7 +5,8 @@ Each run of :meth:`AlertProcessor.process` is one transaction: it consumes unpro
 accepted risk, flapping), follows maintenance windows and accepted risks as they end
 (:mod:`.maintenance`, :mod:`.accepted_risks`), sends groups that are ready (:mod:`.problems`),
 tells a parent's recipients of children its outage holds (:mod:`.children`), escalates
-and reminds (:mod:`.escalation`), and writes every message into the outbox
+and reminds (:mod:`.escalation`), keeps incident communication to its cadence and
+drafts post-incident reports (:mod:`.communication`), and writes every message into the outbox
 (:mod:`.messages`; :mod:`.delivery` sends them). A database failure rolls the whole step back,
 so it is simply done again. Each event, incident, window and accepted risk is a savepoint of
 its own (:mod:`.isolation`): one that raises is rolled back alone, logged and recorded
@@ -19,6 +20,7 @@ from datetime import datetime
 
 from muni_watchdog.alerting.accepted_risks import AcceptedRisks
 from muni_watchdog.alerting.children import ParentFollowUp
+from muni_watchdog.alerting.communication import Communication
 from muni_watchdog.alerting.escalation import Escalation
 from muni_watchdog.alerting.incidents import IncidentTracker
 from muni_watchdog.alerting.isolation import Isolation
@@ -48,6 +50,7 @@ class AlertProcessor:
         self.problems = ProblemSender(config, store, self.isolation, self.messages)
         self.escalation = Escalation(config, store, self.isolation, self.messages)
         self.children = ParentFollowUp(config, store, self.isolation, self.messages)
+        self.communication = Communication(config, store, self.isolation, self.messages)
 
     def process(self) -> int:
         """One pass; returns the number of messages written to the outbox.
@@ -79,6 +82,7 @@ class AlertProcessor:
             sent += self.problems.flush(now)
             sent += self.children.process(now)
             sent += self.escalation.process(now)
+            sent += self.communication.process(now)
             self.isolation.finish()
         return sent
 

@@ -12,6 +12,7 @@ from muni_watchdog.alerting.isolation import Isolation
 from muni_watchdog.alerts.policy import Window, parse_recurrence, suppression_reason
 from muni_watchdog.alerts.render import local
 from muni_watchdog.config.models import Config
+from muni_watchdog.core.exercise import is_drill
 from muni_watchdog.store.database import Store
 from muni_watchdog.store.timestamps import from_iso
 
@@ -61,7 +62,10 @@ class Suppression:
 
     def reason(self, target: str, services: list[str], check: str, now: datetime
                ) -> str | None:
-        """Why a problem of ``target``/``check`` is held back now, or None."""
+        """Why a problem of ``target``/``check`` is held back now, or None. A drill is
+        never held: it exercises the call itself."""
+        if is_drill(target):
+            return None
         down = {i["target"]: i["summary"] for i in self.store.incidents("open")}
         exceptions = [(e["target"], e["check_name"], f"{e['reason']} ({e['owner']}, until "
                        f"{local(from_iso(e['expires_at']), self.config.site.timezone)})",

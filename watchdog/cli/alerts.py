@@ -25,6 +25,7 @@ from muni_watchdog.cli.common import (
     row_time,
 )
 from muni_watchdog.core.durations import humanize
+from muni_watchdog.core.exercise import is_drill
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -86,7 +87,8 @@ def cmd_incidents(args) -> int:
         ack = f"acked by {i['acked_by']}" if i["acked_by"] else "NOT acknowledged"
         held = f", held: {i['suppressed']}" if i["suppressed"] else ""
         status = "" if i["status"] == "open" else f" [resolved {row_time(i['resolved_at'], tz)}]"
-        print(f"#{i['id']} P{i['priority']} {i['state'].upper()} {i['target']}/{i['check']} "
+        drill = "[DRILL] " if is_drill(i["target"]) else ""
+        print(f"{drill}#{i['id']} P{i['priority']} {i['state'].upper()} {i['target']}/{i['check']} "
               f"since {row_time(i['opened_at'], tz)} ({age}) — owner {i['owner'] or '-'}, "
               f"{ack}{held}{status}\n    {i['summary']}")
     return 0

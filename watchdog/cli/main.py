@@ -10,11 +10,22 @@ import sys
 from collections.abc import Sequence
 
 from muni_watchdog import __version__
-from muni_watchdog.cli import alerts, backup, maintenance, monitoring, reports, snmp, ssh, web
+from muni_watchdog.cli import (
+    alerts,
+    backup,
+    comms,
+    drills,
+    maintenance,
+    monitoring,
+    reports,
+    snmp,
+    ssh,
+    web,
+)
 from muni_watchdog.cli.interrupt import Stopped, end_stopped
 
 # In the order of ``muni-watchdog --help``; ``version`` comes after the daemon's own commands.
-GROUPS = (alerts, maintenance, backup, ssh, snmp, reports, web)
+GROUPS = (alerts, comms, drills, maintenance, backup, ssh, snmp, reports, web)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -41,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--until", help="recurring windows apply until then (default: one year)")
     m.add_argument("--owner", required=True, help="who is responsible")
     m.add_argument("--reason", required=True, help="why, e.g. 'patch night'")
+    m.add_argument("--announce", help="announce it on the residents' status page with these "
+                   "words, e.g. 'Online payments are unavailable Sunday 2-4 am for an upgrade.' "
+                   "(the reason stays internal)")
     m.set_defaults(handler=cmd_maintenance_add)
     m = msub.add_parser("list", help="list windows",
                         description="List the maintenance windows in force or to come (and "
@@ -105,7 +108,7 @@ def cmd_maintenance_add(args) -> int:
         window, starts, ends, recurrence = add_maintenance(
             config, store, targets=args.target, services=args.service, site=args.site,
             owner=args.owner, reason=args.reason, now=now, start=args.start, end=args.end,
-            every=args.every, until=args.until)
+            every=args.every, until=args.until, announcement=args.announce)
     except (HoldError, FileNotFoundError) as exc:
         return fail(str(exc))
     tz = config.site.timezone

@@ -12,6 +12,7 @@ from muni_watchdog.daemon.restore_tests import RestoreTests
 from muni_watchdog.daemon.runtime import SiteJob
 from muni_watchdog.daemon.shutdown import close_loop
 from muni_watchdog.daemon.site_jobs import Heartbeat, WeeklyChannelTest
+from muni_watchdog.daemon.status_page_job import StatusPageExport
 from muni_watchdog.daemon.trap_receiver import TrapListener
 from muni_watchdog.daemon.web_console import WebConsole
 
@@ -19,7 +20,7 @@ from muni_watchdog.daemon.web_console import WebConsole
 def standard_jobs() -> list[SiteJob]:
     """The site jobs of a running service, in the order they are installed."""
     return [Heartbeat(), WeeklyChannelTest(), RestoreTests(), ReportJobs(), MetricsEndpoint(),
-            TrapListener(), WebConsole()]
+            TrapListener(), WebConsole(), StatusPageExport()]
 
 
 def run_daemon(config_path: str | Path, state_dir: str | Path) -> int:

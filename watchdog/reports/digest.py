@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from muni_watchdog.core.exercise import is_drill
 from muni_watchdog.core.model import State
 from muni_watchdog.reports.history import History, when
 from muni_watchdog.reports.outages import monitoring_stopped, site_coverage
@@ -30,6 +31,9 @@ class Digest:
     expiring: list[str]
     devices: list[str]
     not_watched: list[str] = field(default_factory=list)   # no fresh result that knows
+    follow_ups: list[str] = field(default_factory=list)    # open, of drills and reviews
+    reviews: list[str] = field(default_factory=list)       # post-incident, cause not written
+    drills: list[str] = field(default_factory=list)        # drills due or running
 
     @property
     def title(self) -> str:
@@ -39,7 +43,8 @@ class Digest:
 def build_digest(history: History, config: Any, now: datetime) -> Digest:
     tz = config.site.timezone
     open_rows = [i for i in history.incidents if i["status"] == "open"]
-    incidents = [f"#{i['id']} P{i['priority']} {i['target']}/{i['check_name']} "
+    incidents = [("[DRILL] " if is_drill(i["target"]) else "") +
+                 f"#{i['id']} P{i['priority']} {i['target']}/{i['check_name']} "
                  f"{State(i['state']).label} since {stamp(when(i['opened_at']), tz)}: "
                  f"{i['summary']}" + (f" (acknowledged by {i['acked_by']})" if i["acked_by"]
                                       else "") for i in open_rows]
@@ -52,9 +57,34 @@ def build_digest(history: History, config: Any, now: datetime) -> Digest:
     expiring = [f"{x['target']}: {x['reason']} (owner {x['owner']}) expires "
                 f"{stamp(when(x['expires_at']), tz)}" for x in history.exceptions
                 if x["ended_at"] is None and now <= when(x["expires_at"]) <= now + EXPIRING_WITHIN]
+    follow_ups, reviews, drills = comms_items(history, config, now)
     return Digest(config.site.name, tz, now, incidents, unacked, flapping,
                   counts.most_common(5), expiring, devices_due(history.current),
-                  not_watched(history, config, now))
+                  not_watched(history, config, now), follow_ups, reviews, drills)
+
+
+def comms_items(history: History, config: Any, now: datetime
+                ) -> tuple[list[str], list[str], list[str]]:
+    """Follow-ups still open (of drills and post-incident reviews: they stay here until
+    done), post-incident reports waiting for their cause, and drills due or running."""
+    from muni_watchdog.reports.drill_report import drill_dues
+    from muni_watchdog.reports.postincident import follow_up_words
+    tz = config.site.timezone
+    comms = history.comms
+    follow_ups = [f"#{f['id']} ({f['source']} {f['source_id']}) "
+                  f"{follow_up_words(f, tz, now)}; when done: muni-watchdog drill follow-up "
+                  f"done {f['id']} --by NAME" for f in comms.follow_ups if not f["done_at"]]
+    reviews = [f"incident {i} (P{comms.incidents[i]['priority']}, "
+               f"{stamp(when(comms.incidents[i]['opened_at']), tz)}): cause not written; "
+               f"muni-watchdog incident review {i} --cause ..."
+               for i, r in sorted(comms.reviews.items())
+               if not r["cause"] and i in comms.incidents]
+    drills = [f"drill {d['id']} of {d['service']} running since "
+              f"{stamp(when(d['started_at']), tz)}: {d['scenario']}"
+              for d in comms.drills if not d["ended_at"]]
+    drills += [f"{d.service}: {d.words(tz, now)}" for d in drill_dues(config, comms.drills)
+               if d.overdue(now) or d.due - now <= timedelta(days=30)]
+    return follow_ups, reviews, drills
 
 
 def not_watched(history: History, config: Any, now: datetime) -> list[str]:
@@ -105,6 +135,9 @@ def devices_due(current: list[dict[str, Any]] | Any) -> list[str]:
 
 
 SECTIONS = (("Open incidents", "open_incidents"), ("Not acknowledged", "unacknowledged"),
+            ("Open follow-ups (drills and post-incident reviews)", "follow_ups"),
+            ("Post-incident reports waiting for their cause", "reviews"),
+            ("Drills due within 30 days, or running", "drills"),
             ("Not watched (no fresh result that knows)", "not_watched"),
             ("Flapping checks", "flapping"), ("Accepted risks expiring within 14 days",
                                                "expiring"), ("Devices due for attention",

@@ -14,7 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from muni_watchdog.alerts.policy import DAYS, RecurrenceError, parse_recurrence
+from muni_watchdog.core.exercise import is_drill
 from muni_watchdog.core.model import State
+from muni_watchdog.reports.comms_history import CommsHistory, load_comms
 
 Interval = tuple[datetime, datetime]
 CheckId = tuple[str, str]
@@ -39,6 +41,7 @@ class History:
     notifications: Sequence[dict[str, Any]] = ()
     watch: Sequence[dict[str, Any]] = ()        # coverage rows (muni_watchdog.reports.coverage)
     watch_from: str | None = None               # when coverage began to be recorded
+    comms: CommsHistory = field(default_factory=CommsHistory)  # updates, reviews, drills
 
     def first_run(self, checks: Iterable[CheckId]) -> datetime | None:
         wanted = set(checks)
@@ -49,9 +52,10 @@ class History:
 
 def load_history(store: Any, since: datetime, until: datetime) -> History:
     """Read what reports over [since, until) need; the only function here that does I/O."""
+    incidents = store.report_incidents(since, until)
     return History(
         events=store.report_events(until),
-        incidents=store.report_incidents(since, until),
+        incidents=incidents,
         maintenance=store.maintenance_windows(include_ended=True),
         exceptions=store.exceptions(include_ended=True),
         restore_tests=store.report_restore_tests(since, until),
@@ -61,6 +65,7 @@ def load_history(store: Any, since: datetime, until: datetime) -> History:
         notifications=store.notifications_since(since),
         watch=store.check_watch(since, until),
         watch_from=iso_or_none(store.watch_recorded_from()),
+        comms=load_comms(store, (i["id"] for i in incidents)),
     )
 
 
@@ -144,11 +149,14 @@ def seconds(intervals: Iterable[Interval]) -> float:
 # -- what the events say ------------------------------------------------------------------------
 
 def states_at(events: Sequence[dict[str, Any]], moment: datetime) -> dict[CheckId, State]:
-    """The hard state of every check that had an event, at ``moment``."""
+    """The hard state of every check that had an event, at ``moment`` (drills are
+    exercises, not checks)."""
     states: dict[CheckId, State] = {}
     for event in events:
         at = when(event["at"])
         if at is None or at > moment or event["kind"] not in ("problem", "recovery"):
+            continue
+        if is_drill(event["target"]):
             continue
         states[(event["target"], event["check_name"])] = State(event["state"])
     return states

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from muni_watchdog.core.exercise import is_drill
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -150,7 +152,8 @@ def snapshot_from_store(store: Any, config: Any, now: datetime | None = None) ->
         unmonitored_seconds={s.id: s.unwatched_seconds for s in report.services
                              if s.monitored_seconds > 0},
         stopped_seconds=sum((b - a).total_seconds() for a, b in report.stopped),
-        restore_tests=list(latest.values()), open_incidents=len(store.incidents("open")),
+        restore_tests=list(latest.values()),
+        open_incidents=sum(1 for i in store.incidents("open") if not is_drill(i["target"])),
         pending_notifications=counts.get("pending", 0),
         failed_notifications=counts.get("failed", 0),
         last_check_at=max(runs) if runs else None)

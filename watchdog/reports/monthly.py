@@ -30,6 +30,7 @@ from muni_watchdog.reports.history import (
     when,
 )
 from muni_watchdog.reports.incidents import IncidentLine, incident_lines
+from muni_watchdog.reports.monthly_comms import comms_lines, review_lines, service_drills
 from muni_watchdog.reports.names import check_label, target_name
 from muni_watchdog.reports.outages import (
     Availability,
@@ -84,6 +85,10 @@ class ServiceReport:
     patches: PatchSummary
     exceptions: list[dict[str, Any]]
     maintenance: list[tuple[datetime, datetime, str, str]]  # start, end, owner, reason
+    reviews: list[Any] = field(default_factory=list)    # post-incident reports (monthly_comms)
+    drills: list[Any] = field(default_factory=list)     # drills of the month, measured
+    drill_due: Any = None                               # when the next drill is due
+    comms: list[str] = field(default_factory=list)      # the three above, in sentences
 
     @property
     def monitored_seconds(self) -> float:
@@ -171,6 +176,8 @@ def build_monthly_report(history: History, config: Any, year: int, month: int,
 def service_report(history: History, config: Any, service: Any, start: datetime,
                    stop: datetime, now: datetime, occurrences: Sequence[Any],
                    site: Any = None) -> ServiceReport:
+    drills, drill_due = service_drills(history, config, service, start, stop, now)
+    reviews = review_lines(history, service, start, stop)
     return ServiceReport(
         id=service.id, name=service.name, priority=service.priority,
         owner=service.owner.name, backup_owner=service.backup_owner.name,
@@ -186,7 +193,9 @@ def service_report(history: History, config: Any, service: Any, start: datetime,
                     if e["target"] in service.targets],
         maintenance=[(o.start, o.end, o.owner, o.reason) for o in occurrences
                      if o.end <= now and any(o.covers(t, [service.id]) for t in
-                                             service.targets)])
+                                             service.targets)],
+        reviews=reviews, drills=drills, drill_due=drill_due,
+        comms=comms_lines(reviews, drills, drill_due, config.site.timezone, stop))
 
 
 def backup_summary(tests: Sequence[dict[str, Any]], service: Any, start: datetime,

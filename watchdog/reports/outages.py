@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from muni_watchdog.checks.impact import check_type_info
+from muni_watchdog.core.exercise import is_drill
 from muni_watchdog.core.model import State
 from muni_watchdog.reports.coverage import (
     Blind,
@@ -78,8 +79,11 @@ def can_report_outage(config: Any, target: str, check_name: str) -> bool:
 
 
 def is_outage(event: dict[str, Any], config: Any) -> bool:
-    """Does this hard state change put its check into an outage?"""
+    """Does this hard state change put its check into an outage? A drill's never does: it is
+    an exercise, left out of availability (and measured in its own report)."""
     if event["kind"] != "problem" or event["state"] != State.CRITICAL:
+        return False
+    if is_drill(event["target"]):
         return False
     judged = event.get("unavailable")
     if judged is not None:
@@ -118,6 +122,8 @@ def service_checks(history: History, service: Any) -> set[CheckId]:
     found = {(r["target"], r["check_name"]) for r in history.seen
              if r["target"] in service.targets}
     for row in [*history.events, *history.current]:
+        if is_drill(row["target"]):
+            continue          # a drill of the service is not one of its checks
         if row["target"] in service.targets or service.id in json.loads(
                 row.get("services") or "[]"):
             found.add((row["target"], row["check_name"]))

@@ -198,6 +198,7 @@ def service_lines(s: ServiceReport, tz: str) -> list[str]:
         for backup, share in sorted(b.coverage.items()):
             lines.append(f"Repository {backup}: {share * 100:.0f} % of the stored data re-read "
                          "and verified this quarter.")
+    lines += s.comms      # post-incident reports and drills, next to the restore tests
     p = s.patches
     if not p.hosts:
         lines.append("Patching: no patch checks on this service's servers.")

@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from muni_watchdog.core.exercise import is_drill
 from muni_watchdog.core.model import State
 
 
@@ -75,7 +76,10 @@ def incident_list(store: Any, config: Any, include_resolved: bool = False
                     "suppressed": r["suppressed_reason"], "acked_by": r["acked_by"],
                     "acked_at": r["acked_at"], "ack_reason": r["ack_reason"],
                     "ack_until": r["ack_until"], "escalation_level": r["escalation_level"],
-                    "channels_told": json_list(r["channels_told"])})
+                    "channels_told": json_list(r["channels_told"]),
+                    "drill": is_drill(r["target"]),
+                    "next_update_due": r.get("next_update_due"),
+                    "missed_updates": r.get("missed_updates") or 0})
     return out
 
 

@@ -14,8 +14,10 @@ import sqlite_utils
 from muni_watchdog.store.ack_links import AckLinkStore
 from muni_watchdog.store.audit import AuditStore
 from muni_watchdog.store.check_state import CheckStateStore
+from muni_watchdog.store.comms import CommsStore
 from muni_watchdog.store.coverage import CoverageStore
 from muni_watchdog.store.daemon_state import DaemonStateStore
+from muni_watchdog.store.drills import DrillStore
 from muni_watchdog.store.incidents import IncidentStore
 from muni_watchdog.store.maintenance import MaintenanceStore
 from muni_watchdog.store.migrations import MIGRATIONS, split_statements
@@ -31,7 +33,7 @@ DB_NAME = "muni-watchdog.db"
 
 class Store(CheckStateStore, CoverageStore, OutboxStore, IncidentStore, MaintenanceStore,
             AuditStore, DaemonStateStore, RestoreTestStore, ReportStore, AckLinkStore,
-            TimelineStore, RetentionStore):
+            TimelineStore, RetentionStore, CommsStore, DrillStore):
     """The state database; its methods come from one class per family of tables."""
 
     def __init__(self, db: sqlite_utils.Database, path: Path | None = None):

@@ -18,12 +18,14 @@ class MaintenanceStore:
 
     def add_maintenance(self, targets: list[str], services: list[str], owner: str, reason: str,
                         starts: datetime, ends: datetime, recurrence: str | None,
-                        now: datetime) -> int:
+                        now: datetime, announcement: str | None = None) -> int:
+        """``announcement``: the words residents read about it on the status page (the
+        reason is internal and never shown there)."""
         cursor = self.db.execute(
             "INSERT INTO maintenance (scope, owner, reason, starts_at, ends_at, recurrence, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "created_at, announcement) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [json.dumps({"targets": targets, "services": services}), owner, reason,
-             iso(starts), iso(ends), recurrence, iso(now)])
+             iso(starts), iso(ends), recurrence, iso(now), announcement or None])
         return cursor.lastrowid
 
     def maintenance_windows(self, include_ended: bool = False) -> list[dict[str, Any]]:

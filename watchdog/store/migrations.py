@@ -62,6 +62,60 @@ CREATE INDEX check_watch_by_check ON check_watch (target, check_name, started_at
 CREATE INDEX check_watch_by_end ON check_watch (last_at)
 """)
 
+MIGRATION_COMMUNICATION = (10, "incident communication: public updates and their cadence, "
+                           "post-incident reviews, follow-ups, announced maintenance", """
+CREATE TABLE incident_updates (
+    id INTEGER PRIMARY KEY,
+    incident_id INTEGER NOT NULL REFERENCES incidents(id),
+    number INTEGER NOT NULL,
+    at TEXT NOT NULL, by TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'update',
+    status TEXT NOT NULL,
+    affected TEXT NOT NULL, since TEXT NOT NULL,
+    text TEXT NOT NULL, residents_can TEXT NOT NULL DEFAULT '',
+    next_update_by TEXT,
+    channels TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX incident_updates_by_incident ON incident_updates (incident_id, number);
+ALTER TABLE incidents ADD COLUMN next_update_due TEXT;
+ALTER TABLE incidents ADD COLUMN missed_updates INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE incident_reviews (
+    incident_id INTEGER PRIMARY KEY REFERENCES incidents(id),
+    drafted_at TEXT NOT NULL,
+    cause TEXT NOT NULL DEFAULT '', reviewed_by TEXT, reviewed_at TEXT
+);
+INSERT INTO incident_reviews (incident_id, drafted_at)
+    SELECT id, resolved_at FROM incidents
+    WHERE status = 'resolved' AND priority <= 2 AND first_notified_at IS NOT NULL;
+CREATE TABLE follow_ups (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL, source_id INTEGER NOT NULL,
+    text TEXT NOT NULL, owner TEXT NOT NULL, due TEXT NOT NULL,
+    created_at TEXT NOT NULL, created_by TEXT NOT NULL,
+    done_at TEXT, done_by TEXT, done_note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX follow_ups_open ON follow_ups (done_at, due);
+ALTER TABLE maintenance ADD COLUMN announcement TEXT
+""")
+
+MIGRATION_DRILLS = (11, "drills: exercises measured as incidents, and the steps marked done", """
+CREATE TABLE drills (
+    id INTEGER PRIMARY KEY,
+    service TEXT NOT NULL, scenario TEXT NOT NULL,
+    started_at TEXT NOT NULL, started_by TEXT NOT NULL,
+    incident_id INTEGER REFERENCES incidents(id),
+    recovered_at TEXT,
+    ended_at TEXT, ended_by TEXT, went_well TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX drills_by_service ON drills (service, started_at);
+CREATE TABLE drill_steps (
+    id INTEGER PRIMARY KEY,
+    drill_id INTEGER NOT NULL REFERENCES drills(id),
+    at TEXT NOT NULL, by TEXT NOT NULL, text TEXT NOT NULL,
+    recovered INTEGER NOT NULL DEFAULT 0
+)
+""")
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema", """
 CREATE TABLE check_runs (
@@ -192,6 +246,8 @@ CREATE INDEX ack_links_by_expiry ON ack_links (expires_at)
 MIGRATIONS.append((9, "a parent's incident remembers which held children it told of", """
 ALTER TABLE incidents ADD COLUMN children_told TEXT NOT NULL DEFAULT '[]'
 """))
+MIGRATIONS.append(MIGRATION_COMMUNICATION)
+MIGRATIONS.append(MIGRATION_DRILLS)
 MIGRATIONS.append((16, "history: daily aggregates of check runs (runs are thinned)", """
 CREATE TABLE check_days (
     target TEXT NOT NULL, check_name TEXT NOT NULL, day TEXT NOT NULL,
