@@ -135,7 +135,8 @@ def test_a_drill_end_to_end_is_paged_measured_and_left_out_of_the_figures(
     town = Town(tmp_path, http_server.url, smtp_server, cadence="4s")
 
     def subject(text: str, whom: str):
-        return lambda m: str(m["Subject"]).startswith(text) and whom in to(m)
+        # every message names the site first: "[Testville] [DRILL] [P1 CRITICAL] ..."
+        return lambda m: str(m["Subject"]).startswith(f"[Testville] {text}") and whom in to(m)
 
     async def scenario():
         await town.until(lambda: (town.public / "index.html").exists(), "no status page")
@@ -178,7 +179,7 @@ def test_a_drill_end_to_end_is_paged_measured_and_left_out_of_the_figures(
 
     page = town.run(scenario)
     subjects = smtp_server.subjects()
-    assert subjects and all(s.startswith("[DRILL] ") for s in subjects), subjects
+    assert subjects and all(s.startswith("[Testville] [DRILL] ") for s in subjects), subjects
     # residents never see an exercise
     assert "drill" not in page.lower() and "Online utility payments — operational." in page
 
@@ -258,7 +259,7 @@ def test_an_outage_is_told_to_residents_closed_and_reviewed(tmp_path, http_serve
 
     update, closing = town.run(scenario)
     text = body(update)
-    assert str(update["Subject"]).startswith("[Update 1] Online utility payments — unavailable "
+    assert str(update["Subject"]).startswith("[Testville] [Update 1] Online utility payments — unavailable "
                                              "since")
     for internal in ("portal-zq-internal", "127.0.0.1", "http", "P1", "ack"):
         assert internal not in text, internal

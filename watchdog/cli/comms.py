@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "'update', in plain language. The next one is due by --next-update "
                         "(default: the priority's cadence, P1 30m, P2 2h).")
     _common(u)
-    u.add_argument("incident", type=int)
+    u.add_argument("incident", type=int, help="the incident's number (from 'incidents')")
     u.add_argument("--text", required=True, help="what is being done, for residents")
     u.add_argument("--residents-can", help="what residents can do meanwhile (default: what "
                    "the previous update said)")
@@ -59,11 +59,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "a due date) of a resolved incident. Repeat --follow-up/--owner/--due "
                         "for several; one --owner or --due applies to every follow-up.")
     _common(r)
-    r.add_argument("incident", type=int)
+    r.add_argument("incident", type=int, help="the incident's number (from 'incidents')")
     r.add_argument("--cause", help="what caused it, in plain words")
     r.add_argument("--follow-up", action="append", default=[], dest="follow_ups",
                    help="a change to make (repeatable)")
-    r.add_argument("--owner", action="append", default=[], dest="owners")
+    r.add_argument("--owner", action="append", default=[], dest="owners",
+                   help="who owns the follow-up before it (one per --follow-up)")
     r.add_argument("--due", action="append", default=[], dest="dues",
                    help="'YYYY-MM-DD' (end of that day, site time), '+14d'")
     r.add_argument("--by", default=None, help="who writes it (default: your login name)")
@@ -74,11 +75,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                           "time to recover against the RTO, updates as sent, cause and "
                           "follow-ups. --out writes print-ready HTML.")
     _common(rep)
-    rep.add_argument("incident", type=int)
+    rep.add_argument("incident", type=int, help="the incident's number (from 'incidents')")
     rep.add_argument("--out", help="write HTML to this file")
     rep.set_defaults(handler=cmd_report)
 
-    f = isub.add_parser("follow-up", help="mark a follow-up done")
+    f = isub.add_parser("follow-up", help="mark a follow-up done",
+                        description="Mark a follow-up of a review (or a drill) done.")
     fsub = f.add_subparsers(dest="follow_action", metavar="ACTION", required=True)
     add_follow_up_done(fsub)
 
@@ -87,9 +89,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "status.json) into a folder, each file replaced atomically, for the "
                        "town's own web host. The daemon does it on reports.status_page.every.")
     ssub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    e = ssub.add_parser("export", help="write index.html and status.json into DIR")
+    e = ssub.add_parser("export", help="write index.html and status.json into DIR",
+                        description="Write the residents' status page (index.html and "
+                        "status.json) into DIR now, as the daemon does on its schedule.")
     _common(e)
-    e.add_argument("dir")
+    e.add_argument("dir", help="the folder a web server publishes")
     e.set_defaults(handler=cmd_status_export)
 
 
@@ -99,10 +103,12 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def add_follow_up_done(fsub: argparse._SubParsersAction) -> None:
-    d = fsub.add_parser("done", help="mark a follow-up done (of a drill or a review)")
+    d = fsub.add_parser("done", help="mark a follow-up done (of a drill or a review)",
+                        description="Mark a follow-up (of a drill or a review) done; it leaves "
+                        "the weekly digest.")
     _common(d)
     d.add_argument("id", type=int, help="the follow-up's number (digest, 'drill follow-up list')")
-    d.add_argument("--by", default=None)
+    d.add_argument("--by", default=None, help="who did it (default: your login name)")
     d.add_argument("--note", default="", help="what was done")
     d.set_defaults(handler=cmd_follow_up_done)
 

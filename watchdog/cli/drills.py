@@ -34,7 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "update, to recover, communication against the cadence, the handoff — "
                        "but left out of availability and response-promise figures.")
     dsub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    s = dsub.add_parser("start", help="start a drill of a service")
+    s = dsub.add_parser("start", help="start a drill of a service",
+                        description="Start a drill: a flagged incident paged, escalated and "
+                        "measured like a real one, left out of every availability figure.")
     _common(s)
     s.add_argument("service", help="service id")
     s.add_argument("--scenario", required=True, help='what is exercised, e.g. "payment '
@@ -42,13 +44,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--by", default=None, help="who runs it (default: your login name)")
     s.set_defaults(handler=cmd_start)
 
-    s = dsub.add_parser("step", help="mark a recovery step done")
+    s = dsub.add_parser("step", help="mark a recovery step done",
+                        description="Record a recovery step of a running drill (with "
+                        "--recovered: the step that brought the service back).")
     _common(s)
-    s.add_argument("drill", type=int)
+    s.add_argument("drill", type=int, help="the drill's number (from 'drill list')")
     s.add_argument("text", help='e.g. "restored from backup"')
     s.add_argument("--recovered", action="store_true", help="this step brought the service "
                    "back: the drill's time to recover (the all-clear is sent)")
-    s.add_argument("--by", default=None)
+    s.add_argument("--by", default=None, help="who (default: your login name)")
     s.set_defaults(handler=cmd_step)
 
     s = dsub.add_parser("end", help="end a drill with its short form",
@@ -56,38 +60,48 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(the guidance asks for two measurable ones), each with an owner and "
                         "a due date. Repeat --change/--owner/--due.")
     _common(s)
-    s.add_argument("drill", type=int)
+    s.add_argument("drill", type=int, help="the drill's number (from 'drill list')")
     s.add_argument("--went-well", default="", help="what went well")
     s.add_argument("--change", action="append", default=[], dest="changes",
                    help="a measurable change it led to (repeatable)")
-    s.add_argument("--owner", action="append", default=[], dest="owners")
+    s.add_argument("--owner", action="append", default=[], dest="owners",
+                   help="who owns the change before it (one per --change)")
     s.add_argument("--due", action="append", default=[], dest="dues",
                    help="'YYYY-MM-DD' (end of that day, site time), '+30d'")
-    s.add_argument("--by", default=None)
+    s.add_argument("--by", default=None, help="who (default: your login name)")
     s.set_defaults(handler=cmd_end)
 
-    s = dsub.add_parser("list", help="drills done and running, and when each service is due")
+    s = dsub.add_parser("list", help="drills done and running, and when each service is due",
+                        description="List the drills done and running, and when each "
+                        "priority 1-2 service is next due for one.")
     _common(s)
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.set_defaults(handler=cmd_list)
 
-    s = dsub.add_parser("report", help="a drill's measures and timeline (--out: HTML)")
+    s = dsub.add_parser("report", help="a drill's measures and timeline (--out: HTML)",
+                        description="Print a drill's measures and timeline, or write them "
+                        "as print-ready HTML with --out.")
     _common(s)
-    s.add_argument("drill", type=int)
+    s.add_argument("drill", type=int, help="the drill's number (from 'drill list')")
     s.add_argument("--out", help="write print-ready HTML to this file")
     s.set_defaults(handler=cmd_report)
 
-    f = dsub.add_parser("follow-up", help="the changes drills led to: add, list, done")
+    f = dsub.add_parser("follow-up", help="the changes drills led to: add, list, done",
+                        description="The changes drills (and reviews) led to, each with an "
+                        "owner and a due date: add, list, mark done.")
     fsub = f.add_subparsers(dest="follow_action", metavar="ACTION", required=True)
-    a = fsub.add_parser("add", help="add a change to a drill")
+    a = fsub.add_parser("add", help="add a change to a drill",
+                        description="Add a change a drill led to, with its owner and due date.")
     _common(a)
-    a.add_argument("drill", type=int)
-    a.add_argument("--text", required=True)
-    a.add_argument("--owner", required=True)
-    a.add_argument("--due", required=True)
-    a.add_argument("--by", default=None)
+    a.add_argument("drill", type=int, help="the drill's number (from 'drill list')")
+    a.add_argument("--text", required=True, help="the change, in plain words")
+    a.add_argument("--owner", required=True, help="who makes it")
+    a.add_argument("--due", required=True, help="by when: 'YYYY-MM-DD', '+30d' ...")
+    a.add_argument("--by", default=None, help="who adds it (default: your login name)")
     a.set_defaults(handler=cmd_follow_up_add)
-    ls = fsub.add_parser("list", help="open follow-ups (of drills and reviews)")
+    ls = fsub.add_parser("list", help="open follow-ups (of drills and reviews)",
+                         description="List the open follow-ups of drills and reviews (all "
+                         "with --all).")
     _common(ls)
     ls.add_argument("--all", action="store_true", help="include those done")
     ls.set_defaults(handler=cmd_follow_up_list)
