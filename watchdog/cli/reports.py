@@ -1,5 +1,5 @@
-"""``report monthly``, ``report digest`` and ``inventory``: reports for people, read from the
-state database."""
+"""``report monthly``, ``report digest``, ``report assessment``, ``inventory`` and ``topology``
+(:mod:`.topology`): reports for people, read from the state database."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from muni_watchdog.cli import topology
 from muni_watchdog.cli.common import add_config_option, add_state_dir_option, open_config_and_store
 
 EXIT_INVALID_CONFIG = 2
@@ -49,6 +50,7 @@ def register(sub) -> None:
     form.add_argument("--csv", action="store_true", help="CSV with a header row")
     form.add_argument("--json", action="store_true", help="a JSON list of objects")
     i.set_defaults(handler=cmd_inventory)
+    topology.register(sub)
 
 
 def cmd_monthly(args: argparse.Namespace) -> int:
