@@ -11,7 +11,12 @@
   after about two minutes), a UPS and a switch;
 * a file server (this machine over SSH, with its real patch state), and a restic repository of
   the website's files whose restore is tested every two minutes;
-* an SMTP server that captures the alert emails and prints them here.
+* an SMTP server that captures the alert emails and prints them here;
+* the assessment: the SNMP switch and printer advertise each other over LLDP (the switch
+  also sees the UPS and a router nobody monitors), their neighbour tables are read every
+  30 seconds and the file server's software and hardware every minute (6 hours outside the
+  demo), so ``report assessment`` and ``topology --svg`` have a network to draw within a
+  minute or two; the banner prints both commands.
 
 Run with ``make demo`` (or ``python -m lab.demo``); stop with Ctrl-C. Within two minutes you see
 the outage detected, the alert email, and the recovery email; the whole story takes about six.
@@ -204,14 +209,14 @@ def main(argv: list[str] | None = None) -> int:
     extra_targets = ""
     try:  # the file server: this machine over SSH, with its real patch state
         from lab.ssh_lab import demo_target
-        snippet, stop_ssh = demo_target(state, "file-server")
+        snippet, stop_ssh = demo_target(state, "file-server", inventory_interval="1m")
         extra_targets += snippet
         stoppers.append(stop_ssh)
     except Exception as exc:  # the demo goes on without it, and says why
         print(f"(demo: no SSH lab host: {exc})")
     try:  # a printer whose toner runs low, a UPS and a switch, simulated by snmpsim
         from lab.snmp_lab import start_demo_devices
-        snmp_targets, stop_snmp = start_demo_devices(state / "snmp")
+        snmp_targets, stop_snmp = start_demo_devices(state / "snmp", neighbors_interval="30s")
         extra_targets += snmp_targets
         stoppers.append(stop_snmp)
         extra_services = OFFICE_SERVICE
@@ -247,6 +252,9 @@ Demo lab on 127.0.0.1
   SMTP capture    127.0.0.1:{smtp.port}  (alert emails are printed below)
 Configuration: {config}
 In another terminal:  .venv/bin/muni-watchdog status --state-dir {state}
+After a minute or two, the assessment (a print-ready document, CSV files, the diagram):
+  .venv/bin/muni-watchdog report assessment -c {config} --state-dir {state} --out {state / "assessment"}
+  .venv/bin/muni-watchdog topology -c {config} --state-dir {state} --svg {state / "network.svg"}
 """, flush=True)
     portal.fail_periodically(period=150, length=45, first_in=30)
 

@@ -34,7 +34,7 @@ def _items_by_target(current: Sequence[Mapping[str, Any]]) -> dict[str, list[dic
 def _ssh_model(hardware: Mapping[str, Any]) -> str | None:
     virt = hardware.get("virtualization")
     if virt and virt != "none":
-        return f"virtual machine ({virt})"
+        return f"{'container' if hardware.get('container') else 'virtual machine'} ({virt})"
     words = [w for w in (hardware.get("vendor"), hardware.get("product")) if w]
     return " ".join(words) or None
 
