@@ -20,7 +20,7 @@ import pytest
 from muni_watchdog.cli.main import main
 from muni_watchdog.config.loading import ConfigError, parse_config
 from muni_watchdog.reports.assessment import build_assessment, drill_records
-from muni_watchdog.reports.assessment_files import assessment, load_inputs
+from muni_watchdog.reports.assessment_files import assessment, load_inputs, write_assessment
 from muni_watchdog.reports.assessment_html import PARTS, render_assessment
 from muni_watchdog.reports.inventory import COLUMNS, SOFTWARE_COLUMNS
 from tests.assessment_fixture import NOW, TOWN, build_town
@@ -282,3 +282,18 @@ def test_renders_in_headless_chromium_and_prints_to_pdf(result, tmp_path):
     pages = len(re.findall(rb"/Type\s*/Page(?![s\w])", data))
     # the cover, then every part on a page of its own (some run over several)
     assert pages >= len(PARTS) + 1, pages
+
+
+def test_without_graphviz_the_document_says_why_and_no_stale_drawing_is_left(town, tmp_path,
+                                                                             monkeypatch):
+    store, config, _ = town
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "network.svg").write_text("<svg>an earlier network</svg>")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    written = write_assessment(store, config, out, NOW)
+    assert {p.name for p in written} == {"assessment.html", "inventory.csv", "software.csv"}
+    assert not (out / "network.svg").exists()
+    page = (out / "assessment.html").read_text()
+    assert "The diagram could not be drawn: Graphviz is not installed" in page
+    assert "<svg" not in page and "muni-watchdog discover 10.0.0.1" in page

@@ -236,3 +236,12 @@ def test_topology_without_a_state_database_says_so(tmp_path, capsys):
     config.write_text(TOWN_YAML)
     assert main(["topology", "-c", str(config), "--state-dir", str(tmp_path / "none")]) == 1
     assert "no state database" in capsys.readouterr().err
+
+
+def test_topology_svg_without_graphviz_says_how_to_install_it(demo_state, tmp_path, capsys,
+                                                               monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    out = tmp_path / "network.svg"
+    assert main(["topology", *demo_state, "--svg", str(out)]) == 1
+    assert "install the graphviz package (apt install graphviz)" in capsys.readouterr().err
+    assert not out.exists()
