@@ -19,6 +19,7 @@ from muni_watchdog.checks.exposure.banners import printable
 from muni_watchdog.checks.exposure.observations import SnmpObservation
 from muni_watchdog.checks.exposure.snmp_v3 import discovery_request, parse_v3_answer
 from muni_watchdog.checks.snmp import ber
+from muni_watchdog.checks.snmp.client import valid_answer
 from muni_watchdog.checks.snmp.transport import RequestTimeout, exchange, resolve
 
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
@@ -34,10 +35,13 @@ async def _get_sys_descr(family: int, address: tuple, community: str, version: i
         return ber.encode_request(version, community.encode(), ber.GET, request_id,
                                   [SYS_DESCR])
     try:
-        data = await exchange(family, address, message, timeout, retries)
-        _, status, _, varbinds = ber.decode_response(data)
+        # Only an answer in our version with our community counts (as in every poll): a
+        # stray or forged datagram must not make a community look accepted.
+        answer = await exchange(family, address, message, timeout, retries,
+                                valid_answer(version, community.encode()))
     except (RequestTimeout, ber.BerError):
         return None
+    status, varbinds = answer.error_status, answer.varbinds
     if status == AUTHORIZATION_ERROR:
         return None
     value = varbinds[0][1] if varbinds else None
