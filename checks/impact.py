@@ -58,6 +58,7 @@ CHECK_TYPES: dict[str, CheckTypeInfo] = {
         "data at risk while the shares still work (a crashed volume makes its service's own "
         "checks fail)."),
     "software": CheckTypeInfo("installed software", False, "attention."),
+    "hardware": CheckTypeInfo("hardware facts", False, "attention."),
     "neighbors": CheckTypeInfo(
         "network links (LLDP/CDP)", False, "attention: a port lost its neighbour (the "
         "devices behind it record their own outage)."),

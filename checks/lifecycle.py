@@ -184,6 +184,24 @@ def support_result(label: str, support: SupportStatus, today: date) -> Result | 
     return None
 
 
+def lifecycle_item(os_id: str | None, version: str | None, today: date, *,
+                   name: str | None = None, edition: str | None = None,
+                   extended: bool = False) -> tuple[dict[str, Any], Result | None]:
+    """What an ``uptime``/``system``/``software`` check stores and says of the host's OS:
+    the ``{"kind": "lifecycle"}`` item the inventory and the assessment read (status, end,
+    source) and the WARNING of :func:`support_result` (None when supported or unknown)."""
+    found = find_release(os_id, version, edition=edition, name=name)
+    support = support_status(os_id, version, today, edition=edition, name=name,
+                             extended=extended)
+    label = release_label(*found) if found else (name or " ".join(
+        x for x in (os_id, version) if x) or "the operating system")
+    item = {"kind": "lifecycle", "os": label, "os_id": os_id, "os_version": version,
+            "status": support.status,
+            "support_end": support.end_date.isoformat() if support.end_date else None,
+            "source": support.source, "extended": extended}
+    return item, support_result(label, support, today)
+
+
 def os_from_sysdescr(descr: str | None, object_id: str | None = None
                      ) -> tuple[str, str] | None:
     """(os id, version) from an SNMP sysDescr: Windows' build (server or workstation by

@@ -18,6 +18,11 @@
   posts it as she would, with ``muni-watchdog incident update``): it reaches the
   communications officer in plain words and the residents' status page, exported every 5
   seconds into the state folder; when the portal is back, the closing update follows.
+* the assessment: the SNMP switch and printer advertise each other over LLDP (the switch
+  also sees the UPS and a router nobody monitors), their neighbour tables are read every
+  30 seconds and the file server's software and hardware every minute (6 hours outside the
+  demo), so ``report assessment`` and ``topology --svg`` have a network to draw within a
+  minute or two; the banner prints both commands.
 
 Run with ``make demo`` (or ``python -m lab.demo``); stop with Ctrl-C. Within two minutes you see
 the outage detected, the alert email, and the recovery email; the whole story takes about six.
@@ -290,14 +295,14 @@ def main(argv: list[str] | None = None) -> int:
     extra_targets = ""
     try:  # the file server: this machine over SSH, with its real patch state
         from lab.ssh_lab import demo_target
-        snippet, stop_ssh = demo_target(state, "file-server")
+        snippet, stop_ssh = demo_target(state, "file-server", inventory_interval="1m")
         extra_targets += snippet
         stoppers.append(stop_ssh)
     except Exception as exc:  # the demo goes on without it, and says why
         print(f"(demo: no SSH lab host: {exc})")
     try:  # a printer whose toner runs low, a UPS and a switch, simulated by snmpsim
         from lab.snmp_lab import start_demo_devices
-        snmp_targets, stop_snmp = start_demo_devices(state / "snmp")
+        snmp_targets, stop_snmp = start_demo_devices(state / "snmp", neighbors_interval="30s")
         extra_targets += snmp_targets
         stoppers.append(stop_snmp)
         extra_services = OFFICE_SERVICE
@@ -341,6 +346,9 @@ Demo lab on 127.0.0.1
   status page     {state / "status-page" / "index.html"}  (what residents read; rewritten every 5s)
 Configuration: {config}
 In another terminal:  .venv/bin/muni-watchdog status --state-dir {state}
+After a minute or two, the assessment (a print-ready document, CSV files, the diagram):
+  .venv/bin/muni-watchdog report assessment -c {config} --state-dir {state} --out {state / "assessment"}
+  .venv/bin/muni-watchdog topology -c {config} --state-dir {state} --svg {state / "network.svg"}
 """, flush=True)
     portal.fail_periodically(period=150, length=45, first_in=30)
 

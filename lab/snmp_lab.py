@@ -282,12 +282,17 @@ def _after(root: str) -> str:
 DEMO_DEVICES = {"printer": "printer-demo", "ups": "ups-demo", "switch": "switch"}
 
 
-def start_demo_devices(workdir: Path) -> tuple[str, Callable[[], None]]:
+def start_demo_devices(workdir: Path, neighbors_interval: str | None = None
+                       ) -> tuple[str, Callable[[], None]]:
     """Start the demo's SNMP printer, UPS and switch (snmpsim on a loopback port).
 
     The printer's black toner falls from 35 % by 0.25 % a second: WARNING after about a
-    minute, CRITICAL after about 100 s. Returns the YAML list items to put under
-    ``targets:`` (ids demo-printer, demo-ups, demo-switch) and a function that stops it."""
+    minute, CRITICAL after about 100 s. The switch and the printer advertise each other
+    over LLDP (the switch also sees the UPS and a router). Returns the YAML list items to put
+    under ``targets:`` (ids demo-printer, demo-ups, demo-switch) and a function that stops
+    it. ``neighbors_interval``: the demo's settings: the default checks listed with the
+    neighbors check that often (the demo's diagram cannot wait 6 hours), and a 5-second
+    request timeout."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     sim = SnmpSim({community: DATA_DIR / f"{name}.snmprec"
@@ -302,5 +307,11 @@ def start_demo_devices(workdir: Path) -> tuple[str, Callable[[], None]]:
             f"    kind: snmp\n"
             f"    host: {LOOPBACK}\n"
             f"    description: simulated {community} (snmpsim)\n"
-            f"    snmp: {{version: 2c, port: {sim.port}, community_file: {secret}}}\n")
+            # the demo's simulator is Python on a laptop that runs everything else too: it
+            # gets longer than a real agent's 2 seconds to answer
+            f"    snmp: {{version: 2c, port: {sim.port}, community_file: {secret}"
+            + ("}\n" if neighbors_interval is None else ", timeout: 5s}\n")
+            + ("" if neighbors_interval is None else
+               "    checks: [{check: system}, {check: device}, "
+               f"{{check: neighbors, interval: {neighbors_interval}}}]\n"))
     return "".join(snippets), sim.stop

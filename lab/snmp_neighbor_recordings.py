@@ -27,7 +27,9 @@ ports match on both ends), so the topology can be drawn from the recordings:
   ether3, an MNDP-only neighbour (no LLDP row) that must not appear.
 
 :func:`demo_switch_neighbors` adds LLDP to the demo's Netgear switch: the demo printer and
-UPS on g3 and g4 and the router on g1.
+UPS on g3 and g4 and the router on g1. :func:`demo_printer_neighbors` makes the demo printer
+advertise the switch back (HP Jetdirect speaks LLDP), so the demo draws that link from both
+ends; the UPS's management card is seen from the switch only.
 """
 
 from __future__ import annotations
@@ -251,6 +253,24 @@ def demo_switch_neighbors() -> list[Row]:
                         "28299901abcd"), port_desc="eth0", name="ups-server-room",
                         descr="APC Web/SNMP Management Card AP9630", caps=STATION_CAP,
                         addresses=(("10.0.0.30", True),))
+    return rows
+
+
+PRINTER_MAC = "3c:2a:f4:a1:b2:c3"
+
+
+def demo_printer_neighbors() -> list[Row]:
+    """LLDP of the demo printer (a Jetdirect: one port, eth0 = ifIndex 1, a station): its
+    chassis id is the MAC the switch sees on g3, and the switch is its neighbour there."""
+    rows = lldp_local(PRINTER_MAC, "clerk-printer", [], STATION_CAP)
+    # port 1: a MAC port id (subtype 3, six octets), described as its ifDescr
+    rows += [(f"{L}.3.7.1.2.1", "2", 3), (f"{L}.3.7.1.3.1", "4x", hexmac(PRINTER_MAC)),
+             (f"{L}.3.7.1.4.1", "4", "HP ETHERNET MULTI-ENVIRONMENT"),
+             (f"{PHYS}.1", "4x", hexmac(PRINTER_MAC))]
+    rows += lldp_remote("0.1.1", chassis=(4, "4x", hexmac("a0:40:a0:5b:00:00")),
+                        port=(5, "4", "g3"), port_desc="g3", name="core-switch",
+                        descr="GS724Tv4 ProSafe 24-port Gigabit Ethernet Smart Switch",
+                        caps=BRIDGE_CAP, addresses=(("10.0.0.2", True),))
     return rows
 
 

@@ -112,6 +112,9 @@ def printer(demo: bool = False) -> list[Row]:
                  (f"{t}.8.1.{i}", "2", maximum), (f"{t}.9.1.{i}", "2", level)]
     for i, colour in enumerate(("black", "cyan", "magenta", "yellow"), 1):
         rows.append((f"1.3.6.1.2.1.43.12.1.1.4.1.{i}", "4", colour))
+    if demo:
+        from lab.snmp_neighbor_recordings import demo_printer_neighbors  # imports this module
+        rows += demo_printer_neighbors()
     return rows
 
 

@@ -231,8 +231,10 @@ class SshLab:
             return ""
 
     def target_yaml(self, target_id: str = "file-server", known_hosts: str | Path = "",
-                    indent: str = "  ") -> str:
-        """A ``targets:`` item for this sshd with the usual checks."""
+                    indent: str = "  ", inventory_interval: str | None = None) -> str:
+        """A ``targets:`` item for this sshd with the usual checks; with
+        ``inventory_interval`` also the inventory's software and hardware checks, that
+        often."""
         known = known_hosts or self.dir / "known_hosts"
         lines = [
             f"- id: {target_id}",
@@ -255,6 +257,9 @@ class SshLab:
               ["      sync_status_required: false  # no systemd here: offset only"]),
             "    - check: patches",
             "      interval: 10m",
+            *([] if inventory_interval is None else
+              ["    - check: software", f"      interval: {inventory_interval}",
+               "    - check: hardware", f"      interval: {inventory_interval}"]),
         ]
         return "".join(f"{indent}{line}\n" for line in lines)
 
@@ -271,8 +276,9 @@ def start_ssh_lab(state_dir: str | Path, target_id: str = "file-server") -> SshL
     return lab
 
 
-def demo_target(state_dir: str | Path, target_id: str = "file-server"
-                ) -> tuple[str, object]:
+def demo_target(state_dir: str | Path, target_id: str = "file-server",
+                inventory_interval: str | None = None) -> tuple[str, object]:
     """For lab/demo.py: ``(yaml_snippet, stop)``."""
     lab = start_ssh_lab(state_dir, target_id)
-    return lab.target_yaml(target_id, Path(state_dir) / "known_hosts"), lab.stop
+    return lab.target_yaml(target_id, Path(state_dir) / "known_hosts",
+                           inventory_interval=inventory_interval), lab.stop

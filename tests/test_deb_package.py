@@ -133,6 +133,7 @@ def test_the_package_carries_what_debian_expects(deb, tmp_path):
     assert re.search(rf"\b{re.escape(os.path.basename(PYTHON))}\b", depends), depends
     assert "adduser" in depends and "libc6 (>= 2." in depends
     assert "restic" in field(deb, "Recommends")
+    assert "graphviz" in field(deb, "Recommends")   # topology and the assessment draw with dot
     assert field(deb, "Section") == "admin" and field(deb, "Maintainer")
 
     listing = run("dpkg-deb", "--contents", str(deb)).stdout

@@ -180,7 +180,9 @@ def evaluate_neighbors(values: Snapshot, answering: set[str], params: NeighborsP
         results.append(Result(State.OK, f"the device restarted {ticks // 100} s ago: links "
                               "not seen yet are not judged until LLDP/CDP have re-learnt"))
     first_seen = {key: link["first_seen"] for key, link in links.items()}
-    items = [{"kind": "neighbor", **n,
+    # remote_key: the link's identity across polls; the state database keeps each link's
+    # first and last seen by (target, local_port, remote_key) (store.links)
+    items = [{"kind": "neighbor", **n, "remote_key": k[len(n["local_port"]) + 1:],
               "first_seen": datetime.fromtimestamp(first_seen[k], ctx.now.tzinfo).isoformat()}
              for k, n in zip(keys, found, strict=True)]
     items.append({"kind": "lldp_identity", **identity})

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from muni_watchdog.checks.base import CheckParams, Evaluation, TargetInfo
+from muni_watchdog.checks.lifecycle import lifecycle_item, os_from_sysdescr
 from muni_watchdog.checks.snmp import entity
 from muni_watchdog.checks.snmp import oids as O
 from muni_watchdog.checks.snmp import system as sysmod
@@ -37,6 +38,12 @@ class SystemParams(CheckParams):
     unreachable_state: Literal["critical", "warning", "unknown"] = Field(
         "critical", description="State when the device does not answer SNMP (Checkmk's and "
         "LibreNMS's default: critical).")
+    os_support_warning: bool = Field(
+        True, description="Warn when the device's operating system (Windows, VMware ESXi, "
+        "as its sysDescr says) is out of support or its support ends within 180 days.")
+    extended_support: bool = Field(
+        False, description="The town pays for extended support of this device's OS "
+        "(Windows ESU): count it as supported.")
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,14 @@ def evaluate_system(poll: Poll, params: SystemParams, ctx: CheckContext) -> Eval
     results = [Result(State.OK, f"{system['device_class']} "
                       f"{system['model'] or system['name'] or system['descr'][:40]}".strip()
                       + " answers SNMP")]
+    found_os = os_from_sysdescr(system.get("descr"), system.get("object_id"))
+    if found_os is not None:
+        # the OS's support end (issue 14): Windows and ESXi say their version in sysDescr
+        life, warning = lifecycle_item(*found_os, ctx.now.date(),
+                                       extended=params.extended_support)
+        items.append(life)
+        if warning is not None and params.os_support_warning:
+            results.append(warning)
     if ticks is None or not 0 <= ticks < TIMETICKS_WRAP:
         raw = values.get(O.SYS_UPTIME)
         why = "no sysUpTime in the answer" if raw is None else (

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field
 
 from muni_watchdog.checks.base import CollectError, Evaluation, TargetInfo
+from muni_watchdog.checks.lifecycle import lifecycle_item
 from muni_watchdog.checks.ssh.checks_disk import DiskCheck, DiskParams
 from muni_watchdog.checks.ssh.common import (
     HostKeyAlarm,
@@ -140,6 +141,12 @@ class UptimeParams(SshCheckParams):
     check: Literal["uptime"] = "uptime"
     recent_reboot_warn: Duration = Field(600, description="Warn while the uptime is below this "
                                          "(Zabbix: 10m), and on the first run after a reboot.")
+    os_support_warning: bool = Field(
+        True, description="Warn when the operating system is out of support or its support "
+        "ends within 180 days (checks/data/lifecycle.json, with each vendor's source).")
+    extended_support: bool = Field(
+        False, description="The town pays for extended support of this host's OS (Ubuntu "
+        "Pro ESM, RHEL ELS, SUSE LTSS): count it as supported.")
 
 
 class UptimeCheck:
@@ -176,9 +183,17 @@ class UptimeCheck:
                 "os": os_release.get("PRETTY_NAME") or os_release.get("NAME"),
                 "os_id": os_release.get("ID"), "os_version": os_release.get("VERSION_ID"),
                 "kernel": kernel}
+        results, items = [Result(state, text)], [item]
+        if item["os_id"]:
+            # the OS's support end (issue 14): flagged here, listed in the inventory
+            life, warning = lifecycle_item(item["os_id"], item["os_version"], ctx.now.date(),
+                                           name=os_release.get("NAME"),
+                                           extended=params.extended_support)
+            items.append(life)
+            if warning is not None and params.os_support_warning:
+                results.append(warning)
         return Evaluation(
-            Outcome.of([Result(state, text)], [Metric("uptime", round(uptime), "s", min=0)],
-                       [item]),
+            Outcome.of(results, [Metric("uptime", round(uptime), "s", min=0)], items),
             {"boot_epoch": boot})
 
 

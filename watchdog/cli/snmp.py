@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from muni_watchdog.checks.snmp.check_neighbors import NETWORK_CLASSES
 from muni_watchdog.checks.snmp.client import SnmpError
 from muni_watchdog.checks.snmp.connection import AUTH_PROTOCOLS, PRIV_PROTOCOLS, SnmpConnection
 from muni_watchdog.checks.snmp.device import PROFILES
@@ -28,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "discover", help="poll one SNMP device and print what it found",
         description="Poll one SNMP device once: system, device class, interfaces, storage, "
-        "printer supplies, UPS. Prints a summary and a ready-to-paste config target, or JSON "
+        "printer supplies, UPS, LLDP/CDP neighbours. Prints a summary and a ready-to-paste config target, or JSON "
         "with --json. Exit 0 when the device answered, 3 when it did not (the reason is "
         "printed), 2 for bad options.")
     p.add_argument("host", metavar="HOST[:PORT]", help="the device (port default 161)")
@@ -155,6 +156,15 @@ def render_text(found: dict[str, Any], requests: int, seconds: float) -> str:
                      f"{u['battery_status']}, charge {u['charge_percent']} %, runtime "
                      f"{u['runtime_minutes']} min, load {u['output_load_percent']} %, input "
                      f"{u['input_voltage']} V, {u['temperature_c']} °C")
+    if found.get("neighbors"):
+        lines.append(f"Neighbours ({len(found['neighbors'])}, LLDP/CDP):")
+        for n in found["neighbors"][:60]:
+            where = ", ".join(x for x in (n["remote_address"], n["remote_platform"]) if x)
+            lines.append(f"  {n['local_port']}: {n['remote_name'] or n['remote_chassis_id'] or '?'}"
+                         f" port {n['remote_port'] or '?'} ({n['protocol'].upper()})"
+                         + (f" — {where}" if where else ""))
+        if len(found["neighbors"]) > 60:
+            lines.append(f"  ... and {len(found['neighbors']) - 60} more (see --json)")
     return "\n".join(lines)
 
 
@@ -181,7 +191,10 @@ def config_snippet(found: dict[str, Any], host: str, conn: SnmpConnection,
              f"{s['model'] or ''}".rstrip(),
              f"    snmp: {{version: {conn.version}, port: {conn.port}, {secret}}}",
              "    checks:", "      - check: system"]
-    for name in PROFILES[s["device_class"]]:
+    # listing checks replaces the defaults: network devices keep their neighbour tables
+    names = [*PROFILES[s["device_class"]],
+             *(["neighbors"] if s["device_class"] in NETWORK_CLASSES else [])]
+    for name in names:
         lines.append(f"      - check: {name}")
         if name == "interfaces":
             up = [i["name"] for i in found["interfaces"] if i["oper_status"] == "up"

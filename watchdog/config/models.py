@@ -16,6 +16,7 @@ from pydantic import Field, create_model, field_validator, model_validator
 from muni_watchdog.backup_tests.params import BackupParams
 from muni_watchdog.checks import KINDS
 from muni_watchdog.checks.base import CheckParams
+from muni_watchdog.checks.lifecycle import REPLACEMENT_YEARS
 from muni_watchdog.checks.snmp.traps import TrapSettings
 from muni_watchdog.config.web import WebConfig
 from muni_watchdog.core.secrets import SecretError, read_secret
@@ -93,6 +94,30 @@ class BusinessHours(Strict):
                      description="End of the working day, HH:MM.")
 
 
+class LifecycleSettings(Strict):
+    replacement_years: dict[str, int] = Field(
+        default_factory=lambda: dict(REPLACEMENT_YEARS),
+        description="Replacement age in years per device class, for the inventory and the "
+        "assessment: a device older than this is past its service life. Age from the "
+        "manufacture date (ENTITY-MIB) when the device tells it, else from when it was first "
+        "seen (a lower bound). Classes: " + ", ".join(REPLACEMENT_YEARS) + "; `ups` is the "
+        "battery's life (APC: 3-5 years), the rest common refresh conventions (switches and "
+        "routers 7, PCs, servers, NAS, printers 5). Give only the classes to change.",
+        examples=[{"switch": 8, "ups": 3}])
+
+    @field_validator("replacement_years")
+    @classmethod
+    def _classes(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - set(REPLACEMENT_YEARS))
+        if unknown:
+            raise ValueError(f"unknown device class {', '.join(map(repr, unknown))}; use "
+                             + ", ".join(REPLACEMENT_YEARS))
+        bad = sorted(k for k, v in value.items() if not 1 <= v <= 40)
+        if bad:
+            raise ValueError(f"{', '.join(bad)}: a replacement age is 1 to 40 years")
+        return {**REPLACEMENT_YEARS, **value}
+
+
 class SiteConfig(Strict):
     name: str = Field(..., min_length=1, description="The site's name, shown in every message.")
     short_name: str | None = Field(
@@ -107,6 +132,9 @@ class SiteConfig(Strict):
                                   "changes and alerts are kept for good).")
     business_hours: BusinessHours = Field(default_factory=BusinessHours,
                                           description="For routes limited to business hours.")
+    lifecycle: LifecycleSettings = Field(
+        default_factory=LifecycleSettings, description="Hardware replacement ages, for the "
+        "inventory and the assessment (the OS support ends come with the program).")
     snmp_traps: TrapSettings = Field(
         default_factory=TrapSettings, description="The SNMP trap receiver: UPS and printer "
         "traps from known snmp targets become immediate results of their 'traps' check.")

@@ -12,6 +12,7 @@ from typing import Any
 from muni_watchdog.core.model import CheckKey, Event, Outcome, State, StateType
 from muni_watchdog.core.transitions import CheckStatus
 from muni_watchdog.store.coverage import record_watch
+from muni_watchdog.store.links import record_links
 from muni_watchdog.store.timestamps import from_iso, iso
 
 
@@ -87,6 +88,7 @@ class CheckStateStore:
             "ON CONFLICT (target, check_name) DO UPDATE SET "
             + ", ".join(f"{c} = excluded.{c}" for c in row
                         if c not in ("target", "check_name")), list(row.values()))
+        record_links(conn, key.target, iso(run.started_at), items)
         event_ids = [self._insert_event(key, event, run.services, run.priority)
                      for event in run.events]
         if run.interval:

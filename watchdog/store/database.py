@@ -19,6 +19,7 @@ from muni_watchdog.store.coverage import CoverageStore
 from muni_watchdog.store.daemon_state import DaemonStateStore
 from muni_watchdog.store.drills import DrillStore
 from muni_watchdog.store.incidents import IncidentStore
+from muni_watchdog.store.links import LinkStore
 from muni_watchdog.store.maintenance import MaintenanceStore
 from muni_watchdog.store.migrations import MIGRATIONS, split_statements
 from muni_watchdog.store.outbox import OutboxStore
@@ -33,7 +34,7 @@ DB_NAME = "muni-watchdog.db"
 
 class Store(CheckStateStore, CoverageStore, OutboxStore, IncidentStore, MaintenanceStore,
             AuditStore, DaemonStateStore, RestoreTestStore, ReportStore, AckLinkStore,
-            TimelineStore, RetentionStore, CommsStore, DrillStore):
+            TimelineStore, RetentionStore, CommsStore, DrillStore, LinkStore):
     """The state database; its methods come from one class per family of tables."""
 
     def __init__(self, db: sqlite_utils.Database, path: Path | None = None):

@@ -36,6 +36,16 @@ class DrillStore:
         return list(self.db.query("SELECT * FROM drills WHERE service = ? ORDER BY "
                                   "started_at, id", [service]))
 
+    def drills_for_assessment(self) -> list[dict[str, Any]]:
+        """Every drill, oldest first, in the shape ``reports.assessment.drill_records`` reads:
+        service, started_at, ended_at, scenario, recovered_seconds (start to service back,
+        None while not recovered)."""
+        return list(self.db.query(
+            "SELECT service, started_at, ended_at, scenario, CASE WHEN recovered_at IS NULL "
+            "THEN NULL ELSE CAST(round((julianday(recovered_at) - julianday(started_at)) * 86400) "
+            "AS INTEGER) "
+            "END AS recovered_seconds FROM drills ORDER BY started_at, id"))
+
     def drill_of_incident(self, incident_id: int) -> dict[str, Any] | None:
         rows = list(self.db.query("SELECT * FROM drills WHERE incident_id = ?", [incident_id]))
         return rows[0] if rows else None
