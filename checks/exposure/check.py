@@ -15,16 +15,21 @@ from muni_watchdog.checks.exposure.evaluate import evaluate_exposure
 from muni_watchdog.checks.exposure.observations import ExposureRaw
 from muni_watchdog.checks.exposure.params import ExposureParams, TargetFacts
 from muni_watchdog.checks.snmp.connection import SnmpConnection
+from muni_watchdog.checks.ssh.connection import SshConnection
 from muni_watchdog.core.model import CheckContext
 
 
 def facts_from_target(target: TargetInfo) -> TargetFacts:
-    """What :class:`TargetInfo` itself tells: host, kind, SNMP port and version."""
+    """What :class:`TargetInfo` itself tells: host, kind, the SNMP port and version or the
+    SSH port (and whether it is set to Windows), and the services it serves."""
     conn = target.connection
     if isinstance(conn, SnmpConnection):
         return TargetFacts(target.host, target.kind, snmp_port=conn.port,
-                           snmp_version=conn.version)
-    return TargetFacts(target.host, target.kind)
+                           snmp_version=conn.version, services=target.services)
+    if isinstance(conn, SshConnection):
+        return TargetFacts(target.host, target.kind, windows=conn.os == "windows",
+                           ssh_port=conn.port, services=target.services)
+    return TargetFacts(target.host, target.kind, services=target.services)
 
 
 class ExposureCheck:

@@ -18,7 +18,8 @@ from muni_watchdog.checks.ssh.connection import SshConnection, SshSession
 SSH_KIND = TargetKind(
     "ssh",
     "A Linux or Windows server checked over SSH with a pinned host key. Checks: disk, memory, "
-    "load, uptime, services, timesync, patches, command.",
+    "load, uptime, services, timesync, patches, vulnerabilities, command, exposure. Without "
+    "checks: disk, memory, load, uptime, patches, exposure.",
     {c.type: c for c in (DiskCheck(), MemoryCheck(), LoadCheck(), UptimeCheck(),
                          ServicesCheck(), TimesyncCheck(), PatchesCheck(), CommandCheck())},
     connection=SshConnection,

@@ -8,10 +8,19 @@ import argparse
 from collections.abc import Sequence
 
 from muni_watchdog import __version__
-from muni_watchdog.cli import alerts, backup, maintenance, monitoring, reports, snmp, ssh
+from muni_watchdog.cli import (
+    alerts,
+    backup,
+    maintenance,
+    monitoring,
+    reports,
+    snmp,
+    ssh,
+    vulns,
+)
 
 # In the order of ``muni-watchdog --help``; ``version`` comes after the daemon's own commands.
-GROUPS = (alerts, maintenance, backup, ssh, snmp, reports)
+GROUPS = (alerts, maintenance, backup, ssh, snmp, vulns, reports)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,6 +17,7 @@ from muni_watchdog.backup_tests.params import BackupParams
 from muni_watchdog.checks import KINDS
 from muni_watchdog.checks.base import CheckParams
 from muni_watchdog.checks.snmp.traps import TrapSettings
+from muni_watchdog.checks.vulns.settings import VulnerabilitySettings
 from muni_watchdog.core.secrets import SecretError, read_secret
 from muni_watchdog.core.transitions import Policy
 from muni_watchdog.core.types import Duration, Interval, Priority, SecretRef, Strict, Timeout
@@ -99,6 +100,11 @@ class SiteConfig(Strict):
     snmp_traps: TrapSettings = Field(
         default_factory=TrapSettings, description="The SNMP trap receiver: UPS and printer "
         "traps from known snmp targets become immediate results of their 'traps' check.")
+    vulnerabilities: VulnerabilitySettings = Field(
+        default_factory=VulnerabilitySettings, description="The vulnerability feeds the "
+        "'vulnerabilities' check matches installed packages against (OSV, the Debian security "
+        "tracker, CISA's known-exploited catalogue): where from, how often, how old they may "
+        "be. Downloaded only when a target has a vulnerabilities check.")
 
     @field_validator("timezone")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from muni_watchdog.daemon.exposure_facts import ExposureFacts
 from muni_watchdog.daemon.loop import Daemon
 from muni_watchdog.daemon.report_jobs import MetricsEndpoint, ReportJobs
 from muni_watchdog.daemon.restore_tests import RestoreTests
@@ -12,12 +13,13 @@ from muni_watchdog.daemon.runtime import SiteJob
 from muni_watchdog.daemon.shutdown import close_loop
 from muni_watchdog.daemon.site_jobs import Heartbeat, WeeklyChannelTest
 from muni_watchdog.daemon.trap_receiver import TrapListener
+from muni_watchdog.daemon.vuln_feeds import VulnerabilityFeeds
 
 
 def standard_jobs() -> list[SiteJob]:
     """The site jobs of a running service, in the order they are installed."""
     return [Heartbeat(), WeeklyChannelTest(), RestoreTests(), ReportJobs(), MetricsEndpoint(),
-            TrapListener()]
+            TrapListener(), VulnerabilityFeeds(), ExposureFacts()]
 
 
 def run_daemon(config_path: str | Path, state_dir: str | Path) -> int:
