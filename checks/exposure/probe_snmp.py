@@ -19,7 +19,7 @@ from muni_watchdog.checks.exposure.banners import printable
 from muni_watchdog.checks.exposure.observations import SnmpObservation
 from muni_watchdog.checks.exposure.snmp_v3 import discovery_request, parse_v3_answer
 from muni_watchdog.checks.snmp import ber
-from muni_watchdog.checks.snmp.transport import RequestTimeout, exchange, resolve
+from muni_watchdog.checks.snmp.transport import Rejected, RequestTimeout, exchange, resolve
 
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
 VERSIONS = (("2c", 1), ("1", 0))
@@ -34,14 +34,25 @@ async def _get_sys_descr(family: int, address: tuple, community: str, version: i
         return ber.encode_request(version, community.encode(), ber.GET, request_id,
                                   [SYS_DESCR])
     try:
-        data = await exchange(family, address, message, timeout, retries)
-        _, status, _, varbinds = ber.decode_response(data)
-    except (RequestTimeout, ber.BerError):
+        answer = await exchange(family, address, message, timeout, retries,
+                                _accept(version, community.encode()))
+    except RequestTimeout:
         return None
-    if status == AUTHORIZATION_ERROR:
+    if answer.error_status == AUTHORIZATION_ERROR:
         return None
-    value = varbinds[0][1] if varbinds else None
+    value = answer.varbinds[0][1] if answer.varbinds else None
     return value if isinstance(value, bytes) else b""
+
+
+def _accept(version: int, community: bytes):
+    """Only the agent's answer to *this* request counts (see checks.snmp.transport): the
+    version and community asked. An answer in another community does not prove ours works."""
+    def accept(data: bytes) -> ber.Answer:
+        answer = ber.decode_answer(data)
+        if answer.version != version or answer.community != community:
+            raise Rejected("an answer in another version or community")
+        return answer
+    return accept
 
 
 class _OneAnswer(asyncio.DatagramProtocol):

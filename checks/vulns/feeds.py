@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -198,7 +199,8 @@ def fetch(source: FeedSource, raw_dir: Path, now: datetime,
             headers["If-None-Match"] = copy.etag
         if copy.last_modified:
             headers["If-Modified-Since"] = copy.last_modified
-    temp = raw_dir / f".{source.name}.{os.getpid()}.part"
+    # Unique per process and thread: the CLI may download while the daemon does.
+    temp = raw_dir / f".{source.name}.{os.getpid()}.{threading.get_ident()}.part"
     meta = _meta_of(copy, source)
     try:
         status, got, size, sha = _download(

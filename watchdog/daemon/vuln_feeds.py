@@ -6,8 +6,8 @@ remembers its host's system (its os-release ID), and a feed is fetched once a se
 has been seen — CISA's KEV catalogue always. Every minute the job looks for a feed that is due
 (no copy, another URL, not confirmed for ``site.vulnerabilities.refresh``; a failed download
 waits an hour), downloads it in a worker thread with its size and time limits, and, when new
-data came, runs the vulnerabilities checks again. Offline, the last copies stay and the check
-states their age.
+data came (or a feed started or stopped failing), runs the vulnerabilities checks again.
+Offline, the last copies stay and the check states their age.
 """
 
 from __future__ import annotations
@@ -98,13 +98,16 @@ class VulnerabilityFeeds(SiteJob):
     config: Config | None = None
     runtime: Runtime | None = None
 
+    def __init__(self, tick: float = TICK):
+        self.every = tick
+
     async def install(self, config: Config, runtime: Runtime) -> None:
         self.config, self.runtime = config, runtime
         runtime.remove_jobs("vuln-feeds")
         if vulnerability_checks(config):
-            runtime.scheduler.add_job(self.tick, IntervalTrigger(seconds=TICK),
+            runtime.scheduler.add_job(self.tick, IntervalTrigger(seconds=self.every),
                                       id="vuln-feeds", next_run_time=runtime.clock(),
-                                      misfire_grace_time=int(TICK))
+                                      misfire_grace_time=max(1, int(self.every)))
 
     def check_types(self, config: Config, runtime: Runtime) -> Mapping[str, CheckType]:
         return {"vulnerabilities": vulnerabilities_check(config, runtime.state_dir)}
@@ -125,12 +128,14 @@ class VulnerabilityFeeds(SiteJob):
             return []
         changed = False
         for source in due:
+            failing_before = bool(read_meta(directory / "raw", source.name).get("last_error"))
             try:
                 result = await asyncio.to_thread(download, source, directory, runtime.clock())
             except Exception:  # a bug in one download must not stop the others
                 log.exception("vulnerability feed %s: download crashed", source.name)
                 continue
-            changed = changed or result.changed
+            # New data, or a feed that just started or stopped failing: the checks say so.
+            changed = changed or result.changed or bool(result.error) != failing_before
         if changed:
             runtime.run_checks_now(keys)
         return [s.name for s in due]
