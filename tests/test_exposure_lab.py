@@ -141,7 +141,7 @@ def test_agent_answering_any_community_and_only_gets_are_sent(servers):
                                "community was answered, sysDescr 'HP ETHERNET "
                                "MULTI-ENVIRONMENT' — fix: configure the agent to accept one "
                                "secret community (or SNMPv3 users only) and only from the "
-                               "monitor's address.")
+                               "monitor's address")
     communities = {community for community, _ in agent.requests}
     assert {b"public", b"private", b"cisco", b"internal", b"apc"} < communities
     assert len(communities) == 6                          # the defaults and one random control

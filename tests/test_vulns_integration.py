@@ -118,7 +118,7 @@ def test_this_hosts_real_packages_against_feeds_built_for_them(lab, tmp_path):
         assert outcome.state is State.CRITICAL and outcome.immediate
         assert outcome.results[0].summary == (
             f"2 fixable CVEs, 1 known exploited: CVE-2023-4911 {shown(glibc)} "
-            f"{glibc.version} → {demo_fixed_above(glibc.version)}")
+            f"{glibc.version} → {demo_fixed_above(glibc.version)}, fix available for 9 days")
         assert "1 CVE without a fix yet (listed, not alarmed)" in \
             [r.summary for r in outcome.results]
         metrics = {m.name: m.value for m in outcome.metrics}

@@ -53,7 +53,8 @@ def test_the_summary_a_technician_acts_on():
     outcome = result.outcome
     assert outcome.state is State.CRITICAL
     assert outcome.summary == ("2 fixable CVEs, 1 known exploited: CVE-2024-6387 openssh "
-                               "(3 packages) 1:9.2p1-2+deb12u2 → 1:9.2p1-2+deb12u3")
+                               "(3 packages) 1:9.2p1-2+deb12u2 → 1:9.2p1-2+deb12u3, fix "
+                               "available for 874 days 12 hours")
     item = next(i for i in outcome.items if i["cve"] == "CVE-2024-6387")
     assert item["kev"] and item["kev_date_added"] == "2024-07-10" and item["state"] == "critical"
     assert item["binaries"][0] == "openssh-client 1:9.2p1-2+deb12u2"

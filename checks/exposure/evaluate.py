@@ -226,5 +226,6 @@ def lead_finding(findings: list[Finding]) -> Finding | None:
 
 
 def fix_words(fix: str) -> str:
-    """"fix: turn telnet off ..." — the catalogue's sentence, continuing a line."""
-    return f"fix: {fix[:1].lower()}{fix[1:]}"
+    """"fix: turn telnet off ..." — the catalogue's sentence, continuing a line (results
+    are joined with commas: no full stop)."""
+    return f"fix: {fix[:1].lower()}{fix[1:].rstrip('.')}"

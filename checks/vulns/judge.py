@@ -194,8 +194,10 @@ def _summary(judged: list[tuple[Finding, State, float, str]], packages: int) -> 
     exploited = [j for j in fixable if j[0].kev is not None]
     state = State.worst(j[1] for j in fixable)
     if exploited:
-        first = min(exploited, key=lambda j: (j[0].kev.date_added, j[0].vuln))  # type: ignore
-        text = f"{count}, {len(exploited)} known exploited: {_line(first[0])}"
+        # The one whose fix has waited longest: the first to install.
+        first = max(exploited, key=lambda j: (j[2], j[0].vuln))
+        text = (f"{count}, {len(exploited)} known exploited: {_line(first[0])}, fix available "
+                f"for {days(first[2])}")
     else:
         first = max(fixable, key=lambda j: (j[1].badness, j[2]))
         text = f"{count}: {_line(first[0])}, fix available for {days(first[2])}"
