@@ -1,9 +1,13 @@
-"""The ``exposure`` check type: :mod:`.collect` does the I/O, :mod:`.evaluate` judges.
+"""The ``exposure`` check type: the open doors of one target (default SNMP communities,
+telnet, FTP, plain-HTTP admin pages, weak SSH and TLS settings, unexpected RDP), found from
+the outside without logging in; :mod:`.collect` does the I/O, :mod:`.evaluate` judges.
 
-A target's exposure depends on facts the check cannot read from :class:`TargetInfo` alone
-(its device class, the URLs of its http checks, whether it is Windows). Whoever registers
-the check type gives a ``facts`` function that supplies them; without one, the check knows
-the host, the kind and the SNMP connection (port and version) only."""
+What to probe depends on facts beyond the host name: the device class (a plain-HTTP page is
+a management interface on a switch or printer), the URLs of the target's http checks (their
+TLS endpoints), whether it runs Windows (RDP expected), its SNMP and SSH ports, the services
+it serves. The daemon gives a ``facts`` function that reads them from the configuration and
+from what the target's own checks last recorded; without one, the check knows what
+:class:`TargetInfo` tells (host, kind, SNMP or SSH connection, services)."""
 
 from __future__ import annotations
 

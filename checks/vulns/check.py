@@ -1,11 +1,11 @@
-"""The ``vulnerabilities`` check type (ssh targets): the installed packages over SSH, matched
-against the feed copies the daemon keeps in ``<state>/vulns``, judged purely.
+"""The ``vulnerabilities`` check type (ssh targets): the installed packages over SSH
+(binary and source names and versions), matched against the vulnerability feeds the daemon
+keeps in ``<state>/vulns`` (site.vulnerabilities), judged purely: a known-exploited CVE with
+a fix is CRITICAL at once, others by severity and how long the fix has waited, no fix yet is
+listed. No feed for the host is UNKNOWN, never OK.
 
 The check does not download: the daemon's feed job does, on its own schedule, and gives the
 check type a :class:`FeedAccess` (where the copies are, which feeds, how old they may be).
-Without one — the type as registered, before the daemon wires it — there is nothing to match
-against, which is UNKNOWN, never OK.
-
 Each finding names the services the host serves (from :class:`TargetInfo`), and the check
 remembers the host's system (its os-release ID), which tells the feed job what to download.
 """
