@@ -261,3 +261,24 @@ def test_a_failed_download_waits_an_hour_and_a_new_mirror_is_fetched_at_once():
                              .isoformat()}, True, now, 86400)
     assert feed_due(source, {**fresh, "url": "https://mirror.example/x"}, True, now, 86400)
     assert feed_due(source, {}, False, now, 86400)
+
+
+def test_check_once_reads_the_feeds_from_the_state_directory(lab, mirror, smtp_server,
+                                                             tmp_path):
+    config = tmp_path / "c.yaml"
+    write_config(config, lab, smtp_server.port, feeds_yaml(mirror))
+    state = tmp_path / "state"
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "muni_watchdog", *args, "-c", str(config),
+                               "--state-dir", str(state)], capture_output=True, text=True,
+                              timeout=120, cwd=ROOT)
+    without = cli("check", "--json")
+    [row] = json.loads(without.stdout)["results"]
+    assert row["status"] == "unknown" and "no downloaded vulnerability feed" in row["summary"]
+    assert cli("vulns", "update", "--all").returncode == 0
+    found = cli("check", "--json")
+    assert found.returncode == 2, found.stderr
+    [row] = json.loads(found.stdout)["results"]
+    assert row["summary"].startswith("2 fixable CVEs, 1 known exploited: CVE-2023-4911")
+    assert {(i["cve"], i["package"]) for i in row["items"]} == mirror.expected.findings
