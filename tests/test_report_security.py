@@ -9,7 +9,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from muni_watchdog.config.loading import parse_config
-from muni_watchdog.core.model import CheckKey, Outcome, Result, State
+from muni_watchdog.core.model import CheckKey, Metric, Outcome, Result, State
 from muni_watchdog.core.transitions import Policy, decide
 from muni_watchdog.reports.history import load_history, month_bounds
 from muni_watchdog.reports.monthly import build_monthly_report
@@ -83,8 +83,9 @@ def door(finding: str, severity: str, accepted: bool = False) -> dict:
 
 
 def record(store: Store, target: str, check: str, state: State, items: list[dict],
-           summary: str = "", at: datetime = NOW - timedelta(hours=2)) -> None:
-    outcome = Outcome.of([Result(state, summary or state.label)], items=items)
+           summary: str = "", at: datetime = NOW - timedelta(hours=2),
+           metrics: tuple[Metric, ...] = ()) -> None:
+    outcome = Outcome.of([Result(state, summary or state.label)], metrics, items=items)
     decision = decide(None, state, outcome.summary, POLICY, at, True)
     store.record_run(CheckKey(target, check), at, 0.1, outcome, decision.status, {}, (), 2,
                      decision.events)
@@ -95,8 +96,10 @@ def town_store() -> Store:
     record(store, "files", "vulnerabilities", State.CRITICAL, [
         vuln("CVE-2023-4911", "glibc", 9.4, kev=True), vuln("CVE-2025-6020", "pam", 1.0),
         vuln("CVE-2016-2781", "coreutils", None, fixed=None)])
+    # The items are bounded (fixable first); the metrics count all: 1,200 without a fix.
     record(store, "db", "cves", State.CRITICAL, [vuln("CVE-2024-3094", "xz-utils", 2.0,
-                                                      kev=True)])
+                                                      kev=True)],
+           metrics=(Metric("fixable_cves", 1), Metric("unfixed_cves", 1200)))
     record(store, "db", "disk", State.OK, [{"kind": "filesystem", "mount": "/"}])
     record(store, "web", "vulnerabilities", State.UNKNOWN, [],
            "no downloaded vulnerability feed covers Debian:12")
@@ -109,7 +112,7 @@ def test_counts_the_oldest_known_exploited_and_says_it_plainly():
     store = town_store()
     summary = load_security_summary(store, config())
     assert (summary.servers_checked, summary.servers_with_fixable, summary.fixable,
-            summary.unfixed) == (2, 2, 3, 1)
+            summary.unfixed) == (2, 2, 3, 1201)
     assert summary.servers_known_exploited == 2
     oldest = summary.oldest_known_exploited
     assert (oldest.target, oldest.cve, oldest.fix_days) == ("files", "CVE-2023-4911", 9.4)
@@ -123,7 +126,8 @@ def test_counts_the_oldest_known_exploited_and_says_it_plainly():
         "serious. 1 security check could not tell and is listed below.")
     lines = security_lines(summary)
     assert lines[0] == ("Known vulnerabilities: 3 fixable flaws on 2 servers of 2 checked, 2 "
-                        "known to be exploited; 1 without a fix yet (listed, not alarmed).")
+                        "known to be exploited; 1201 without a fix yet (listed, not "
+                        "alarmed).")
     assert ("Known exploited: File server (Clerk's records): CVE-2023-4911 in glibc 1.0, "
             "fixed in 2.0, available for 9 days.") in lines
     assert ("Open door on switch (Clerk's records): telnet open (tcp/23, critical). Fix: "

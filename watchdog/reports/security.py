@@ -98,6 +98,15 @@ def _items(row: dict[str, Any]) -> list[dict[str, Any]]:
     return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
 
+def _metrics(row: dict[str, Any]) -> dict[str, float]:
+    try:
+        metrics = json.loads(row.get("metrics") or "[]")
+    except ValueError:
+        return {}
+    return {m["name"]: m["value"] for m in metrics if isinstance(m, dict)
+            and isinstance(m.get("name"), str) and isinstance(m.get("value"), int | float)}
+
+
 def _services(config: Any, target: str, item: dict[str, Any]) -> tuple[str, ...]:
     named = item.get("services")
     if isinstance(named, list):
@@ -132,9 +141,13 @@ def security_summary(rows: Sequence[dict[str, Any]], config: Any) -> SecuritySum
         if kind == "vulnerabilities":
             servers += 1
             mine = [i for i in found if i.get("status") == "fixable"]
-            fixable += len(mine)
-            with_fixable += bool(mine)
-            unfixed += sum(1 for i in found if i.get("status") != "fixable")
+            # The metrics count every finding; the items are bounded (fixable ones first).
+            counts = _metrics(row)
+            many = int(counts.get("fixable_cves", len(mine)))
+            fixable += many
+            with_fixable += bool(many)
+            unfixed += int(counts.get("unfixed_cves",
+                                      sum(1 for i in found if i.get("status") != "fixable")))
             exploited += [ExploitedFinding(
                 target, name, _services(config, target, i), str(i.get("cve")),
                 str(i.get("package")), str(i.get("installed")), str(i.get("fixed")),
