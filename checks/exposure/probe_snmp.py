@@ -19,7 +19,8 @@ from muni_watchdog.checks.exposure.banners import printable
 from muni_watchdog.checks.exposure.observations import SnmpObservation
 from muni_watchdog.checks.exposure.snmp_v3 import discovery_request, parse_v3_answer
 from muni_watchdog.checks.snmp import ber
-from muni_watchdog.checks.snmp.transport import Rejected, RequestTimeout, exchange, resolve
+from muni_watchdog.checks.snmp.client import valid_answer
+from muni_watchdog.checks.snmp.transport import RequestTimeout, exchange, resolve
 
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
 VERSIONS = (("2c", 1), ("1", 0))
@@ -34,25 +35,17 @@ async def _get_sys_descr(family: int, address: tuple, community: str, version: i
         return ber.encode_request(version, community.encode(), ber.GET, request_id,
                                   [SYS_DESCR])
     try:
+        # Only an answer in our version with our community counts (as in every poll): a
+        # stray or forged datagram must not make a community look accepted.
         answer = await exchange(family, address, message, timeout, retries,
-                                _accept(version, community.encode()))
-    except RequestTimeout:
+                                valid_answer(version, community.encode()))
+    except (RequestTimeout, ber.BerError):
         return None
-    if answer.error_status == AUTHORIZATION_ERROR:
+    status, varbinds = answer.error_status, answer.varbinds
+    if status == AUTHORIZATION_ERROR:
         return None
-    value = answer.varbinds[0][1] if answer.varbinds else None
+    value = varbinds[0][1] if varbinds else None
     return value if isinstance(value, bytes) else b""
-
-
-def _accept(version: int, community: bytes):
-    """Only the agent's answer to *this* request counts (see checks.snmp.transport): the
-    version and community asked. An answer in another community does not prove ours works."""
-    def accept(data: bytes) -> ber.Answer:
-        answer = ber.decode_answer(data)
-        if answer.version != version or answer.community != community:
-            raise Rejected("an answer in another version or community")
-        return answer
-    return accept
 
 
 class _OneAnswer(asyncio.DatagramProtocol):

@@ -95,7 +95,7 @@ ERROR_STATUS = {1: "tooBig", 2: "noSuchName", 3: "badValue", 4: "readOnly", 5: "
 PDU_TYPES = {"get": ber.GET, "next": ber.GETNEXT, "bulk": ber.GETBULK}
 
 
-def _accept(version: int, community: bytes):
+def valid_answer(version: int, community: bytes):
     """The check an answer must pass to be taken for the agent's (see transport)."""
     def accept(data: bytes) -> ber.Answer:
         answer = ber.decode_answer(data)
@@ -224,7 +224,7 @@ class SnmpClient:
             self.requests += 1
             try:
                 answer = await exchange(family, address, message, self.conn.timeout,
-                                        self.conn.retries, _accept(version, community))
+                                        self.conn.retries, valid_answer(version, community))
             except RequestTimeout as exc:
                 if exc.rejected:
                     raise SnmpError("protocol", "no valid SNMP answer within the timeout; "
