@@ -71,6 +71,9 @@ class TargetInfo:
     host: str
     connection: BaseModel | None = None
     session: TargetSession | None = field(default=None, compare=False)
+    # The names of the services that run on the target (the config's services → targets), so
+    # a finding can say what it endangers without the check seeing the whole config.
+    services: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

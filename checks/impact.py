@@ -75,6 +75,12 @@ CHECK_TYPES: dict[str, CheckTypeInfo] = {
     "timesync": CheckTypeInfo("clock synchronisation", False, "attention."),
     "patches": CheckTypeInfo(
         "security updates", False, "attention: updates or a reboot waiting."),
+    "vulnerabilities": CheckTypeInfo(
+        "known vulnerabilities", False, "attention: a flaw in an installed package (one "
+        "criminals are known to exploit pages at once, but the service still works)."),
+    "exposure": CheckTypeInfo(
+        "open doors", False, "attention: a default SNMP community, telnet, clear-text "
+        "management, weak SSH or TLS settings — risks, not outages."),
     "command": CheckTypeInfo(
         "custom check", True, "outage: a plugin's CRITICAL (we cannot know what it tests, so "
         "it is not hidden); set `affects_availability: false` for a plugin that only needs "

@@ -13,7 +13,6 @@
   after about two minutes), a UPS and a switch;
 * a file server (this machine over SSH, with its real patch state), and a restic repository of
   the website's files whose restore is tested every two minutes;
-* an SMTP server that captures the alert emails and prints them here;
 * the payment portal's first outage gets a public update from the treasurer (the narrator
   posts it as she would, with ``muni-watchdog incident update``): it reaches the
   communications officer in plain words and the residents' status page, exported every 5
@@ -23,6 +22,14 @@
   30 seconds and the file server's software and hardware every minute (6 hours outside the
   demo), so ``report assessment`` and ``topology --svg`` have a network to draw within a
   minute or two; the banner prints both commands.
+* its known vulnerabilities, matched against feeds served by a local mirror (lab/vuln_lab.py,
+  DEMO DATA built from this machine's installed versions): glibc has a flaw criminals are
+  known to exploit (CVE-2023-4911, in CISA's KEV catalogue) with a fix available for 9 days —
+  an immediate CRITICAL naming the clerk's records service;
+* an old switch with the classic open doors (lab/exposure_lab.DemoDoors): SNMP answering
+  ``public``, telnet, FTP and a plain-HTTP admin page — the exposure check's CRITICAL names
+  the town hall network service and says what to fix first;
+* an SMTP server that captures the alert emails and prints them here.
 
 Run with ``make demo`` (or ``python -m lab.demo``); stop with Ctrl-C. Within two minutes you see
 the outage detected, the alert email, and the recovery email; the whole story takes about six.
@@ -39,6 +46,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from lab.servers import HttpLab, SmtpCapture, TcpListener, make_self_signed, tls_context
@@ -165,6 +173,36 @@ OFFICE_SERVICE = """\
     owner: {name: Pat Kim (Clerk), contact: clerk@demo.example}
     backup_owner: {name: Dana Reyes (MSP), contact: dana@msp.example}
     targets: [demo-printer, demo-ups, demo-switch]
+"""
+
+NETWORK_SERVICE = """\
+  - id: network
+    name: Town hall network
+    priority: 2
+    impact: Staff computers, phones and printers lose the network.
+    rto: 4h
+    rpo: 7d
+    owner: {name: Lee Park (MSP), contact: lee@msp.example}
+    backup_owner: {name: Dana Reyes (MSP), contact: dana@msp.example}
+    targets: [old-switch]
+"""
+
+OLD_SWITCH = """\
+  - id: old-switch
+    kind: snmp
+    host: 127.0.0.1
+    description: Old switch in the clerk's office
+    snmp: {{version: 2c, port: {port}, community_file: {community}}}
+    checks:
+      - {{check: system, interval: 1m}}
+      - {{check: device, device_class: network, interval: 5m}}
+      - {exposure}   # daily by default; often for the demo
+"""
+
+# The file server's vulnerabilities check (every 6 hours by default; often for the demo).
+VULNERABILITIES_CHECK = """\
+      - check: vulnerabilities
+        interval: 2m
 """
 
 FILE_SERVICE = """\
@@ -300,6 +338,31 @@ def main(argv: list[str] | None = None) -> int:
         stoppers.append(stop_ssh)
     except Exception as exc:  # the demo goes on without it, and says why
         print(f"(demo: no SSH lab host: {exc})")
+    site_extra = ""
+    try:  # vulnerability feeds built from this machine's packages, served on 127.0.0.1
+        from lab.vuln_lab import feeds_yaml, start_demo_mirror
+        mirror, _feeds = start_demo_mirror(datetime.now(UTC))
+        stoppers.append(mirror.stop)
+        site_extra = feeds_yaml(mirror)
+        if "file-server" in extra_targets:
+            extra_targets += VULNERABILITIES_CHECK
+    except Exception as exc:
+        print(f"(demo: no vulnerability feeds: {exc})")
+    network_service = ""
+    try:  # an old switch with the classic open doors
+        import json
+
+        from lab.exposure_lab import DemoDoors
+        doors = DemoDoors()
+        stoppers.append(doors.stop)
+        community = state / "old-switch.community"
+        community.write_text("public\n")
+        extra_targets += OLD_SWITCH.format(
+            port=doors.snmpd.port, community=community,
+            exposure=json.dumps(doors.exposure_params() | {"interval": "2m"}))
+        network_service = NETWORK_SERVICE
+    except Exception as exc:
+        print(f"(demo: no open doors: {exc})")
     try:  # a printer whose toner runs low, a UPS and a switch, simulated by snmpsim
         from lab.snmp_lab import start_demo_devices
         snmp_targets, stop_snmp = start_demo_devices(state / "snmp", neighbors_interval="30s")
@@ -328,6 +391,9 @@ def main(argv: list[str] | None = None) -> int:
                          status_dir=state / "status-page")
     if "file-server" in extra_targets:
         extra_services += FILE_SERVICE
+    extra_services += network_service
+    if site_extra:
+        text = text.replace("\nservices:\n", "\n" + site_extra + "services:\n", 1)
     if extra_services:
         text = text.replace("\ntargets:\n", "\n" + extra_services + "targets:\n", 1)
     if backups:
@@ -335,6 +401,11 @@ def main(argv: list[str] | None = None) -> int:
                             "    targets: [website]\n    backups: [website-files]\n", 1)
         extra_targets += "backups:\n" + backups
     config.write_text(text.replace("\nnotify:\n", "\n" + extra_targets + "notify:\n", 1))
+    security_lines = "".join(line for line, shown in (
+        ("  feed mirror     DEMO DATA from this machine's packages (glibc: a known-exploited "
+         "flaw)\n", site_extra),
+        ("  old switch      SNMP 'public', telnet, FTP, plain-HTTP admin page (open doors)\n",
+         network_service)) if shown)
     print(f"""
 Demo lab on 127.0.0.1
   payment portal  {portal.url}  (goes down 30s from now for 45s, then every 150s)
@@ -344,7 +415,7 @@ Demo lab on 127.0.0.1
   SMTP capture    127.0.0.1:{smtp.port}  (alert emails are printed below)
   web console     http://127.0.0.1:{web_port}/  log in as {DEMO_USER} / {DEMO_PASSWORD}
   status page     {state / "status-page" / "index.html"}  (what residents read; rewritten every 5s)
-Configuration: {config}
+{security_lines}Configuration: {config}
 In another terminal:  .venv/bin/muni-watchdog status --state-dir {state}
 After a minute or two, the assessment (a print-ready document, CSV files, the diagram):
   .venv/bin/muni-watchdog report assessment -c {config} --state-dir {state} --out {state / "assessment"}

@@ -42,7 +42,7 @@ def test_version():
 def test_validate_exit_codes(tmp_path):
     ok = cli("validate", "--no-secrets", "-c", "etc/muni-watchdog.example.yaml")
     assert ok.returncode == 0, ok.stderr
-    assert "OK — 4 services, 9 targets, 21 checks" in ok.stdout
+    assert "OK — 4 services, 9 targets, 26 checks" in ok.stdout
     bad = tmp_path / "bad.yaml"
     bad.write_text("site: {name: T, timezone: Nowhere/Town}\nservices: 3\n")
     out = cli("validate", "-c", str(bad))

@@ -57,7 +57,8 @@ def test_example_is_commented_throughout():
 def test_minimal_config_and_defaults():
     config = parse_config(BASE, "town.yaml")
     web = config.targets[0]
-    assert [c.check for c in web.checks] == ["http"]  # an http target gets an http check
+    # an http target gets an http check, and every target an exposure check
+    assert [c.check for c in web.checks] == ["http", "exposure"]
     assert web.checks[0].resolved_url("www.town.example") == "https://www.town.example/"
     policy = config.policy_for("web", web.checks[0])
     p1 = PRIORITY_DEFAULTS[1]

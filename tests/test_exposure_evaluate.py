@@ -78,8 +78,12 @@ def test_default_community_is_critical_and_names_it():
     snmp = SnmpObservation(161, (("public", "2c"), ("public", "1")), "HP ETHERNET MULTI")
     outcome = evaluate_exposure(raw(snmp=snmp), PARAMS, CTX)
     assert outcome.state is State.CRITICAL
+    # The door to close first carries its fix: the alert's line says what to do.
     assert outcome.summary == ("SNMP answers a default community (udp/161): 'public' answered "
-                               "(v1/v2c), sysDescr 'HP ETHERNET MULTI'")
+                               "(v1/v2c), sysDescr 'HP ETHERNET MULTI' — fix: replace the "
+                               "community with a long random one allowed only from the "
+                               "monitor's address, or move the agent to SNMPv3 authPriv and "
+                               "turn v1/v2c off")
     item = outcome.items[0]
     assert item["severity"] == "critical" and item["fix"].startswith("Replace the community")
     assert "10264" in item["source"]
@@ -153,7 +157,11 @@ def test_ssh_findings_one_per_category_with_reasons_in_details():
                             "ssh_weak_host_key", "ssh_password_auth"]
     assert outcome.state is State.WARNING
     kex = next(r for r in outcome.results if "key exchanges" in r.summary)
-    assert kex.summary == "SSH offers weak key exchanges (tcp/22): diffie-hellman-group1-sha1"
+    assert kex.summary == ("SSH offers weak key exchanges (tcp/22): diffie-hellman-group1-sha1"
+                           " — fix: remove the listed algorithms from KexAlgorithms (keep "
+                           "curve25519-sha256, diffie-hellman-group16-sha512 and stronger)")
+    # Only the first door of the worst severity carries the fix.
+    assert sum("— fix:" in r.summary for r in outcome.results) == 1
     assert "Why: diffie-hellman-group1-sha1: 1024-bit group and SHA-1 (Logjam)" in kex.details
     assert kex.details.startswith("Fix: Remove the listed algorithms from KexAlgorithms")
     assert "'none' request for 'muni-watchdog' lists: publickey, password" in outcome.summary

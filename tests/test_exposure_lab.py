@@ -93,9 +93,9 @@ def test_default_community_on_an_agent_that_speaks_v3(snmpd_v3):
     assert ids(outcome) == ["snmp_default_community", "snmp_v1v2c_with_v3"]
     assert outcome.state is State.CRITICAL
     first = outcome.results[0]
-    assert first.summary == (f"SNMP answers a default community (udp/{snmpd_v3.port}): "
-                             "'public' answered (v1/v2c), sysDescr 'Lab switch for the "
-                             "exposure tests'")
+    assert first.summary.startswith(f"SNMP answers a default community (udp/{snmpd_v3.port}): "
+                                    "'public' answered (v1/v2c), sysDescr 'Lab switch for the "
+                                    "exposure tests' — fix: replace the community")
     assert "answers v3 discovery; a default community was answered" in \
         outcome.results[1].summary
 
@@ -139,7 +139,9 @@ def test_agent_answering_any_community_and_only_gets_are_sent(servers):
     assert ids(outcome) == ["snmp_any_community"]
     assert outcome.summary == (f"SNMP answers any community (udp/{agent.port}): a random "
                                "community was answered, sysDescr 'HP ETHERNET "
-                               "MULTI-ENVIRONMENT'")
+                               "MULTI-ENVIRONMENT' — fix: configure the agent to accept one "
+                               "secret community (or SNMPv3 users only) and only from the "
+                               "monitor's address")
     communities = {community for community, _ in agent.requests}
     assert {b"public", b"private", b"cisco", b"internal", b"apc"} < communities
     assert len(communities) == 6                          # the defaults and one random control

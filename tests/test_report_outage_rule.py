@@ -32,7 +32,8 @@ def test_every_check_type_declares_what_its_critical_means():
     # the list: reachability is an outage, supplies/patches/disk/UPS are attention
     for name in ("http", "tcp", "system"):
         assert CHECK_TYPES[name].affects_availability, name
-    for name in ("printer", "patches", "disk", "storage", "interfaces", "ups", "device"):
+    for name in ("printer", "patches", "disk", "storage", "interfaces", "ups", "device",
+                 "vulnerabilities", "exposure"):
         assert not CHECK_TYPES[name].affects_availability, name
     # an unknown type is counted, never hidden
     assert check_type_info("no-such-type").affects_availability

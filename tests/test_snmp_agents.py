@@ -374,6 +374,12 @@ def test_demo_devices_start_and_their_snippet_is_a_valid_config(tmp_path):
                     zip(specs, asyncio.run(run()), strict=True)}
         elapsed = time.monotonic() - started
         printer = outcomes.pop(("demo-printer", "device"))
+        # Every SNMP target has the exposure check by default: snmpsim speaks SNMPv3 while the
+        # demo polls it with v2c — a true open door (a warning), nothing else.
+        doors = {k: outcomes.pop(k) for k in list(outcomes) if k[1] == "exposure"}
+        assert len(doors) == 3 and all(
+            o.state is State.WARNING and [i["finding"] for i in o.items] ==
+            ["snmp_v1v2c_with_v3"] for o in doors.values()), doors
         assert all(o.state is State.OK for o in outcomes.values()), outcomes
         black = next(i for i in printer.items if i.get("color") == "black")
         # Falling 0.25 %/s from 35 % since the simulator started (a loaded machine is slow to

@@ -27,7 +27,7 @@ def test_defaults_and_default_checks():
     conn = target.snmp
     assert (conn.version, conn.port, conn.timeout, conn.retries, conn.max_repetitions,
             conn.bulk) == ("2c", 161, 2.0, 2, 25, True)
-    assert [c.check for c in target.checks] == ["system", "device", "neighbors"]
+    assert [c.check for c in target.checks] == ["system", "device", "neighbors", "exposure"]
     assert target.checks[1].device_class == "auto"
     assert target.checks[2].interval == 6 * 3600     # neighbour tables change rarely
 
@@ -86,7 +86,7 @@ def test_errors_name_the_line_the_path_and_the_fix():
         "equal to 100 (got 120)",
         "town.yaml:30: targets[4].checks[1]: check 'ifaces' is not known; did you mean "
         "'interfaces'? (use one of 'system', 'device', 'interfaces', 'storage', 'printer', "
-        "'ups', 'nas', 'software', 'neighbors')",
+        "'ups', 'nas', 'software', 'neighbors', 'exposure')",
     ]
 
 

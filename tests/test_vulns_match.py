@@ -53,7 +53,8 @@ def test_the_summary_a_technician_acts_on():
     outcome = result.outcome
     assert outcome.state is State.CRITICAL
     assert outcome.summary == ("2 fixable CVEs, 1 known exploited: CVE-2024-6387 openssh "
-                               "(3 packages) 1:9.2p1-2+deb12u2 → 1:9.2p1-2+deb12u3")
+                               "(3 packages) 1:9.2p1-2+deb12u2 → 1:9.2p1-2+deb12u3, fix "
+                               "available for 874 days 12 hours")
     item = next(i for i in outcome.items if i["cve"] == "CVE-2024-6387")
     assert item["kev"] and item["kev_date_added"] == "2024-07-10" and item["state"] == "critical"
     assert item["binaries"][0] == "openssh-client 1:9.2p1-2+deb12u2"
@@ -99,7 +100,7 @@ def test_no_fix_yet_is_listed_not_alarmed():
     outcome = run(host(*OPENSSH), view(open_cve)).outcome
     assert outcome.state is State.OK
     assert outcome.summary == ("no fixable CVEs in 3 installed packages, 1 CVE without a fix "
-                               "yet (listed, not alarmed)")
+                               "yet (listed, not alarmed), feed data 5 hours old")
     assert outcome.items[0]["status"] == "no fix yet" and outcome.items[0]["fixed"] is None
 
 
@@ -206,6 +207,17 @@ def test_stale_feed_and_missing_kev_are_unknown_alongside_the_findings():
     assert no_kev.state is State.UNKNOWN and "known-exploited catalogue" in no_kev.summary
     old_kev = run(host(*OPENSSH), view(kev_state=FeedState("kev", NOW - timedelta(days=8))))
     assert old_kev.outcome.state is State.UNKNOWN
+
+
+def test_offline_within_the_limit_uses_the_last_copy_and_says_how_old():
+    offline = (FeedState("debian-tracker", NOW - timedelta(hours=30), "connection refused"),)
+    outcome = run(host(*OPENSSH), view(feeds=offline)).outcome
+    assert outcome.state is State.OK
+    assert outcome.summary.endswith(", feed data 30 hours old; last download failed for "
+                                    "debian-tracker (connection refused): using the last copy")
+    # The site's max_age is the default; a check may set its own.
+    strict = run(host(*OPENSSH), view(feeds=offline), feed_max_age="1d").outcome
+    assert strict.state is State.UNKNOWN and "(limit 24 hours)" in strict.summary
 
 
 def test_windows_is_honestly_partial():

@@ -66,7 +66,8 @@ def plan_probes(facts: TargetFacts, params: ExposureParams) -> list[Probe]:
     probes: list[Probe] = []
     if params.snmp:
         probes.append(Probe("snmp", host, params.snmp_port or facts.snmp_port or 161))
-    probes += [Probe("ssh", host, p) for p in dict.fromkeys(params.ssh_ports)]
+    ssh_ports = [*params.ssh_ports, *([facts.ssh_port] if facts.ssh_port else [])]
+    probes += [Probe("ssh", host, p) for p in dict.fromkeys(ssh_ports)]
     probes += [Probe("telnet", host, p) for p in dict.fromkeys(params.telnet_ports)]
     probes += [Probe("ftp", host, p) for p in dict.fromkeys(params.ftp_ports)]
     if facts.device_class in params.http_classes:

@@ -186,8 +186,10 @@ def evaluate_exposure(raw: ExposureRaw, params: ExposureParams, ctx: CheckContex
     """The check's outcome: one result per finding (its severity; OK when accepted, with the
     fix in the details), UNKNOWN for each probe that could not tell, and a count."""
     findings = findings_of(raw, params, ctx.now)
-    results = [Result(State.OK if f.accepted else f.state, f.summary, f.details,
-                      affects_availability=False) for f in findings]
+    lead = lead_finding(findings)
+    results = [Result(State.OK if f.accepted else f.state,
+                      f.summary + (f" — {fix_words(f.kind.fix)}" if f is lead else ""),
+                      f.details, affects_availability=False) for f in findings]
     errors = list(_probe_errors(raw))
     results += [Result(State.UNKNOWN, f"could not tell: {e}", affects_availability=False)
                 for e in errors]
@@ -208,4 +210,22 @@ def evaluate_exposure(raw: ExposureRaw, params: ExposureParams, ctx: CheckContex
     metrics = [Metric("findings", len(open_doors), min=0),
                Metric("findings_critical",
                       sum(f.state is State.CRITICAL for f in open_doors), min=0)]
-    return Outcome.of(results, metrics, [f.as_item() for f in findings])
+    services = list(raw.facts.services)
+    return Outcome.of(results, metrics,
+                      [{**f.as_item(), "services": services} for f in findings])
+
+
+def lead_finding(findings: list[Finding]) -> Finding | None:
+    """The door to close first: the first open one of the worst severity. Its result carries
+    the fix, so the alert's one line says what is open *and* what to do."""
+    open_doors = [f for f in findings if not f.accepted]
+    if not open_doors:
+        return None
+    worst = State.worst(f.state for f in open_doors)
+    return next(f for f in open_doors if f.state is worst)
+
+
+def fix_words(fix: str) -> str:
+    """"fix: turn telnet off ..." — the catalogue's sentence, continuing a line (results
+    are joined with commas: no full stop)."""
+    return f"fix: {fix[:1].lower()}{fix[1:].rstrip('.')}"

@@ -91,7 +91,9 @@ class TargetFacts:
 
     ``device_class``: the SNMP device class (printer, network...) or None; ``urls``: the
     resident-facing URLs configured for it (its http checks'); ``windows``: a Windows host;
-    ``snmp_port``/``snmp_version``: its SNMP connection, when it has one."""
+    ``snmp_port``/``snmp_version``: its SNMP connection, when it has one; ``ssh_port``: the
+    port of its ssh connection (probed besides ``ssh_ports``); ``services``: the names of the
+    services that run on it, which each finding endangers."""
 
     host: str
     kind: str = ""
@@ -100,6 +102,8 @@ class TargetFacts:
     windows: bool = False
     snmp_port: int | None = None
     snmp_version: str | None = None
+    ssh_port: int | None = None
+    services: tuple[str, ...] = ()
 
     def expects_rdp(self, params: ExposureParams) -> bool:
         return self.windows if params.expect_rdp is None else params.expect_rdp

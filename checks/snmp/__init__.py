@@ -22,9 +22,9 @@ from muni_watchdog.checks.snmp.session import SnmpSession
 
 SNMP_KIND = TargetKind(
     "snmp", "A device that speaks SNMP: switch, printer, UPS, server, NAS, firewall, access "
-    "point. Checks: system, device, interfaces, storage, printer, ups, nas, software, neighbors. "
-    "Without checks: system + device (the profile of the detected device class) + neighbors "
-    "(LLDP/CDP, every 6 hours).",
+    "point. Checks: system, device, interfaces, storage, printer, ups, nas, software, neighbors, "
+    "exposure. Without checks: system + device (the profile of the detected device class) + "
+    "neighbors (LLDP/CDP, every 6 hours) + exposure (open doors, daily).",
     {c.type: c for c in (SystemCheck(), DeviceCheck(), InterfacesCheck(), StorageCheck(),
                          PrinterCheck(), UpsCheck(), NasCheck(), SoftwareCheck(),
                          NeighborsCheck())},

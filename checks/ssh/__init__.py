@@ -19,9 +19,9 @@ from muni_watchdog.checks.ssh.connection import SshConnection, SshSession
 SSH_KIND = TargetKind(
     "ssh",
     "A Linux or Windows server checked over SSH with a pinned host key. Checks: disk, memory, "
-    "load, uptime, services, timesync, patches, command, software, hardware. Without checks: "
-    "disk, memory, load, uptime, patches, and software + hardware (the inventory, every 6 "
-    "hours).",
+    "load, uptime, services, timesync, patches, vulnerabilities, command, software, hardware, "
+    "exposure. Without checks: disk, memory, load, uptime, patches, exposure, and software + "
+    "hardware (the inventory, every 6 hours).",
     {c.type: c for c in (DiskCheck(), MemoryCheck(), LoadCheck(), UptimeCheck(),
                          ServicesCheck(), TimesyncCheck(), PatchesCheck(), CommandCheck(),
                          SshSoftwareCheck(), HardwareCheck())},

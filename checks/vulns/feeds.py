@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -48,18 +49,22 @@ class FeedSource:
     kind: Kind
     max_bytes: int = 1024 ** 3
     timeout: float = 900.0        # the whole download, not one read
+    systems: tuple[str, ...] = ()  # the os-release IDs it covers (none: KEV, every system)
 
 
 # osv.dev's public exports (one zip per ecosystem), the Debian tracker, CISA's catalogue.
+# ``systems``: the os-release IDs (checks.ssh.installed.OsIdentity.id) each covers; the daemon
+# downloads a feed only once a server of one of them has been seen (KEV: always).
 OSV_EXPORT = "https://osv-vulnerabilities.storage.googleapis.com/{}/all.zip"
 DEFAULT_SOURCES = (
     FeedSource("debian-tracker", "https://security-tracker.debian.org/tracker/data/json",
-               "debian-tracker", 512 * 1024 ** 2),
-    FeedSource("osv-debian", OSV_EXPORT.format("Debian"), "osv"),
-    FeedSource("osv-ubuntu", OSV_EXPORT.format("Ubuntu"), "osv"),
-    FeedSource("osv-almalinux", OSV_EXPORT.format("AlmaLinux"), "osv"),
-    FeedSource("osv-rocky", OSV_EXPORT.format("Rocky%20Linux"), "osv"),
-    FeedSource("osv-redhat", OSV_EXPORT.format("Red%20Hat"), "osv"),
+               "debian-tracker", 512 * 1024 ** 2, systems=("debian",)),
+    FeedSource("osv-debian", OSV_EXPORT.format("Debian"), "osv", systems=("debian",)),
+    FeedSource("osv-ubuntu", OSV_EXPORT.format("Ubuntu"), "osv", systems=("ubuntu",)),
+    FeedSource("osv-almalinux", OSV_EXPORT.format("AlmaLinux"), "osv",
+               systems=("almalinux",)),
+    FeedSource("osv-rocky", OSV_EXPORT.format("Rocky%20Linux"), "osv", systems=("rocky",)),
+    FeedSource("osv-redhat", OSV_EXPORT.format("Red%20Hat"), "osv", systems=("rhel",)),
     FeedSource("kev", "https://www.cisa.gov/sites/default/files/feeds/"
                "known_exploited_vulnerabilities.json", "kev", 64 * 1024 ** 2, 300.0),
 )
@@ -79,6 +84,7 @@ class FeedCopy:
     size: int = 0
     sha256: str = ""
     last_error: str = ""                    # the last attempt's failure ("" after success)
+    last_attempt: datetime | None = None    # when the last download was tried
 
     def age(self, now: datetime) -> float | None:
         """Seconds since the server last confirmed the copy (None: never)."""
@@ -99,19 +105,26 @@ def _dt(value: Any) -> datetime | None:
         return None
 
 
+def read_meta(raw_dir: Path, name: str) -> dict[str, Any]:
+    """What is recorded of feed ``name``'s downloads, even when none succeeded ({}: nothing)."""
+    try:
+        meta = json.loads((Path(raw_dir) / f"{name}.meta.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
 def read_copy(raw_dir: Path, name: str) -> FeedCopy | None:
     """The stored copy of feed ``name`` (None: never downloaded, or its data is gone)."""
-    data_path, meta_path = Path(raw_dir) / f"{name}.data", Path(raw_dir) / f"{name}.meta.json"
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (OSError, ValueError):
-        meta = {}
+    data_path = Path(raw_dir) / f"{name}.data"
+    meta = read_meta(raw_dir, name)
     if not data_path.is_file():
         return None
     return FeedCopy(name, data_path, str(meta.get("url", "")), str(meta.get("etag", "")),
                     str(meta.get("last_modified", "")), _dt(meta.get("downloaded_at")),
                     _dt(meta.get("verified_at")), int(meta.get("size") or 0),
-                    str(meta.get("sha256", "")), str(meta.get("last_error", "")))
+                    str(meta.get("sha256", "")), str(meta.get("last_error", "")),
+                    _dt(meta.get("last_attempt")))
 
 
 def _write_meta(raw_dir: Path, name: str, meta: dict[str, Any]) -> None:
@@ -186,7 +199,8 @@ def fetch(source: FeedSource, raw_dir: Path, now: datetime,
             headers["If-None-Match"] = copy.etag
         if copy.last_modified:
             headers["If-Modified-Since"] = copy.last_modified
-    temp = raw_dir / f".{source.name}.{os.getpid()}.part"
+    # Unique per process and thread: the CLI may download while the daemon does.
+    temp = raw_dir / f".{source.name}.{os.getpid()}.{threading.get_ident()}.part"
     meta = _meta_of(copy, source)
     try:
         status, got, size, sha = _download(
@@ -195,7 +209,7 @@ def fetch(source: FeedSource, raw_dir: Path, now: datetime,
             if copy is None:
                 raise FeedError(f"{source.url} answered 304 Not Modified, but there is no "
                                 "copy here")
-            meta.update(verified_at=now.isoformat(), last_error="")
+            meta.update(verified_at=now.isoformat(), last_error="", last_attempt=now.isoformat())
             _write_meta(raw_dir, source.name, meta)
             return FetchResult(read_copy(raw_dir, source.name), False)
         if size == 0:
@@ -205,7 +219,8 @@ def fetch(source: FeedSource, raw_dir: Path, now: datetime,
         os.replace(temp, raw_dir / f"{source.name}.data")
         meta = {"url": source.url, "etag": got.get("ETag", ""),
                 "last_modified": got.get("Last-Modified", ""), "downloaded_at": now.isoformat(),
-                "verified_at": now.isoformat(), "size": size, "sha256": sha, "last_error": ""}
+                "verified_at": now.isoformat(), "size": size, "sha256": sha, "last_error": "",
+                "last_attempt": now.isoformat()}
         _write_meta(raw_dir, source.name, meta)
         return FetchResult(read_copy(raw_dir, source.name), True)
     except (FeedError, urllib.error.URLError, OSError, ValueError) as exc:

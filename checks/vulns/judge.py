@@ -6,6 +6,8 @@
   check's ages (VulnParams): critical/high warn after 3 days and are critical after 14 (7 when
   internet-facing); medium and unrated ones warn after 14 (7); low and negligible are listed.
 * No fix yet (or the feed does not know yet): listed, never alarmed — there is nothing to do.
+* A finding that alarms is hard at once (``Outcome.immediate``): asking again would give the
+  same answer, so soft retries would only delay the alert.
 * A feed missing, stale or unreadable: UNKNOWN with the reason, besides whatever was found.
 """
 
@@ -20,11 +22,15 @@ from muni_watchdog.checks.ssh.installed import InstalledSoftware
 from muni_watchdog.checks.vulns.index import FeedState, FeedView
 from muni_watchdog.checks.vulns.match import Finding, match
 from muni_watchdog.checks.vulns.params import VulnParams
+from muni_watchdog.checks.vulns.settings import VulnerabilitySettings
 from muni_watchdog.core.model import CheckContext, Metric, Outcome, Result, State
 
 DAY = 86400.0
 MAX_ITEMS = 1000          # the state database keeps items per run: a bound, all fixable first
 MAX_PROBLEMS_SHOWN = 3
+# The site's defaults (site.vulnerabilities), for params that do not set their own.
+FEED_MAX_AGE = VulnerabilitySettings.model_fields["max_age"].default
+KEV_MAX_AGE = VulnerabilitySettings.model_fields["kev_max_age"].default
 _ALARMING = {"critical": "high", "high": "high", "medium": "medium", "unknown": "medium"}
 
 
@@ -82,11 +88,18 @@ def _item(finding: Finding, state: State, first_seen: str, age: float) -> dict[s
 
 
 def _feed_results(view: FeedView, params: VulnParams, now: datetime) -> list[Result]:
+    """UNKNOWN for each feed that is missing or older than its limit; otherwise one line
+    saying how old the data is (and that the last download failed, when it did: offline,
+    the last copy is used and its age is said)."""
     results = [Result(State.UNKNOWN, p) for p in view.problems[:MAX_PROBLEMS_SHOWN]]
-    checks: list[tuple[FeedState, float, str]] = [(s, params.feed_max_age, "vulnerability feed")
+    feed_limit = params.feed_max_age or FEED_MAX_AGE
+    checks: list[tuple[FeedState, float, str]] = [(s, feed_limit, "vulnerability feed")
                                                   for s in view.feeds]
     if view.kev_state is not None:
-        checks.append((view.kev_state, params.kev_max_age, "known-exploited catalogue"))
+        checks.append((view.kev_state, params.kev_max_age or KEV_MAX_AGE,
+                       "known-exploited catalogue"))
+    ages: list[float] = []
+    failing: list[str] = []
     for state, limit, what in checks:
         if state.fetched_at is None:
             if not (what.startswith("known") and view.kev is None):
@@ -94,14 +107,22 @@ def _feed_results(view: FeedView, params: VulnParams, now: datetime) -> list[Res
                                       f"copy ({state.error or 'never downloaded'})"))
             continue
         age = (now - state.fetched_at).total_seconds()
+        ages.append(age)
         if age > limit:
             why = f": last download failed: {state.error}" if state.error else ""
             results.append(Result(State.UNKNOWN, f"{what} {state.name} is {days(age)} old "
                                   f"(limit {days(limit)}){why}; findings may be missing"))
+        elif state.error:
+            failing.append(f"{state.name} ({state.error[:120]})")
     if view.kev is None:
         why = view.kev_state.error if view.kev_state else "not configured"
         results.append(Result(State.UNKNOWN, f"no known-exploited catalogue ({why}): "
                               "actively exploited CVEs cannot be singled out"))
+    if ages:
+        text = f"feed data {days(max(ages))} old"
+        if failing:
+            text += f"; last download failed for {', '.join(failing)}: using the last copy"
+        results.append(Result(State.OK, text))
     return results
 
 
@@ -154,7 +175,11 @@ def evaluate_vulnerabilities(installed: InstalledSoftware, feed_view: FeedView,
     items = [_item(f, s, seen, age) for f, s, age, seen in order[:MAX_ITEMS]]
     if len(order) > MAX_ITEMS:
         items.append({"kind": "vulnerability_omitted", "count": len(order) - MAX_ITEMS})
-    return Evaluation(Outcome.of(results, metrics, items), {"first_seen": first_seen})
+    # A finding is a fact, not a glitch: re-asking would give the same answer, so a judged
+    # finding (a known-exploited one above all) is hard at once, without soft retries.
+    findings_alarm = any(not state.is_ok for _, state, _, _ in judged)
+    return Evaluation(Outcome.of(results, metrics, items, immediate=findings_alarm),
+                      {"first_seen": first_seen})
 
 
 def _summary(judged: list[tuple[Finding, State, float, str]], packages: int) -> list[Result]:
@@ -169,8 +194,10 @@ def _summary(judged: list[tuple[Finding, State, float, str]], packages: int) -> 
     exploited = [j for j in fixable if j[0].kev is not None]
     state = State.worst(j[1] for j in fixable)
     if exploited:
-        first = min(exploited, key=lambda j: (j[0].kev.date_added, j[0].vuln))  # type: ignore
-        text = f"{count}, {len(exploited)} known exploited: {_line(first[0])}"
+        # The one whose fix has waited longest: the first to install.
+        first = max(exploited, key=lambda j: (j[2], j[0].vuln))
+        text = (f"{count}, {len(exploited)} known exploited: {_line(first[0])}, fix available "
+                f"for {days(first[2])}")
     else:
         first = max(fixable, key=lambda j: (j[1].badness, j[2]))
         text = f"{count}: {_line(first[0])}, fix available for {days(first[2])}"

@@ -20,12 +20,13 @@ from muni_watchdog.cli import (
     reports,
     snmp,
     ssh,
+    vulns,
     web,
 )
 from muni_watchdog.cli.interrupt import Stopped, end_stopped
 
 # In the order of ``muni-watchdog --help``; ``version`` comes after the daemon's own commands.
-GROUPS = (alerts, comms, drills, maintenance, backup, ssh, snmp, reports, web)
+GROUPS = (alerts, comms, drills, maintenance, backup, ssh, snmp, vulns, reports, web)
 
 
 def build_parser() -> argparse.ArgumentParser:

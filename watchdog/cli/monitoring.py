@@ -8,6 +8,7 @@ import asyncio
 import json
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 from muni_watchdog.cli.common import (
     EXIT_INVALID_CONFIG,
@@ -44,6 +45,7 @@ def register(sub) -> None:
                        "Exit code as monitoring plugins: 0 OK, 1 WARNING, 2 CRITICAL, "
                        "3 UNKNOWN (the worst result).")
     add_config_option(p)
+    add_state_dir_option(p)
     p.add_argument("--target", action="append", metavar="ID",
                    help="only this target (repeatable)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -80,7 +82,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     config = load_config_or_report(args.config, check_secrets=False)
     if config is None:
         return EXIT_INVALID_CONFIG
-    specs = build_specs(config)
+    specs = build_specs(config, _wired(config, args.state_dir))
     if args.target:
         unknown = set(args.target) - {t.id for t in config.targets}
         if unknown:
@@ -110,6 +112,20 @@ def cmd_check(args: argparse.Namespace) -> int:
                        ",".join(r["services"]) or "-", r["summary"]] for r in rows])
     worst = State.worst(r.outcome.state for r in results)
     return int(worst)
+
+
+def _wired(config, state_dir: str) -> dict:
+    """The check types the daemon wires, here from the state directory when it exists: the
+    vulnerability feeds' copies, and what the store knows for the exposure check."""
+    from muni_watchdog.daemon.exposure_facts import exposure_check
+    from muni_watchdog.daemon.vuln_feeds import vulnerabilities_check
+    from muni_watchdog.store.database import Store
+    try:
+        store = Store.open(state_dir, readonly=True)
+    except FileNotFoundError:
+        store = None
+    return {"vulnerabilities": vulnerabilities_check(config, Path(state_dir)),
+            "exposure": exposure_check(config, store)}
 
 
 def cmd_status(args: argparse.Namespace) -> int:

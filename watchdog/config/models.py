@@ -19,6 +19,7 @@ from muni_watchdog.checks.base import CheckParams
 from muni_watchdog.checks.lifecycle import REPLACEMENT_YEARS
 from muni_watchdog.checks.snmp.traps import TrapSettings
 from muni_watchdog.config.web import WebConfig
+from muni_watchdog.checks.vulns.settings import VulnerabilitySettings
 from muni_watchdog.core.secrets import SecretError, read_secret
 from muni_watchdog.core.transitions import Policy
 from muni_watchdog.core.types import Duration, Interval, Priority, SecretRef, Strict, Timeout
@@ -142,6 +143,11 @@ class SiteConfig(Strict):
         None, description="The web console, served by the daemon (off unless given): the "
         "now page, incidents and their acknowledge links, services, maintenance, reports, "
         "audit.")
+    vulnerabilities: VulnerabilitySettings = Field(
+        default_factory=VulnerabilitySettings, description="The vulnerability feeds the "
+        "'vulnerabilities' check matches installed packages against (OSV, the Debian security "
+        "tracker, CISA's known-exploited catalogue): where from, how often, how old they may "
+        "be. Downloaded only when a target has a vulnerabilities check.")
 
     @property
     def label(self) -> str:

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from muni_watchdog.checks import KINDS
+from muni_watchdog.checks.base import CheckParams
 from muni_watchdog.checks.impact import CHECK_TYPES, check_type_info
 from muni_watchdog.config.models import PRIORITY_DEFAULTS, Config, TargetBase
 from muni_watchdog.core.durations import format_duration, spell_limit
@@ -61,6 +62,11 @@ def _default(info, bounds: DurationBounds | None) -> str:
             return ""
         if isinstance(value, BaseModel):
             return "(see below)"
+        if isinstance(value, list) and value and all(isinstance(v, BaseModel) for v in value):
+            # as it is written in YAML, only what differs from the item's own defaults
+            items = (", ".join(f"{k}: {v}" for k, v in m.model_dump(exclude_defaults=True)
+                               .items()) for m in value)
+            return "`[" + ", ".join(f"{{{item}}}" for item in items) + "]`"
         return f"`{value}`" if value not in ([], {}) else "none"
     value = info.default
     if value is None or value is PydanticUndefined:
@@ -133,7 +139,10 @@ def render_reference() -> str:
             out += _table(TargetBase, "TargetConfig", "Every target has these keys; `kind` "
                           "selects its checks (below).", skip=())
             continue
-        if model.__module__.startswith("muni_watchdog.checks."):
+        # Check parameters and connections are listed under their kind (below); the site's
+        # settings that live beside their checks (traps, vulnerability feeds) are sections.
+        if model.__module__.startswith("muni_watchdog.checks.") and (
+                issubclass(model, CheckParams) or model in {k.connection for k in KINDS.values()}):
             continue
         out += _table(model, model.__name__)
     out += _outage_rule()

@@ -45,20 +45,27 @@ class RunResult:
     duration: float
 
 
-def build_specs(config: Config) -> list[CheckSpec]:
+def build_specs(config: Config, check_types: Mapping[str, CheckType] | None = None
+                ) -> list[CheckSpec]:
     """One spec per configured check; checks of a target share one session (if its kind has
-    one), which :func:`close_sessions` closes."""
+    one), which :func:`close_sessions` closes. ``check_types`` replaces the registered
+    instance of a check type by one the daemon wired (the vulnerability feeds' directory, the
+    store's facts for exposure)."""
+    wired = dict(check_types or {})
     specs = []
     for target in config.targets:
         kind = KINDS[target.kind]
+        served = config.services_of(target.id)
         info = TargetInfo(target.id, target.kind, target.host,
-                          getattr(target, target.kind, None))
+                          getattr(target, target.kind, None),
+                          services=tuple(s.name for s in served))
         if kind.session is not None:
             info = replace(info, session=kind.session(info))
-        services = tuple(s.id for s in config.services_of(target.id))
+        services = tuple(s.id for s in served)
         for params in target.checks:
+            check_type = wired.get(params.check) or kind.check_types[params.check]
             specs.append(CheckSpec(
-                CheckKey(target.id, params.check_name), kind.check_types[params.check], params,
+                CheckKey(target.id, params.check_name), check_type, params,
                 info, config.policy_for(target.id, params), services,
                 config.priority_of(target.id)))
     return specs

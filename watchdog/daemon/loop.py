@@ -32,7 +32,7 @@ from muni_watchdog.daemon import sdnotify
 from muni_watchdog.daemon.cancelled import quiet_cancellations
 from muni_watchdog.daemon.engine import CheckSpec, build_specs, close_sessions, log_run, run_check
 from muni_watchdog.daemon.reload import OffLoopLoader, refuse
-from muni_watchdog.daemon.runtime import Runtime, SiteJob
+from muni_watchdog.daemon.runtime import Runtime, SiteJob, check_job_id
 from muni_watchdog.daemon.schedules import interval_trigger
 from muni_watchdog.daemon.shutdown import cancel_running
 from muni_watchdog.daemon.writer import RunWriter
@@ -144,10 +144,12 @@ class Daemon:
         self.config = config
         self.notifier = self.runtime.notifier = Notifier(config, self.store, self.clock)
         self.alerts = AlertProcessor(config, self.store, self.clock, recheck=self._recheck)
+        wired = {}
         for job in self.jobs:
             await job.install(config, self.runtime)
-        specs = build_specs(config)
-        self.specs = {f"check:{spec.key}": spec for spec in specs}
+            wired.update(job.check_types(config, self.runtime))
+        specs = build_specs(config, wired)
+        self.specs = {check_job_id(spec.key): spec for spec in specs}
         self.intervals = {}
         now = self.clock()
         target_index = {t.id: i for i, t in enumerate(config.targets)}

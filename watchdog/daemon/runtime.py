@@ -8,17 +8,23 @@ A daemon given no jobs runs the checks and the alert loop alone, which is how it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from muni_watchdog.alerting.delivery import Notifier
+from muni_watchdog.checks.base import CheckType
 from muni_watchdog.config.models import Config
 from muni_watchdog.core.model import CheckKey, Outcome
 from muni_watchdog.core.transitions import Decision, Policy, decide
 from muni_watchdog.store.database import Store
+
+
+def check_job_id(key: CheckKey) -> str:
+    """The scheduler's id of a check's job."""
+    return f"check:{key}"
 
 
 class Runtime:
@@ -41,6 +47,12 @@ class Runtime:
     def wake(self, job_id: str) -> None:
         """Run a daemon job (``alerts``, ``outbox``) now rather than at its next turn."""
         self.scheduler.modify_job(job_id, next_run_time=self.clock())
+
+    def run_checks_now(self, keys: Iterable[CheckKey]) -> None:
+        """Run these scheduled checks now (those that are scheduled)."""
+        for key in keys:
+            if self.scheduler.get_job(check_job_id(key)):
+                self.wake(check_job_id(key))
 
     def record_passive(self, key: CheckKey, outcome: Outcome, services: Iterable[str],
                        priority: int | None) -> Decision:
@@ -66,6 +78,11 @@ class SiteJob:
     def check_keys(self, config: Config) -> set[CheckKey]:
         """The checks this job records results for: their state is kept across reloads."""
         return set()
+
+    def check_types(self, config: Config, runtime: Runtime) -> Mapping[str, CheckType]:
+        """Check types this job wires for ``config`` (by type name), replacing the registered
+        instances: what they need of the daemon (a directory, the store) is given here."""
+        return {}
 
     async def close(self) -> None:
         """Release what ``install`` opened (a port, a server) when the daemon stops."""

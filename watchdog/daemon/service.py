@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from muni_watchdog.daemon.exposure_facts import ExposureFacts
 from muni_watchdog.daemon.loop import Daemon
 from muni_watchdog.daemon.memory import limit_malloc_arenas
 from muni_watchdog.daemon.report_jobs import MetricsEndpoint, ReportJobs
@@ -15,12 +16,14 @@ from muni_watchdog.daemon.site_jobs import Heartbeat, WeeklyChannelTest
 from muni_watchdog.daemon.status_page_job import StatusPageExport
 from muni_watchdog.daemon.trap_receiver import TrapListener
 from muni_watchdog.daemon.web_console import WebConsole
+from muni_watchdog.daemon.vuln_feeds import VulnerabilityFeeds
 
 
 def standard_jobs() -> list[SiteJob]:
     """The site jobs of a running service, in the order they are installed."""
     return [Heartbeat(), WeeklyChannelTest(), RestoreTests(), ReportJobs(), MetricsEndpoint(),
-            TrapListener(), WebConsole(), StatusPageExport()]
+            TrapListener(), WebConsole(), StatusPageExport(), VulnerabilityFeeds(),
+            ExposureFacts()]
 
 
 def run_daemon(config_path: str | Path, state_dir: str | Path) -> int:

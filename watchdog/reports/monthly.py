@@ -39,7 +39,15 @@ from muni_watchdog.reports.outages import (
     site_coverage,
 )
 from muni_watchdog.reports.patches import PatchSummary, patch_summary
-from muni_watchdog.reports.trends import Changes, MetricTrend, changes, month_figures, trends
+from muni_watchdog.reports.security import SecuritySummary, security_summary
+from muni_watchdog.reports.trends import (
+    CURRENT_STATE_VALID_FOR,
+    Changes,
+    MetricTrend,
+    changes,
+    month_figures,
+    trends,
+)
 
 
 @dataclass(frozen=True)
@@ -145,6 +153,9 @@ class MonthlyReport:
     maintenance_count: int
     summary: str = ""
     figures: dict[str, Any] = field(default_factory=dict)
+    # Known vulnerabilities and open doors as they are now (None: no such checks, or the
+    # report is for a month that ended too long ago to say).
+    security: SecuritySummary | None = None
 
 
 def build_monthly_report(history: History, config: Any, year: int, month: int,
@@ -169,8 +180,18 @@ def build_monthly_report(history: History, config: Any, year: int, month: int,
         stopped=monitoring_stopped(history, config, max(start, first or start), stop),
         services=services, leading=leading, trailing=trailing,
         changes=changes(history, config, year, month, stop, figures),
-        exceptions=exceptions, maintenance_count=len(occurrences), figures=figures)
+        exceptions=exceptions, maintenance_count=len(occurrences), figures=figures,
+        security=_security(history, config, stop, now))
     return _with_summary(report)
+
+
+def _security(history: History, config: Any, stop: datetime, now: datetime
+              ) -> SecuritySummary | None:
+    """Only the current findings are known: good for a month that just ended."""
+    if now - stop > CURRENT_STATE_VALID_FOR:
+        return None
+    summary = security_summary(history.current, config)
+    return summary if summary.configured else None
 
 
 def service_report(history: History, config: Any, service: Any, start: datetime,
@@ -266,5 +287,9 @@ def report_as_dict(report: MonthlyReport) -> dict[str, Any]:
 def _with_summary(report: MonthlyReport) -> MonthlyReport:
     from dataclasses import replace
 
+    from muni_watchdog.reports.security import security_sentence
     from muni_watchdog.reports.words import summary_paragraph
-    return replace(report, summary=summary_paragraph(report))
+    paragraph = summary_paragraph(report)
+    if report.security is not None:   # what an attacker would find, last
+        paragraph = f"{paragraph} {security_sentence(report.security)}".strip()
+    return replace(report, summary=paragraph)

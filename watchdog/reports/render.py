@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from muni_watchdog.core.durations import humanize
 from muni_watchdog.reports.monthly import MonthlyReport, ServiceReport
+from muni_watchdog.reports.security import security_lines
 from muni_watchdog.reports.trends import MetricTrend
 from muni_watchdog.reports.words import (
     days_against,
@@ -27,6 +28,7 @@ from muni_watchdog.reports.words import (
 
 FONT = "font-family:Arial,Helvetica,sans-serif;"
 GREEN, AMBER, RED, GREY, BLUE = "#2e7d32", "#b26a00", "#c62828", "#9e9e9e", "#1f5f99"
+SECURITY_HEADING = "Known vulnerabilities and open doors"
 
 
 def e(text: object) -> str:
@@ -110,6 +112,9 @@ def render_monthly_html(report: MonthlyReport) -> str:
     rows.extend(_changes(report) or [_p("Nothing changed: no new and no fixed problems.")])
     for service in report.services:
         rows.extend(_service(service, report.timezone))
+    if report.security is not None:
+        rows.append(_h(SECURITY_HEADING))
+        rows.extend(_p(e(line)) for line in security_lines(report.security))
     rows.append(_h("Accepted risks (open exceptions)"))
     rows.extend(_list(_exception(x, report.timezone) for x in report.exceptions)
                 or [_p("None.")])
@@ -246,6 +251,9 @@ def render_monthly_text(report: MonthlyReport) -> str:
         if s.monitored_seconds > 0 and s.unwatched_seconds:
             out.append(unwatched_line(s, report.timezone))
         out += service_lines(s, report.timezone)
+    if report.security is not None:
+        out += ["", SECURITY_HEADING.upper()]
+        out += [f"- {line}" for line in security_lines(report.security)]
     out += ["", "ACCEPTED RISKS (OPEN EXCEPTIONS)"]
     out += [f"- {_exception(x, report.timezone)}" for x in report.exceptions] or ["- none"]
     out += ["", f"Generated {stamp(report.generated_at, report.timezone)} ({report.timezone}) "

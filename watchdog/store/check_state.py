@@ -126,6 +126,24 @@ class CheckStateStore:
     def current_states(self) -> list[dict[str, Any]]:
         return list(self.db.query("SELECT * FROM current_state ORDER BY target, check_name"))
 
+    def current_items(self, target: str, checks: Iterable[str]) -> list[dict[str, Any]]:
+        """The items the named checks of ``target`` recorded last (what a device said it is,
+        for the exposure check's facts); a damaged row gives none rather than an error."""
+        names = list(checks)
+        if not names:
+            return []
+        rows = self.db.query(
+            f"SELECT items FROM current_state WHERE target = ? AND check_name IN "
+            f"({', '.join('?' * len(names))}) ORDER BY last_check DESC", [target, *names])
+        items: list[dict[str, Any]] = []
+        for row in rows:
+            try:
+                found = json.loads(row["items"] or "[]")
+            except ValueError:
+                continue
+            items += [i for i in found if isinstance(i, dict)] if isinstance(found, list) else []
+        return items
+
     def recent_events(self, limit: int = 20) -> list[dict[str, Any]]:
         return list(self.db.query("SELECT * FROM events ORDER BY id DESC LIMIT ?", [limit]))
 

@@ -4,6 +4,7 @@ each monthly report saves (report_months) for the trends of the next ones."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,19 @@ class ReportStore:
         return list(self.db.query(
             "SELECT * FROM incidents WHERE opened_at < ? AND (resolved_at IS NULL OR "
             "resolved_at >= ?) ORDER BY opened_at, id", [iso(until), iso(since)]))
+
+    def current_rows(self, keys: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+        """The current state of the given (target, check name) pairs, those that have one
+        (the security summary reads its checks' last results so)."""
+        wanted = sorted(set(keys))
+        rows: list[dict[str, Any]] = []
+        for start in range(0, len(wanted), 400):   # SQLite's variable limit, with room
+            chunk = wanted[start:start + 400]
+            where = " OR ".join("(target = ? AND check_name = ?)" for _ in chunk)
+            rows += self.db.query(f"SELECT * FROM current_state WHERE {where} "
+                                  "ORDER BY target, check_name",
+                                  [v for pair in chunk for v in pair])
+        return rows
 
     def report_months(self) -> dict[str, dict[str, Any]]:
         """Figures saved by earlier monthly reports, by month (YYYY-MM)."""
