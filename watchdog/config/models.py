@@ -18,8 +18,8 @@ from muni_watchdog.checks import KINDS
 from muni_watchdog.checks.base import CheckParams
 from muni_watchdog.checks.lifecycle import REPLACEMENT_YEARS
 from muni_watchdog.checks.snmp.traps import TrapSettings
-from muni_watchdog.config.web import WebConfig
 from muni_watchdog.checks.vulns.settings import VulnerabilitySettings
+from muni_watchdog.config.web import WebConfig
 from muni_watchdog.core.secrets import SecretError, read_secret
 from muni_watchdog.core.transitions import Policy
 from muni_watchdog.core.types import Duration, Interval, Priority, SecretRef, Strict, Timeout

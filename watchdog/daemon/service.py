@@ -15,8 +15,8 @@ from muni_watchdog.daemon.shutdown import close_loop
 from muni_watchdog.daemon.site_jobs import Heartbeat, WeeklyChannelTest
 from muni_watchdog.daemon.status_page_job import StatusPageExport
 from muni_watchdog.daemon.trap_receiver import TrapListener
-from muni_watchdog.daemon.web_console import WebConsole
 from muni_watchdog.daemon.vuln_feeds import VulnerabilityFeeds
+from muni_watchdog.daemon.web_console import WebConsole
 
 
 def standard_jobs() -> list[SiteJob]:
