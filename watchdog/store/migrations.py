@@ -282,9 +282,10 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 # Issue 14: the links LLDP/CDP neighbours advertise, with when each was first and last seen,
-# kept after check runs are pruned. Filled from the items of every check run (the `neighbors`
-# check's `kind: neighbor` items, whatever the check is named), in the run's transaction, as
-# check_seen is (migration 4). Times in the store's form (UTC, milliseconds).
+# kept after check runs are pruned. Filled beside every check run by store.links.record_links
+# (the `neighbors` check's `kind: neighbor` items, whatever the check is named), in the run's
+# transaction. Times in the store's form (UTC, milliseconds). (Before 13, a trigger on
+# check_runs filled it; a database that still has that trigger has it dropped by 13.)
 MIGRATION_LINKS = (12, "links: LLDP/CDP neighbours with first and last seen", """
 CREATE TABLE links (
     target TEXT NOT NULL, local_port TEXT NOT NULL, remote_key TEXT NOT NULL,
@@ -294,36 +295,6 @@ CREATE TABLE links (
     first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
     PRIMARY KEY (target, local_port, remote_key)
 );
-CREATE TRIGGER links_on_run AFTER INSERT ON check_runs
-WHEN NEW.items LIKE '%"neighbor"%' AND json_valid(NEW.items) BEGIN
-    INSERT INTO links (target, local_port, remote_key, protocol, local_port_index,
-                       remote_name, remote_port, remote_platform, remote_address,
-                       remote_chassis_id, first_seen, last_seen)
-    SELECT NEW.target, json_extract(value, '$.local_port'), json_extract(value, '$.remote_key'),
-           json_extract(value, '$.protocol'), json_extract(value, '$.local_port_index'),
-           json_extract(value, '$.remote_name'), json_extract(value, '$.remote_port'),
-           json_extract(value, '$.remote_platform'), json_extract(value, '$.remote_address'),
-           json_extract(value, '$.remote_chassis_id'),
-           min(NEW.started_at, coalesce(strftime('%Y-%m-%dT%H:%M:%f+00:00',
-                                                 json_extract(value, '$.first_seen')),
-                                        NEW.started_at)),
-           NEW.started_at
-    FROM json_each(NEW.items)
-    WHERE json_extract(value, '$.kind') = 'neighbor'
-      AND json_extract(value, '$.local_port') IS NOT NULL
-      AND json_extract(value, '$.remote_key') IS NOT NULL
-    ON CONFLICT (target, local_port, remote_key) DO UPDATE SET
-        first_seen = min(first_seen, excluded.first_seen),
-        last_seen = max(last_seen, excluded.last_seen),
-        protocol = CASE WHEN excluded.last_seen >= last_seen THEN excluded.protocol
-                        ELSE protocol END,
-        local_port_index = coalesce(excluded.local_port_index, local_port_index),
-        remote_name = coalesce(excluded.remote_name, remote_name),
-        remote_port = coalesce(excluded.remote_port, remote_port),
-        remote_platform = coalesce(excluded.remote_platform, remote_platform),
-        remote_address = coalesce(excluded.remote_address, remote_address),
-        remote_chassis_id = coalesce(excluded.remote_chassis_id, remote_chassis_id);
-END;
 CREATE INDEX links_by_last_seen ON links (last_seen)
 """)
 MIGRATIONS.append(MIGRATION_LINKS)
