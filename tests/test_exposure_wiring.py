@@ -171,7 +171,7 @@ notify:
     message = exposure_mail()
     assert message is not None, [m["Subject"] for m in smtp_server.messages]
     assert message["Subject"].startswith(
-        "[P2 CRITICAL] Town hall network — old-switch/exposure: SNMP answers a default "
+        "[Testville] [P2 CRITICAL] Town hall network — old-switch/exposure: SNMP answers a default "
         "community")
     text = message.get_body(preferencelist=("plain",)).get_content()
     assert "fix: replace the community with a long random one" in text

@@ -52,8 +52,8 @@ def test_outcome_judged_by_type_result_and_override():
     assert not only_cert.judged(True).unavailable       # the result's own word wins
     assert only_cert.judged(False, override=True).unavailable   # the check's config wins
     # WARNING and UNKNOWN are never outages, whatever they say
-    assert not Outcome.of([Result(State.WARNING, "slow", True)]).judged(True).unavailable
-    assert not Outcome.of([Result(State.UNKNOWN, "?", True)]).judged(True).unavailable
+    assert not Outcome.of([Result(State.WARNING, "slow", affects_availability=True)]).judged(True).unavailable
+    assert not Outcome.of([Result(State.UNKNOWN, "?", affects_availability=True)]).judged(True).unavailable
 
 
 # -- the state machine records it ----------------------------------------------------------------

@@ -81,7 +81,7 @@ UPS_KEYS = {"source", "battery_status", "charge_percent", "runtime_minutes", "on
 
 def assert_contract(found: dict) -> None:
     assert set(found) == {"target", "system", "interfaces", "storage", "processors",
-                          "supplies", "ups"}
+                          "supplies", "ups", "neighbors"}
     assert set(found["system"]) == SYSTEM_KEYS
     assert all(set(i) == INTERFACE_KEYS and isinstance(i["index"], int)
                for i in found["interfaces"])
@@ -90,6 +90,7 @@ def assert_contract(found: dict) -> None:
     assert all(set(s) == SUPPLY_KEYS and isinstance(s["index"], str)
                for s in found["supplies"])
     assert found["ups"] is None or set(found["ups"]) == UPS_KEYS
+    assert isinstance(found["neighbors"], list)
 
 
 # ---- discover (the JSON contract) -------------------------------------------------------
@@ -137,7 +138,8 @@ def test_discover_text_prints_a_snippet_that_validates(sim, tmp_path):
     snippet = out.stdout.split("# Paste under targets:", 1)[1].split("\n", 1)[1]
     config = parse_config("site: {name: T}\ntargets:\n" + snippet, "snippet.yaml")
     target = config.targets[0]
-    assert [c.check for c in target.checks] == ["system", "interfaces"]
+    # a network device keeps its LLDP/CDP neighbours (for the topology and the assessment)
+    assert [c.check for c in target.checks] == ["system", "interfaces", "neighbors"]
     assert "g5" not in target.checks[1].ports and "g1" in target.checks[1].ports
 
 

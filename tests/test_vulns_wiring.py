@@ -127,7 +127,7 @@ def test_daemon_downloads_what_the_server_needs_and_a_known_exploited_flaw_pages
     assert paths == set(FEED_PATHS.values())
     message = smtp_server.messages[0]
     subject = message["Subject"]
-    assert subject.startswith("[P2 CRITICAL] Clerk's records — file-server/vulnerabilities: "
+    assert subject.startswith("[Testville] [P2 CRITICAL] Clerk's records — file-server/vulnerabilities: "
                               "2 fixable CVEs, 1 known exploited: CVE-2023-4911 glibc")
     text = body(message)
     assert "Service: Clerk's records (priority 2)" in text
