@@ -290,9 +290,9 @@ def start_demo_devices(workdir: Path, neighbors_interval: str | None = None
     minute, CRITICAL after about 100 s. The switch and the printer advertise each other
     over LLDP (the switch also sees the UPS and a router). Returns the YAML list items to put
     under ``targets:`` (ids demo-printer, demo-ups, demo-switch) and a function that stops
-    it. ``neighbors_interval``: the demo's settings: the default checks listed with the
-    neighbors check that often (the demo's diagram cannot wait 6 hours), and a 5-second
-    request timeout."""
+    it. ``neighbors_interval``: the demo's settings: the default checks listed, all of them
+    (the neighbors check too) that often — the demo's diagram cannot wait 6 hours for the
+    links, nor 5 minutes for the devices' names — and a 5-second request timeout."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     sim = SnmpSim({community: DATA_DIR / f"{name}.snmprec"
@@ -312,6 +312,8 @@ def start_demo_devices(workdir: Path, neighbors_interval: str | None = None
             f"    snmp: {{version: 2c, port: {sim.port}, community_file: {secret}"
             + ("}\n" if neighbors_interval is None else ", timeout: 5s}\n")
             + ("" if neighbors_interval is None else
-               "    checks: [{check: system}, {check: device}, "
+               # every check within the interval of the demo's start (spread over it)
+               f"    checks: [{{check: system, interval: {neighbors_interval}}}, "
+               f"{{check: device, interval: {neighbors_interval}}}, "
                f"{{check: neighbors, interval: {neighbors_interval}}}]\n"))
     return "".join(snippets), sim.stop

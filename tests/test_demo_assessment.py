@@ -24,7 +24,8 @@ WAIT = 240.0
 
 
 def _ready(state: Path) -> bool:
-    """The switch's and the printer's links and the file server's software are stored."""
+    """The switch's and the printer's links, the SNMP devices' names and the file server's
+    software are stored."""
     if not (state / DB_NAME).exists():
         return False
     try:
@@ -33,13 +34,18 @@ def _ready(state: Path) -> bool:
         return False
     try:
         links = {(r["target"], r["local_port"]) for r in store.links()}
+        states = store.current_states()
         software = any(r["target"] == "file-server" and r["check_name"] == "software"
-                       and '"kind": "software"' in r["items"] for r in store.current_states())
+                       and '"kind": "software"' in r["items"] for r in states)
+        # each SNMP device's name and class (its system check), to match the neighbours to
+        named = {r["target"] for r in states if r["check_name"] == "system"
+                 and '"device_class"' in r["items"]}
     except Exception:
         return False
     finally:
         store.close()
-    return {("demo-switch", "g3"), ("demo-printer", "eth0")} <= links and software
+    return {("demo-switch", "g3"), ("demo-printer", "eth0")} <= links and software and \
+        {"demo-switch", "demo-printer", "demo-ups"} <= named
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
