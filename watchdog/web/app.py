@@ -47,7 +47,7 @@ async def headers_middleware(request: web.Request, handler) -> web.StreamRespons
             raise
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
+    response.headers.setdefault("X-Frame-Options", "DENY")  # the status preview: SAMEORIGIN
     # Acknowledge links carry their token in the path: never sent on to another site.
     # (same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on the
     # console's own forms, and they would be refused as cross-site.)

@@ -5,6 +5,8 @@ that adds pages elsewhere in the code base is appended here (see
 from muni_watchdog.web.pages import (
     ack_links,
     audit,
+    comms,
+    drills,
     holds,
     incidents,
     login,
@@ -14,4 +16,5 @@ from muni_watchdog.web.pages import (
     services,
 )
 
-PAGE_MODULES = (login, now, incidents, services, holds, reports, audit, ack_links, metrics)
+PAGE_MODULES = (login, now, incidents, services, holds, drills, comms, reports, audit, ack_links,
+                metrics)
