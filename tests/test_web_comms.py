@@ -234,3 +234,20 @@ def _without_times(text: str) -> str:
     import re
     return re.sub(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?|\b\d{1,2}:\d{2}\b|"
                   r"\b\d+ (second|minute|hour)s?\b", "T", text)
+
+
+def test_follow_up_rows_as_a_form_sends_them():
+    """The console's rows (what, owner, due) read with the CLI's due-date rule; empty rows are
+    skipped and a half-filled one is named."""
+    from muni_watchdog.alerting.comms_times import follow_up_rows
+    from muni_watchdog.core.when import WhenError
+    now = datetime(2026, 11, 24, 13, 40, tzinfo=UTC)
+    rows = follow_up_rows([("Runbook", "Sam", "2026-12-15"), ("", "", ""),
+                           (" Restore test ", "Lee", "+7d")], "America/Chicago", now)
+    assert [(t, o) for t, o, _ in rows] == [("Runbook", "Sam"), ("Restore test", "Lee")]
+    assert rows[0][2] == datetime(2026, 12, 16, 5, 59, 59, tzinfo=UTC)  # end of the day, Chicago
+    assert rows[1][2] == now + timedelta(days=7)
+    with pytest.raises(WhenError, match="follow-up 2: give what"):
+        follow_up_rows([("a", "b", "+1d"), ("c", "", "+1d")], "UTC", now)
+    with pytest.raises(WhenError, match="follow-up 1: due"):
+        follow_up_rows([("a", "b", "soon")], "UTC", now)
