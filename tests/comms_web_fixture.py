@@ -21,8 +21,11 @@ from muni_watchdog.store.database import Store
 from tests.web_fixture import PASSWORDS, users_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-# Internal names the residents' page must never show.
-INTERNAL = ["portalhost-zq", "printhost-zq", "Ann Owner", "oncall@msp.example", "comms-zq"]
+# Internal names the residents' page must never show: hosts, the address, channels, owners
+# and their contacts, and the service that is not public.
+INTERNAL = ["portalhost-zq", "printhost-zq", "127.0.0.1", "Ann Owner", "ann@ashby.example",
+            "Bo Backup", "bo@msp.example", "oncall@msp.example", "comms@ashby.example",
+            "comms-zq", "Front-desk printing", "Pat Clerk"]
 
 
 def config_text(web_port: int, smtp_port: int, portal_port: int, closed: int,

@@ -2,17 +2,20 @@
 as a process: public updates (roles, CSRF, another origin, escaping, the audit log under the
 user's name, the SMTP capture through the ``kind: update`` route, the exported status page),
 the post-incident review and report, the drill lifecycle through the forms as ``drill list
---json`` reports it, follow-ups marked done, the status page preview and the maintenance
-announcement."""
+--json`` reports it, follow-ups marked done and added to an ended drill, the residents'
+status page served without login at /status and /status.json (the export's very files, no
+internal name, no drill, GET only) and the maintenance announcement."""
 
 from __future__ import annotations
 
+import difflib
 import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
+from tests.comms_fixture import leaked
 from tests.comms_web_fixture import INTERNAL, CommsTown, wait_until
 
 pytestmark = pytest.mark.integration
@@ -91,21 +94,17 @@ def test_update_is_escaped_audited_mailed_and_on_the_status_page(town):
     assert "Online utility payments" in str(mail["Subject"]) and "Restoring the portal" in text
     assert "portalhost-zq" not in text and "portalhost-zq" not in str(mail["Subject"])
     assert town.mails("oncall@", "Update 1") == []          # not the technical route
-    # the exported status page (the daemon's job) and the console's preview carry it
+    # the exported status page (the daemon's job) and the console's public page carry it,
+    # as text: the <script> is inert
     index = town.public / "index.html"
     exported = wait_until(lambda: index.exists() and "Restoring the portal" in
                           index.read_text() and index.read_text(), 30, "the export")
-    assert "<script>window.pwned" not in exported
-    preview = otto.get(town.url + "/status-page/preview", timeout=10)
-    assert "Restoring the portal" in preview.text and "<script>window.pwned" not in preview.text
-    assert preview.headers["Content-Security-Policy"].startswith("sandbox")
-    assert preview.headers["X-Frame-Options"] == "SAMEORIGIN"
-    for name in INTERNAL:
-        assert name not in preview.text and name not in exported, name
-    frame = otto.get(town.url + "/status-page", timeout=10)
-    assert frame.status_code == 200 and 'src="/status-page/preview"' in frame.text
-    assert frame.headers["X-Frame-Options"] == "DENY"      # the console itself is not framed
-    assert 'href="/status-page"' in frame.text              # in the nav
+    public = requests.get(town.url + "/status", timeout=10).text      # no login
+    for page in (exported, public):
+        assert "Restoring the portal" in page and "&lt;script&gt;window.pwned=1" in page
+        assert "<script" not in page.lower() and "<img" not in page.lower()
+        assert leaked(page, INTERNAL) == []
+    assert 'href="/status"' in otto.get(town.url + "/", timeout=10).text   # in the nav
 
 
 def test_maintenance_announcement_reaches_the_status_page(town):
@@ -120,9 +119,9 @@ def test_maintenance_announcement_reaches_the_status_page(town):
                                                    "upgrade."]
     assert "Online payments pause Sunday" in otto.get(town.url + "/maintenance",
                                                       timeout=10).text
-    preview = otto.get(town.url + "/status-page/preview", timeout=10).text
-    assert "Online payments pause Sunday for an upgrade." in preview
-    assert "vendor upgrade zq-internal" not in preview       # the reason stays internal
+    public = requests.get(town.url + "/status", timeout=10).text
+    assert "Online payments pause Sunday for an upgrade." in public
+    assert "vendor upgrade zq-internal" not in public       # the reason stays internal
 
 
 def test_drill_lifecycle_through_the_forms(town):
@@ -191,6 +190,32 @@ def test_drill_lifecycle_through_the_forms(town):
     evil = town.post(otto, f"/follow-ups/{other['id']}/done",
                      {"next": "//evil.example/"}, page="/drills")
     assert evil.headers["Location"] == "/drills"
+    # a change added afterwards, on the ended drill's page: drill follow-up add's function
+    add = f"{drill_path}/follow-ups"
+    assert 'id="add-follow-up"' in page and 'id="add-follow-up"' not in \
+        vera.get(town.url + drill_path, timeout=10).text
+    assert town.post(vera, add, {"text": "x", "owner": "y", "due": "+1d"},
+                     page=drill_path).status_code == 403
+    bad = town.post(otto, add, {"text": "Call tree test", "owner": "Lee Park", "due": "soon"},
+                    page=drill_path)
+    assert bad.status_code == 400 and 'value="Call tree test"' in bad.text
+    no_owner = town.post(otto, add, {"text": "Call tree test", "owner": " ", "due": "+7d"},
+                         page=drill_path)
+    assert no_owner.status_code == 400 and "needs its text and an owner" in no_owner.text
+    assert len(town.read(lambda s: s.follow_ups("drill", number))) == 2
+    added = town.post(otto, add, {"text": "Call tree <b>test</b>", "owner": "Lee Park",
+                                  "due": "2030-12-15"}, page=drill_path)
+    assert added.status_code == 303
+    rows = town.read(lambda s: s.follow_ups("drill", number))
+    assert (rows[-1]["text"], rows[-1]["owner"], rows[-1]["created_by"]) == \
+        ("Call tree <b>test</b>", "Lee Park", "otto")
+    assert rows[-1]["due"].startswith("2030-12-16T05:59:59")  # end of the day, Chicago
+    assert any(a["action"] == "follow-up add" and a["actor"] == "otto"
+               for a in town.read(lambda s: s.audit_for(f"drill {number}")))
+    assert "Call tree &lt;b&gt;test&lt;/b&gt;" in otto.get(town.url + drill_path,
+                                                           timeout=10).text
+    cli = town.cli("drill", "follow-up", "list")
+    assert "Call tree <b>test</b>" in cli.stdout
 
 
 def test_review_form_and_the_post_incident_report(town):
@@ -251,3 +276,93 @@ def test_follow_up_rows_as_a_form_sends_them():
         follow_up_rows([("a", "b", "+1d"), ("c", "", "+1d")], "UTC", now)
     with pytest.raises(WhenError, match="follow-up 1: due"):
         follow_up_rows([("a", "b", "soon")], "UTC", now)
+
+
+# -- the residents' status page, served without login -------------------------------------
+
+def _masked(text: str) -> str:
+    """The page without what moves from one second to the next: clock times, durations and
+    availability (the 'updated at' line, today's outage so far, the share of time up)."""
+    import re
+    text = re.sub(r"\b\d+(\.\d+)?\s*%", "P", _without_times(text))
+    return re.sub(r"\b\d+(\.\d+)?\s*(s|min|h|d|seconds?|minutes?|hours?|days?)\b", "D",
+                  text)
+
+
+def _json_masked(data: dict) -> dict:
+    data = dict(data, generated_at="T")
+    for service in data["services"]:
+        service["summary"] = _masked(service["summary"])
+        for day in service["days"]:
+            day["outage_seconds"] = day["unwatched_seconds"] = 0
+    return data
+
+
+def test_public_status_page_needs_no_login_and_is_the_export(town):
+    anonymous = requests.Session()
+    page = anonymous.get(town.url + "/status", timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "Online utility payments" in page.text and "/login" not in page.text
+    assert "Set-Cookie" not in page.headers and not anonymous.cookies   # no session, no nav
+    assert page.headers["Cache-Control"] == "public, max-age=30"
+    assert page.headers["X-Frame-Options"] == "DENY"
+    csp = page.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert "script-src" not in csp                     # default-src 'none': no script at all
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    as_json = anonymous.get(town.url + "/status.json", timeout=10)
+    assert as_json.headers["Content-Type"].startswith("application/json")
+    assert as_json.headers["Cache-Control"] == "public, max-age=30"
+    assert leaked(page.text, INTERNAL) == [] and leaked(as_json.text, INTERNAL) == []
+    # the same files the export writes, for the same moment (times masked)
+    index, exported_json = town.public / "index.html", town.public / "status.json"
+
+    last: list[str] = []
+
+    def same() -> bool:
+        served = _masked(anonymous.get(town.url + "/status", timeout=10).text)
+        data = _json_masked(anonymous.get(town.url + "/status.json", timeout=10).json())
+        written = _masked(index.read_text()) if index.exists() else ""
+        last[:] = list(difflib.unified_diff(written.splitlines(), served.splitlines(),
+                                            "exported", "served", lineterm="", n=0))[:40]
+        return served == written and data == _json_masked(json.loads(
+            exported_json.read_text()))
+    try:
+        wait_until(same, 30, "the served page to be the exported one")
+    except AssertionError:
+        raise AssertionError("\n".join(last) or "the JSON differs") from None
+    # a logged-in reader gets the residents' page too: nothing of the console in it
+    seen = town.login("otto").get(town.url + "/status", timeout=10).text
+    assert "otto" not in seen and 'name="csrf"' not in seen and "/logout" not in seen
+
+
+def test_public_status_page_refuses_posts(town):
+    for path in ("/status", "/status.json"):
+        same_site = requests.post(town.url + path, data={"x": "1"},
+                                  headers={"Origin": town.url}, timeout=10)
+        assert same_site.status_code == 405 and "GET" in same_site.headers["Allow"], path
+        assert same_site.headers["X-Frame-Options"] == "DENY"
+        assert same_site.headers["Cache-Control"] == "no-store"
+        other = requests.post(town.url + path, data={"x": "1"},
+                              headers={"Origin": "http://evil.example"}, timeout=10)
+        assert other.status_code == 403, path
+        for method in ("PUT", "DELETE"):
+            assert requests.request(method, town.url + path, headers={"Origin": town.url},
+                                    timeout=10).status_code == 405
+
+
+def test_a_drill_never_reaches_the_public_page(town):
+    scenario = "zq-drill-scenario portal outage"
+    started = town.cli("drill", "start", "payments", "--scenario", scenario, "--by", "otto")
+    assert started.returncode == 0, started.stderr
+    drill = next(d for d in town.read(lambda s: s.drills()) if d["scenario"] == scenario)
+    otto = town.login("otto")
+    assert scenario in otto.get(town.url + "/drills", timeout=10).text     # it is there
+    step = town.post(otto, f"/drills/{drill['id']}/step",
+                     {"text": "zq-step portal back", "recovered": "on"},
+                     page=f"/drills/{drill['id']}")
+    assert step.status_code == 303
+    for path in ("/status", "/status.json"):
+        text = requests.get(town.url + path, timeout=10).text
+        assert scenario not in text and "zq-step" not in text, path
+        assert "drill" not in text.lower(), path

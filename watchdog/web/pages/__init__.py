@@ -14,7 +14,8 @@ from muni_watchdog.web.pages import (
     now,
     reports,
     services,
+    status,
 )
 
-PAGE_MODULES = (login, now, incidents, services, holds, drills, comms, reports, audit, ack_links,
-                metrics)
+PAGE_MODULES = (login, now, incidents, services, holds, drills, comms, reports, status, audit,
+                ack_links, metrics)

@@ -1,8 +1,8 @@
 """Incident communication in the console, through the command line's own functions: post a
 public update (:func:`muni_watchdog.alerting.communication.post_update`, as ``incident
 update``), write the post-incident review (``write_review``, as ``incident review``), read the
-post-incident report (the HTML ``incident report --out`` writes) and preview the residents'
-status page (the HTML ``status-page export`` writes). Updates and reviews need the oncall
+post-incident report (the HTML ``incident report --out`` writes). (The residents' status
+page, which the updates feed, is served publicly by :mod:`.status`.) Updates and reviews need the oncall
 role; each is in the audit log under the logged-in user's name."""
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from muni_watchdog.alerting.communication import UpdateError, post_update, write
 from muni_watchdog.core.when import WhenError
 from muni_watchdog.reports.comms_render import render_post_incident_html
 from muni_watchdog.reports.postincident import load_post_incident
-from muni_watchdog.reports.status_export import status_page_html
 from muni_watchdog.web.comms_view import follow_up_form_rows
 from muni_watchdog.web.console import redirect
 from muni_watchdog.web.pages.incidents import incident_page
@@ -22,16 +21,12 @@ from muni_watchdog.web.pages.reports import REPORT_CSP
 from muni_watchdog.web.registry import Registry
 
 UPDATE_FIELDS = ("text", "residents_can", "next_update", "status")
-# The preview is shown inside the console's own page: framed by the console only.
-PREVIEW_CSP = REPORT_CSP + "; frame-ancestors 'self'"
 
 
 def register(site: Registry) -> None:
     site.action("/incidents/{id:\\d+}/update", post_incident_update, role="oncall")
     site.action("/incidents/{id:\\d+}/review", post_review, role="oncall")
     site.page("/incidents/{id:\\d+}/report", report_page)
-    site.page("/status-page", status_page, nav="Status page")
-    site.page("/status-page/preview", status_preview)
 
 
 async def post_incident_update(request, console) -> web.StreamResponse:
@@ -90,16 +85,3 @@ async def report_page(request, console) -> web.StreamResponse:
     return web.Response(text=render_post_incident_html(report), content_type="text/html",
                         charset="utf-8", headers={"Content-Security-Policy": REPORT_CSP})
 
-
-async def status_page(request, console) -> web.StreamResponse:
-    status = console.config.reports.status_page
-    return console.render(request, "status_preview.html", title="Status page preview",
-                          export_dir=status.export_dir if status else None)
-
-
-async def status_preview(request, console) -> web.StreamResponse:
-    """The residents' page exactly as ``status-page export`` writes index.html."""
-    html = status_page_html(console.store, console.config, console.clock())
-    return web.Response(text=html, content_type="text/html", charset="utf-8",
-                        headers={"Content-Security-Policy": PREVIEW_CSP,
-                                 "X-Frame-Options": "SAMEORIGIN"})

@@ -2,17 +2,19 @@
 (:mod:`muni_watchdog.alerting.drills`, :mod:`muni_watchdog.reports.drill_list`): the list
 (done and running, and when each priority 1-2 service is due), start one, record a step or
 the service back, end it with its short form (what went well, changes with owner and due),
-its report (the HTML ``drill report --out`` writes), and the follow-ups of drills and reviews
-with "mark done". Changes need the oncall role and are audited under the user's name."""
+add a change to an ended drill (as ``drill follow-up add``), its report (the HTML ``drill
+report --out`` writes), and the follow-ups of drills and reviews with "mark done". Changes
+need the oncall role and are audited under the user's name."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from muni_watchdog.alerting.comms_times import follow_up_rows
+from muni_watchdog.alerting.comms_times import follow_up_rows, parse_due
 from muni_watchdog.alerting.drills import (
     Change,
     DrillError,
+    add_follow_up,
     end_drill,
     finish_follow_up,
     mark_step,
@@ -35,6 +37,7 @@ def register(site: Registry) -> None:
     site.page("/drills/{id:\\d+}", drill_page)
     site.action("/drills/{id:\\d+}/step", post_step, role="oncall")
     site.action("/drills/{id:\\d+}/end", post_end, role="oncall")
+    site.action("/drills/{id:\\d+}/follow-ups", post_follow_up_add, role="oncall")
     site.page("/drills/{id:\\d+}/report", drill_report_page)
     site.action("/follow-ups/{id:\\d+}/done", post_follow_up_done, role="oncall")
 
@@ -73,7 +76,8 @@ async def post_start(request, console) -> web.StreamResponse:
 
 
 async def drill_page(request, console, status: int = 200, step_error: str = "",
-                     end_error: str = "", end_form: dict | None = None
+                     end_error: str = "", end_form: dict | None = None,
+                     add_error: str = "", add_form: dict | None = None
                      ) -> web.StreamResponse:
     number = int(request.match_info["id"])
     measured = load_drill(console.store, console.config, number, console.clock())
@@ -84,6 +88,7 @@ async def drill_page(request, console, status: int = 200, step_error: str = "",
                           m=measured, drill=drill, measures=measures_words(measured),
                           step_error=step_error, end_error=end_error,
                           end_form=end_form or {}, follow_up_rows=FOLLOW_UP_ROWS,
+                          add_error=add_error, add_form=add_form or {},
                           follow_ups=measured.changes, show_source=False,
                           changes_asked=CHANGES_ASKED)
 
@@ -117,6 +122,30 @@ async def post_end(request, console) -> web.StreamResponse:
         return await drill_page(request, console, 400, end_error=str(exc),
                                 end_form={"went_well": went_well, "rows": rows})
     return redirect(f"/drills/{number}")
+
+
+async def post_follow_up_add(request, console) -> web.StreamResponse:
+    """A change an ended drill led to, added afterwards: ``drill follow-up add``'s function
+    and due-date rule (a running drill takes its changes in the end form)."""
+    form = await request.post()
+    number = int(request.match_info["id"])
+    drill = console.store.drill(number)
+    if drill is None:
+        return console.message(request, 404, "No such drill", f"There is no drill {number}.")
+    values = {k: str(form.get(k, "")).strip() for k in ("text", "owner", "due")}
+    now = console.clock()
+    try:
+        if not drill["ended_at"]:
+            raise DrillError("the drill is still running: give its changes when you end it")
+        if not values["due"]:
+            raise DrillError("a follow-up needs its due date")
+        due = parse_due(values["due"], console.config.site.timezone, now)
+        add_follow_up(console.store, "drill", number,
+                      Change(values["text"], values["owner"], due), _user(request, console),
+                      now)
+    except (WhenError, DrillError) as exc:
+        return await drill_page(request, console, 400, add_error=str(exc), add_form=values)
+    return redirect(f"/drills/{number}#drill-changes")
 
 
 async def drill_report_page(request, console) -> web.StreamResponse:
