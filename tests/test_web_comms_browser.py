@@ -1,8 +1,9 @@
 """Incident communication in a real browser: Debian's headless Chromium, driven by Playwright,
 against the daemon run as a process. The on-call posts a public update from a 400 px phone
 (the form opens, fills, posts; the update shows, escaped, and the page is no wider than the
-phone), a drill is started and shown as [DRILL], and the Drills and status-page preview pages
-are photographed at 400 and 1280 px into test-artifacts/."""
+phone), a drill is started and shown as [DRILL], the Drills pages are photographed at 400 and
+1280 px into test-artifacts/, and the residents' public page (/status, no login) is read and
+photographed at both widths: the update as text, no script run, no drill, no internal name."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.comms_web_fixture import ROOT, CommsTown, wait_until
+from tests.comms_fixture import leaked
+from tests.comms_web_fixture import INTERNAL, ROOT, CommsTown, wait_until
 from tests.web_fixture import PASSWORDS
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -88,12 +90,11 @@ def test_oncall_posts_an_update_from_a_phone(town, browser):
     assert page.inner_text("#next-update-due") != "-"
     shoot(page, "incident-updates-400")
     assert [u["by"] for u in town.read(lambda s: s.updates(incident["id"]))] == ["otto"]
-    # the preview shows it as residents will read it
-    page.goto(f"{town.url}/status-page")
-    frame = page.frame_locator("iframe.preview")
-    frame.locator("text=Restoring the portal from backup.").first.wait_for()
+    # the console's menu leads to the residents' page, which shows it as they will read it
+    page.click("nav a[href='/status']")
+    page.wait_for_url(f"{town.url}/status")
+    page.locator("text=Restoring the portal from backup.").first.wait_for()
     assert page.evaluate("window.pwned") is None
-    shoot(page, "status-preview-400")
     context.close()
 
 
@@ -117,7 +118,27 @@ def test_drill_started_in_the_browser_is_marked_and_photographed(town, browser):
         page.goto(f"{town.url}/incidents/{drill['incident_id']}")
         assert "[DRILL] This is a drill" in page.inner_text("#drill-notice")
         shoot(page, f"drill-incident-{width}")
-        for name, path in (("drills", "/drills"), ("status-preview", "/status-page")):
-            assert page.goto(town.url + path).status == 200, path
-            shoot(page, f"{name}-{width}")
+        assert page.goto(town.url + "/drills").status == 200
+        shoot(page, f"drills-{width}")
+        context.close()
+
+
+def test_the_public_status_page_without_login_at_400_and_1280(town, browser):
+    wait_until(lambda: town.read(lambda s: s.updates(town.incident_of("portalhost-zq")["id"])),
+               120, "the update of the first test")
+    drills = town.read(lambda s: s.drills())
+    for width, context in ((400, phone(browser)), (1280, desk(browser))):
+        page = context.new_page()                       # a resident: no cookie at all
+        answer = page.goto(town.url + "/status")
+        assert answer.status == 200 and page.url == town.url + "/status"
+        assert answer.headers["cache-control"] == "public, max-age=30"
+        text = page.inner_text("body")
+        assert "Online utility payments" in text and "Restoring the portal from backup." in text
+        assert XSS in text                              # the update's markup, as text
+        assert page.evaluate("window.pwned") is None
+        assert page.locator("script").count() == 0 and page.locator("form").count() == 0
+        assert leaked(page.content(), INTERNAL) == []
+        assert all(d["scenario"] not in text for d in drills) and "drill" not in text.lower()
+        shoot(page, f"public-status-{width}")
+        assert context.cookies() == []
         context.close()
