@@ -10,7 +10,7 @@
   through the link in the escalation email (the page, then its form, as a phone's browser);
 * the web console on loopback (its address and a demo login are printed at the start), with
   public updates on each incident's page, the Drills page (start, steps, end, follow-ups) and
-  the status page preview;
+  the residents' status page at /status (no login);
 * SNMP devices simulated by snmpsim: a colour printer whose black toner runs low (a warning
   after about two minutes), a UPS and a switch;
 * a file server (this machine over SSH, with its real patch state), and a restic repository of
@@ -341,8 +341,9 @@ Demo lab on 127.0.0.1
   SMTP capture    127.0.0.1:{smtp.port}  (alert emails are printed below)
   web console     http://127.0.0.1:{web_port}/  log in as {DEMO_USER} / {DEMO_PASSWORD}
                   (post public updates on an incident's page; start and end a drill under
-                  Drills; the status page as residents will read it under Status page)
-  status page     {state / "status-page" / "index.html"}  (what residents read; rewritten every 5s)
+                  Drills)
+  status page     http://127.0.0.1:{web_port}/status  (what residents read; no login) and
+                  {state / "status-page" / "index.html"}  (the export; rewritten every 5s)
 Configuration: {config}
 In another terminal:  .venv/bin/muni-watchdog status --state-dir {state}
 """, flush=True)
