@@ -310,6 +310,8 @@ def test_public_status_page_needs_no_login_and_is_the_export(town):
     assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
     assert "script-src" not in csp                     # default-src 'none': no script at all
     assert page.headers["X-Content-Type-Options"] == "nosniff"
+    head = requests.head(town.url + "/status", timeout=10)
+    assert head.status_code == 200 and head.headers["Cache-Control"] == "public, max-age=30"
     as_json = anonymous.get(town.url + "/status.json", timeout=10)
     assert as_json.headers["Content-Type"].startswith("application/json")
     assert as_json.headers["Cache-Control"] == "public, max-age=30"
@@ -346,7 +348,7 @@ def test_public_status_page_refuses_posts(town):
         other = requests.post(town.url + path, data={"x": "1"},
                               headers={"Origin": "http://evil.example"}, timeout=10)
         assert other.status_code == 403, path
-        for method in ("PUT", "DELETE"):
+        for method in ("PUT", "DELETE", "PATCH"):
             assert requests.request(method, town.url + path, headers={"Origin": town.url},
                                     timeout=10).status_code == 405
 

@@ -114,5 +114,8 @@ def build_app(console: Console, extensions: Iterable[ModuleType] = ()) -> web.Ap
     app[CONSOLE] = console
     for route in registry.routes:
         app.router.add_route(route.method, route.path, _wrap(route))
+        if route.method == "GET" and route.role is None:
+            # public pages answer HEAD as well (uptime monitors, proxies): the GET without body
+            app.router.add_route("HEAD", route.path, _wrap(route))
     app.router.add_static("/static", HERE / "static", append_version=True)
     return app
