@@ -8,7 +8,9 @@
   not, so the printer is alerted then; nobody answers within its one-minute response promise, so
   it escalates to the backup owner; then the demo acknowledges it as the technician would,
   through the link in the escalation email (the page, then its form, as a phone's browser);
-* the web console on loopback (its address and a demo login are printed at the start);
+* the web console on loopback (its address and a demo login are printed at the start), with
+  public updates on each incident's page, the Drills page (start, steps, end, follow-ups) and
+  the residents' status page at /status (no login);
 * SNMP devices simulated by snmpsim: a colour printer whose black toner runs low (a warning
   after about two minutes), a UPS and a switch;
 * a file server (this machine over SSH, with its real patch state), and a restic repository of
@@ -414,7 +416,10 @@ Demo lab on 127.0.0.1
   switch/printer  127.0.0.1:{devices["switch"].port} / {devices["printer"].port}  (switch down at 1m40s, see below)
   SMTP capture    127.0.0.1:{smtp.port}  (alert emails are printed below)
   web console     http://127.0.0.1:{web_port}/  log in as {DEMO_USER} / {DEMO_PASSWORD}
-  status page     {state / "status-page" / "index.html"}  (what residents read; rewritten every 5s)
+                  (post public updates on an incident's page; start and end a drill under
+                  Drills)
+  status page     http://127.0.0.1:{web_port}/status  (what residents read; no login) and
+                  {state / "status-page" / "index.html"}  (the export; rewritten every 5s)
 {security_lines}Configuration: {config}
 In another terminal:  .venv/bin/muni-watchdog status --state-dir {state}
 After a minute or two, the assessment (a print-ready document, CSV files, the diagram):

@@ -28,6 +28,13 @@ INTERNAL = [
     "patch night zq-ops", "jumpbox-zq",
 ]
 
+
+def leaked(text: str, names: Iterable[str] = INTERNAL) -> list[str]:
+    """The internal ``names`` found in ``text`` (case-insensitive): the no-leak assertion of
+    the exported files and of the console's public page is ``leaked(...) == []``."""
+    lower = text.lower()
+    return [name for name in names if name.lower() in lower]
+
 CONFIG = """
 site: {{name: Town of Example, timezone: America/Chicago}}
 services:

@@ -9,11 +9,11 @@ from datetime import timedelta
 
 import pytest
 
+from muni_watchdog.alerting.comms_times import pair_follow_ups, parse_due, parse_next
 from muni_watchdog.alerting.communication import UpdateError, post_update, write_review
 from muni_watchdog.alerting.drills import Change, DrillError, end_drill, mark_step, start_drill
 from muni_watchdog.alerting.processor import AlertProcessor
 from muni_watchdog.cli.common import WhenError
-from muni_watchdog.cli.comms import pair_follow_ups, parse_due, parse_next
 from muni_watchdog.cli.main import main
 from muni_watchdog.core.model import State
 from muni_watchdog.reports.postincident import load_post_incident

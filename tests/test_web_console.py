@@ -209,6 +209,10 @@ def test_unknown_pages_and_incidents_are_404_pages(console):
         assert answer.status_code == 404 and "<h1>" in answer.text, path
     token = csrf_of(otto.get(console.url + "/", timeout=10).text)
     assert post(otto, console, "/incidents/99/ack", {"csrf": token}).status_code == 404
+    # no reports.status_page: no public status page, and the menu does not offer one
+    for path in ("/status", "/status.json"):
+        assert requests.get(console.url + path, timeout=10).status_code == 404, path
+    assert 'href="/status"' not in otto.get(console.url + "/", timeout=10).text
 
 
 def test_ack_from_the_console_is_audited_with_the_user_and_escaped_everywhere(console):

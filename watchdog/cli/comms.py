@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from muni_watchdog.alerting.comms_times import pair_follow_ups, parse_next
 from muni_watchdog.cli.common import (
     WhenError,
     add_config_option,
@@ -24,7 +24,6 @@ from muni_watchdog.cli.common import (
     fail,
     open_config_and_store,
     open_store_for_write,
-    parse_when,
 )
 
 
@@ -116,43 +115,6 @@ def add_follow_up_done(fsub: argparse._SubParsersAction) -> None:
 def who(args: argparse.Namespace) -> str:
     """--by, else the person behind sudo, else the login name."""
     return args.by or os.environ.get("SUDO_USER") or getpass.getuser()
-
-
-def parse_next(text: str, tz: str, now: datetime) -> datetime:
-    """'30m', '+1h', '14:00' (the next such time of day, site time), or parse_when's forms."""
-    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text.strip())
-    if match:
-        local = now.astimezone(ZoneInfo(tz))
-        moment = local.replace(hour=int(match[1]), minute=int(match[2]), second=0,
-                               microsecond=0)
-        return moment if moment > local else moment + timedelta(days=1)
-    return parse_when(text, tz, now)
-
-
-def parse_due(text: str, tz: str, now: datetime) -> datetime:
-    """A due date: a bare 'YYYY-MM-DD' means the end of that day (site time)."""
-    moment = parse_when(text, tz, now)
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
-        moment += timedelta(days=1, seconds=-1)
-    return moment
-
-
-def pair_follow_ups(texts: list[str], owners: list[str], dues: list[str], tz: str,
-                    now: datetime) -> list[tuple[str, str, datetime]]:
-    """Match each follow-up with its owner and due date (one of either applies to all)."""
-    if not texts:
-        if owners or dues:
-            raise WhenError("--owner and --due belong to a --follow-up (or --change)")
-        return []
-    def spread(values: list[str], name: str) -> list[str]:
-        if len(values) == 1:
-            return values * len(texts)
-        if len(values) != len(texts):
-            raise WhenError(f"give one {name} for all, or one per item ({len(texts)} given, "
-                            f"{len(values)} {name})")
-        return values
-    owners, dues = spread(owners, "--owner"), spread(dues, "--due")
-    return [(t, o, parse_due(d, tz, now)) for t, o, d in zip(texts, owners, dues, strict=True)]
 
 
 def cmd_update(args) -> int:

@@ -8,6 +8,7 @@ import argparse
 import json
 from datetime import UTC, datetime
 
+from muni_watchdog.alerting.comms_times import pair_follow_ups, parse_due
 from muni_watchdog.cli.common import (
     WhenError,
     add_config_option,
@@ -18,7 +19,7 @@ from muni_watchdog.cli.common import (
     open_store_for_write,
     row_time,
 )
-from muni_watchdog.cli.comms import add_follow_up_done, pair_follow_ups, parse_due, who
+from muni_watchdog.cli.comms import add_follow_up_done, who
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -169,41 +170,23 @@ def cmd_end(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from muni_watchdog.reports.drill_report import drill_dues, load_drill, summary_words
+    from muni_watchdog.reports.drill_list import drill_list_dict, load_drill_list
+    from muni_watchdog.reports.drill_report import summary_words
     config, store = open_config_and_store(args)
     if store is None:
         return 2 if config is None else 3
     now = datetime.now(UTC)
     tz = config.site.timezone
-    drills = store.drills()
-    measured = [load_drill(store, config, d["id"], now) for d in drills]
-    dues = drill_dues(config, drills)
+    listing = load_drill_list(store, config, now)
     if args.json:
-        print(json.dumps({
-            "drills": [{"id": m.id, "service": m.service_id, "scenario": m.scenario,
-                        "started_at": m.started_at.isoformat(),
-                        "ended_at": m.ended_at.isoformat() if m.ended_at else None,
-                        "acknowledge_seconds": m.report.acknowledge_seconds,
-                        "acknowledged_by": m.report.acknowledged_by,
-                        "first_update_seconds": m.first_update_seconds,
-                        "recover_seconds": m.recover_seconds,
-                        "within_90_minutes": m.within_90_minutes,
-                        "missed_updates": m.report.missed_updates,
-                        "backup_owner_called": m.backup_owner_called,
-                        "backup_owner_reached": m.backup_owner_reached,
-                        "changes": len(m.changes)} for m in measured if m],
-            "due": [{"service": d.service_id, "every_seconds": d.every,
-                     "last": d.last.isoformat() if d.last else None,
-                     "due": d.due.isoformat() if d.due else None,
-                     "overdue": d.overdue(now)} for d in dues]}, indent=2))
+        print(json.dumps(drill_list_dict(listing, now), indent=2))
         return 0
-    for m in measured:
-        if m is not None:
-            state = "running" if m.ended_at is None else "ended"
-            print(f"#{m.id} {m.service} ({state}): {summary_words(m, tz)}")
-    if not drills:
+    for m in listing.drills:
+        state = "running" if m.ended_at is None else "ended"
+        print(f"#{m.id} {m.service} ({state}): {summary_words(m, tz)}")
+    if not listing.drills:
         print("No drills yet.")
-    for d in dues:
+    for d in listing.dues:
         print(f"{d.service}: {d.words(tz, now)}")
     return 0
 

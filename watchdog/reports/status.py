@@ -44,7 +44,8 @@ def status_report(store: Any, owners: dict[str, str], now: datetime) -> dict[str
             "priority": row["priority"], "state": State(row["state"]).label,
             "opened_at": row["opened_at"], "owner": owners.get(services[0]) if services
             else None, "acked_by": row["acked_by"], "acked_at": row["acked_at"],
-            "suppressed": row["suppressed_reason"], "summary": row["summary"]})
+            "suppressed": row["suppressed_reason"], "summary": row["summary"],
+            "drill": is_drill(row["target"])})
     alert_errors = [{"key": key, **record} for key, record in store.alert_errors().items()]
     return {"generated_at": now.isoformat(), "checks": checks, "problems": problems,
             "incidents": incidents, "alert_errors": alert_errors,

@@ -4,8 +4,8 @@ pure page (:mod:`.status_page`, :mod:`.status_render`).
 ``export_status_page`` writes ``index.html`` and ``status.json`` into a folder, each through a
 temporary file in the same folder renamed over the old one, so a web server publishing the
 folder never serves half a page. The daemon calls it on ``reports.status_page.every``; the
-command line with ``muni-watchdog status-page export DIR``; the console will call
-``status_page_html`` to serve the page live.
+command line with ``muni-watchdog status-page export DIR``; the console serves the same two
+files live at ``/status`` and ``/status.json`` through :func:`status_page_files`.
 """
 
 from __future__ import annotations
@@ -30,9 +30,11 @@ def load_status_page(store: Any, config: Any, now: datetime) -> StatusPage:
     return build_status_page(history, config, now)
 
 
-def status_page_html(store: Any, config: Any, now: datetime) -> str:
-    """The page as one HTML document (what the console serves without login)."""
-    return render_status_html(load_status_page(store, config, now))
+def status_page_files(store: Any, config: Any, now: datetime) -> dict[str, str]:
+    """The exported files by name (index.html, status.json), as their text: what the export
+    writes and what the console serves without login."""
+    page = load_status_page(store, config, now)
+    return dict(zip(FILES, (render_status_html(page), render_status_json(page)), strict=True))
 
 
 def write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
@@ -59,10 +61,8 @@ def export_status_page(store: Any, config: Any, folder: str | Path,
     if not folder.is_dir():
         folder.mkdir(parents=True)
         os.chmod(folder, 0o755)     # the unit's umask is 0077; a web server must read it
-    page = load_status_page(store, config, now)
     written = []
-    for name, text in zip(FILES, (render_status_html(page), render_status_json(page)),
-                          strict=True):
+    for name, text in status_page_files(store, config, now).items():
         write_atomically(folder / name, text)
         written.append(folder / name)
     return written

@@ -90,5 +90,11 @@ class Store(CheckStateStore, CoverageStore, OutboxStore, IncidentStore, Maintena
         row = next(self.db.query("SELECT max(version) AS v FROM schema_migrations"))
         return row["v"] or 0
 
+    def changes(self) -> tuple[int, int]:
+        """A marker that moves whenever the database changes: this connection's writes
+        (total_changes) and other processes' commits (data_version). For caches."""
+        row = next(self.db.query("PRAGMA data_version"))
+        return self.db.conn.total_changes, int(next(iter(row.values())))
+
     def close(self) -> None:
         self.db.close()

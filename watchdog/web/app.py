@@ -39,21 +39,26 @@ async def headers_middleware(request: web.Request, handler) -> web.StreamRespons
     try:
         response = await handler(request)
     except web.HTTPException as exc:
+        console = request.app[CONSOLE]
         if exc.status == 404 and not request.path.startswith("/static/"):
-            console = request.app[CONSOLE]
             response = console.message(request, 404, "Not found",
                                        f"There is no page at {request.path}.")
+        elif exc.status == 405:     # e.g. a POST to the public status page: with our headers
+            response = console.message(request, 405, "Not allowed", f"{request.path} is "
+                                       f"only read ({exc.headers.get('Allow', 'GET')}); "
+                                       "nothing was changed.")
+            response.headers["Allow"] = exc.headers.get("Allow", "GET")
         else:
             raise
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
+    response.headers.setdefault("X-Frame-Options", "DENY")
     # Acknowledge links carry their token in the path: never sent on to another site.
     # (same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on the
     # console's own forms, and they would be refused as cross-site.)
     response.headers["Referrer-Policy"] = "same-origin"
-    if not request.path.startswith("/static/"):
-        response.headers["Cache-Control"] = "no-store"
+    if not request.path.startswith("/static/"):     # the public status page: its own
+        response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 
@@ -109,5 +114,8 @@ def build_app(console: Console, extensions: Iterable[ModuleType] = ()) -> web.Ap
     app[CONSOLE] = console
     for route in registry.routes:
         app.router.add_route(route.method, route.path, _wrap(route))
+        if route.method == "GET" and route.role is None:
+            # public pages answer HEAD as well (uptime monitors, proxies): the GET without body
+            app.router.add_route("HEAD", route.path, _wrap(route))
     app.router.add_static("/static", HERE / "static", append_version=True)
     return app

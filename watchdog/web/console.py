@@ -41,6 +41,7 @@ class Console:
         self.clock = clock
         self.registry = registry
         self.limiter = LoginLimiter()
+        self.status_cache: Any = None      # the public status page's files (pages/status.py)
         self.load_templates()
 
     def load_templates(self) -> None:
@@ -95,7 +96,8 @@ class Console:
                **values: Any) -> web.Response:
         session = self.session(request)
         role = session.user.role if session else None
-        nav = [n for n in self.registry.nav if n.role is None or allows(role, n.role)]
+        nav = [n for n in self.registry.nav if (n.role is None or allows(role, n.role))
+               and (n.when is None or n.when(self.config))]
         values.setdefault("title", "Console")
         page = self.templates.get_template(template).render(
             site=self.config.site, user=session.user if session else None, nav=nav,

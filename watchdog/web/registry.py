@@ -1,9 +1,10 @@
 """How pages join the console: each page module has ``register(site)`` and calls, on the
 :class:`Registry` it is given,
 
-* ``site.page(path, handler, title=..., nav=..., role=...)`` for a GET page (``nav``: its
-  label in the menu, in registration order; ``role``: ``viewer``, ``oncall``, ``admin``, or
-  ``None`` for a public page such as a status page);
+* ``site.page(path, handler, title=..., nav=..., role=..., nav_when=...)`` for a GET page
+  (``nav``: its label in the menu, in registration order; ``nav_when``: a test of the
+  configuration for showing it there; ``role``: ``viewer``, ``oncall``, ``admin``, or
+  ``None`` for a public page such as the status page);
 * ``site.action(path, handler, role=...)`` for a POST: a logged-in user of that role, with
   the session's CSRF token checked before the handler runs (public forms: ``role=None``,
   ``csrf=False`` and their own token, as the acknowledge links and the login do);
@@ -47,6 +48,7 @@ class NavEntry:
     path: str
     label: str
     role: str | None
+    when: Callable[[Any], bool] | None = None    # shown only if when(config)
 
 
 @dataclass
@@ -56,10 +58,11 @@ class Registry:
     template_dirs: list[Path] = field(default_factory=list)
 
     def page(self, path: str, handler: Handler, *, nav: str | None = None,
-             role: str | None = "viewer") -> None:
+             role: str | None = "viewer",
+             nav_when: Callable[[Any], bool] | None = None) -> None:
         self.routes.append(Route("GET", path, handler, role))
         if nav:
-            self.nav.append(NavEntry(path, nav, role))
+            self.nav.append(NavEntry(path, nav, role, nav_when))
 
     def action(self, path: str, handler: Handler, *, role: str | None = "oncall",
                csrf: bool = True) -> None:

@@ -5,6 +5,8 @@ that adds pages elsewhere in the code base is appended here (see
 from muni_watchdog.web.pages import (
     ack_links,
     audit,
+    comms,
+    drills,
     holds,
     incidents,
     login,
@@ -12,6 +14,8 @@ from muni_watchdog.web.pages import (
     now,
     reports,
     services,
+    status,
 )
 
-PAGE_MODULES = (login, now, incidents, services, holds, reports, audit, ack_links, metrics)
+PAGE_MODULES = (login, now, incidents, services, holds, drills, comms, reports, status, audit,
+                ack_links, metrics)

@@ -18,7 +18,7 @@ from muni_watchdog.reports.status import exception_list, maintenance_list
 from muni_watchdog.web.console import redirect
 from muni_watchdog.web.registry import Registry
 
-WINDOW_FIELDS = ("kind", "start", "end", "every", "until", "owner", "reason")
+WINDOW_FIELDS = ("kind", "start", "end", "every", "until", "owner", "reason", "announcement")
 EXCEPTION_FIELDS = ("target", "check", "owner", "reason", "expires")
 
 
@@ -58,7 +58,8 @@ async def add_window(request, console) -> web.StreamResponse:
                         start=values["start"] or None, end=None if every else
                         values["end"] or None, every=values["every"] or None if every else
                         None, until=values["until"] or None if every else None,
-                        actor=console.session(request).user.name)
+                        actor=console.session(request).user.name,
+                        announcement=values["announcement"] or None)
     except HoldError as exc:
         return await holds_page(request, console, 400, window_error=str(exc),
                                 window_form=values)

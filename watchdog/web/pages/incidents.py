@@ -1,5 +1,6 @@
 """Incidents: the list (as ``muni-watchdog incidents --all``), one incident with its timeline
-and the acknowledge form (oncall and admin)."""
+and the acknowledge form (oncall and admin), its public updates and review (their forms are
+posted to :mod:`.comms`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from muni_watchdog.alerting.messages import acked
 from muni_watchdog.core.model import State
 from muni_watchdog.core.when import WhenError, parse_when
 from muni_watchdog.reports.status import incident_list
+from muni_watchdog.web.comms_view import FOLLOW_UP_ROWS, comms_view
 from muni_watchdog.web.console import redirect
 from muni_watchdog.web.registry import Registry
 from muni_watchdog.web.timeline import incident_timeline
@@ -54,7 +56,10 @@ def incident_view(console, incident: dict) -> dict:
 
 
 async def incident_page(request, console, error: str = "", form: dict | None = None,
-                        status: int = 200) -> web.StreamResponse:
+                        status: int = 200, update_error: str = "", review_error: str = "",
+                        review_form: dict | None = None) -> web.StreamResponse:
+    """The incident, its timeline, its updates and review; the forms (acknowledge, update,
+    review) come back with their error and what was typed."""
     try:
         incident = _incident_or_404(request, console)
     except LookupError:
@@ -63,7 +68,10 @@ async def incident_page(request, console, error: str = "", form: dict | None = N
     return console.render(request, "incident.html", status=status,
                           title=f"Incident {incident['id']}",
                           timeline=incident_timeline(console.store, incident), error=error,
-                          form=form or {}, **incident_view(console, incident))
+                          form=form or {}, update_error=update_error,
+                          review_error=review_error, review_form=review_form or {},
+                          follow_up_rows=FOLLOW_UP_ROWS, **incident_view(console, incident),
+                          **comms_view(console, incident))
 
 
 async def ack_incident(request, console) -> web.StreamResponse:

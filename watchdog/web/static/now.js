@@ -54,6 +54,13 @@
     cell(tr, "Priority", "P" + i.priority);
     cell(tr, "State").appendChild(badge(i.state));
     var what = cell(tr, "Target/check");
+    if (i.drill) {
+      var tag = badge("drill");
+      tag.className = "badge drill";
+      tag.textContent = "[DRILL]";
+      what.appendChild(tag);
+      what.appendChild(document.createTextNode(" "));
+    }
     what.appendChild(link("/incidents/" + i.id, i.target + "/" + i.check));
     var summary = document.createElement("div");
     summary.className = "summary";
