@@ -399,3 +399,42 @@ def test_metrics_listener_only_when_its_own_address_is_given(tmp_path):
             assert b"muni_watchdog_open_incidents" in answer.read()
     finally:
         asyncio.run(endpoint.close())
+
+
+def test_a_live_only_status_page_is_served_without_an_export(tmp_path):
+    """reports.status_page without export_dir: the console serves /status, and no job writes
+    files anywhere; without the console as well, validate says the page would go nowhere."""
+    import asyncio
+
+    from muni_watchdog.config.loading import ConfigError, parse_config
+    from muni_watchdog.daemon.status_page_job import JOB_ID, StatusPageExport
+
+    text = site_config(free_port(), extra="reports:\n  status_page: {contact: Call 555-0100}\n")
+    path = tmp_path / "town.yaml"
+    path.write_text(text)
+    state = tmp_path / "state"
+    Store.open(state).close()
+    server = ConsoleServer(path, state).start()
+    try:
+        page = requests.get(server.url + "/status", timeout=10)
+        assert page.status_code == 200 and "Staff email" in page.text
+        assert "Call 555-0100" in page.text
+    finally:
+        server.stop()
+
+    class Jobs:                                   # what install asks of the runtime
+        def __init__(self):
+            from apscheduler.schedulers.asyncio import AsyncIOScheduler
+            self.scheduler, self.removed = AsyncIOScheduler(), []
+
+        def remove_jobs(self, *ids):
+            self.removed.extend(ids)
+    jobs = Jobs()
+    asyncio.run(StatusPageExport().install(server.config, jobs))
+    assert jobs.removed == [JOB_ID] and jobs.scheduler.get_jobs() == []
+
+    nowhere = text[:text.index("  web:\n")] + text[text.index("services:\n"):]   # no site.web
+    with pytest.raises(ConfigError) as refused:
+        parse_config(nowhere, "town.yaml", check_secrets=False)
+    assert "reports.status_page: the status page would go nowhere: give export_dir" in \
+        str(refused.value)

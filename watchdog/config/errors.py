@@ -299,6 +299,12 @@ def cross_reference_issues(source: Source, check_types_by_kind: dict[str, set[st
               ).get("digest")
     if isinstance(digest, dict):
         refer(("reports", "digest", "channel"), digest.get("channel"), channel_names, "channel")
+    page = ((data.get("reports") or {}) if isinstance(data.get("reports"), dict) else {}
+            ).get("status_page")
+    site = data.get("site") if isinstance(data.get("site"), dict) else {}
+    if isinstance(page, dict) and not page.get("export_dir") and not site.get("web"):
+        issue(("reports", "status_page"), "the status page would go nowhere: give export_dir "
+              "(files for the town's web host), or turn on site.web to serve it at /status")
     return issues
 
 

@@ -419,9 +419,11 @@ class MetricsConfig(Strict):
 
 
 class StatusPageConfig(Strict):
-    export_dir: str = Field(..., min_length=1, description="Folder the daemon writes the "
-                            "residents' status page to (index.html and status.json, each "
-                            "replaced atomically), for the town's own web host to publish.")
+    export_dir: str | None = Field(None, min_length=1, description="Folder the daemon "
+                                   "writes the residents' status page to (index.html and "
+                                   "status.json, each replaced atomically), for the town's own "
+                                   "web host to publish. Without it the page is only served "
+                                   "live by the web console at /status (site.web).")
     every: Interval = Field(60, description="How often the exported page is written again.")
     title: str | None = Field(None, description="Heading of the page (default: 'SITE "
                               "service status').")

@@ -28,7 +28,7 @@ class StatusPageExport(SiteJob):
         self.config, self.runtime = config, runtime
         runtime.remove_jobs(JOB_ID)
         settings = config.reports.status_page
-        if settings is not None:
+        if settings is not None and settings.export_dir is not None:   # else: live only
             runtime.scheduler.add_job(self.export, IntervalTrigger(seconds=settings.every),
                                       id=JOB_ID, next_run_time=runtime.clock(),
                                       misfire_grace_time=int(settings.every))
@@ -36,7 +36,8 @@ class StatusPageExport(SiteJob):
     async def export(self) -> None:
         from muni_watchdog.reports.status_export import export_status_page
         config, runtime = self.config, self.runtime
-        if config is None or runtime is None or config.reports.status_page is None:
+        if config is None or runtime is None or config.reports.status_page is None or \
+                config.reports.status_page.export_dir is None:
             return
         folder, now, state_dir = config.reports.status_page.export_dir, runtime.clock(), \
             runtime.state_dir
