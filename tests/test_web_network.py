@@ -154,17 +154,23 @@ def test_the_drawing_is_made_once_while_what_it_shows_is_the_same(fresh, monkeyp
     assert len(calls) == 2
 
 
-def test_without_graphviz_the_page_says_why_and_keeps_the_lists(fresh, monkeypatch, tmp_path):
-    monkeypatch.setenv("PATH", str(tmp_path))            # no dot on the PATH
+@pytest.mark.parametrize("dot, reason", [
+    (None, "Graphviz is not installed (&#39;dot&#39; not found): install the graphviz package "
+           "(apt install graphviz)"),
+    ("not executable", "Graphviz could not be run: [Errno 13] Permission denied")])
+def test_without_graphviz_the_page_says_why_and_keeps_the_lists(fresh, monkeypatch, tmp_path,
+                                                                dot, reason):
+    if dot is not None:
+        (tmp_path / "dot").write_text("#!/bin/sh\n")     # there, but not executable (0644)
+    monkeypatch.setenv("PATH", str(tmp_path))            # no working dot on the PATH
     vera = fresh.login("vera")
     page = get(vera, fresh, "/network")
     assert page.status_code == 200
-    assert ("The diagram cannot be drawn: Graphviz is not installed (&#39;dot&#39; not found): "
-            "install the graphviz package (apt install graphviz)") in page.text
+    assert f"The diagram cannot be drawn: {reason}" in page.text
     assert '<img src="/network.svg"' not in page.text
     assert "Links (" in page.text and "muni-watchdog discover 10.0.0.13" in page.text
     image = get(vera, fresh, "/network.svg")
-    assert image.status_code == 503 and "Graphviz is not installed" in image.text
+    assert image.status_code == 503 and reason in image.text
 
 
 def test_an_empty_database_says_what_fills_it(tmp_path):

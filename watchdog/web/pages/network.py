@@ -59,6 +59,8 @@ def _draw(dot: str) -> tuple[str | None, str | None]:
         return render_svg(dot), None
     except TopologyError as exc:
         return None, str(exc)
+    except OSError as exc:          # e.g. dot not executable: said on the page, not a 500
+        return None, f"Graphviz could not be run: {exc}"
 
 
 async def drawing(console, dot: str) -> tuple[str | None, str | None]:
