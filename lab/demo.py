@@ -417,7 +417,7 @@ Demo lab on 127.0.0.1
   SMTP capture    127.0.0.1:{smtp.port}  (alert emails are printed below)
   web console     http://127.0.0.1:{web_port}/  log in as {DEMO_USER} / {DEMO_PASSWORD}
                   (post public updates on an incident's page; start and end a drill under
-                  Drills)
+                  Drills; the diagram and the assessment under Network)
   status page     http://127.0.0.1:{web_port}/status  (what residents read; no login) and
                   {state / "status-page" / "index.html"}  (the export; rewritten every 5s)
 {security_lines}Configuration: {config}

@@ -42,6 +42,7 @@ class Console:
         self.registry = registry
         self.limiter = LoginLimiter()
         self.status_cache: Any = None      # the public status page's files (pages/status.py)
+        self.network_cache: Any = None     # the network diagram being drawn (pages/network.py)
         self.load_templates()
 
     def load_templates(self) -> None:

@@ -11,11 +11,12 @@ from muni_watchdog.web.pages import (
     incidents,
     login,
     metrics,
+    network,
     now,
     reports,
     services,
     status,
 )
 
-PAGE_MODULES = (login, now, incidents, services, holds, drills, comms, reports, status, audit,
-                ack_links, metrics)
+PAGE_MODULES = (login, now, incidents, services, holds, drills, comms, reports, network, status,
+                audit, ack_links, metrics)
