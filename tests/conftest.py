@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from lab.servers import HttpLab, SmtpCapture, TcpListener, make_self_signed, tls_context
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored():
+    """A command run in-process (``main([...])``) points the root logger at the test's captured
+    stderr; put the handlers back afterwards, so a server thread that logs later (aiosmtpd's
+    "connection lost") never writes to a closed capture ("--- Logging error ---")."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture
