@@ -44,7 +44,7 @@ from muni_watchdog.backup_tests.restic_verdicts import (
     parse_restore,
 )
 from muni_watchdog.backup_tests.restore_timing import judge_timing, wants_probe
-from muni_watchdog.backup_tests.sampling import Rotation, include_pattern, select_sample
+from muni_watchdog.backup_tests.sampling import Rotation, include_patterns, select_sample
 from muni_watchdog.backup_tests.scratch import ScratchError, private_scratch_async, sweep_stale
 from muni_watchdog.backup_tests.verify import (
     check_canary,
@@ -199,9 +199,9 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
             args = ["restore", snap.id, "--target", str(target), "--verify"]
             if version.has_json_restore:
                 args.append("--json")
-            if not full:
-                for node in chosen:
-                    args += ["--include", include_pattern(node.path)]
+            patterns = None if full else include_patterns(chosen, backup.sample.critical_paths)
+            for pattern in patterns or ():
+                args += ["--include", pattern]
             if full or chosen:
                 run = await restic.run_ok(
                     args, accept=(0, 1), quiet_stderr=False,

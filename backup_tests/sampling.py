@@ -129,3 +129,20 @@ def _probe(files: Sequence[Node], chosen: dict[str, Node], cap: int,
 def include_pattern(path: str) -> str:
     """A path as a restic ``--include`` pattern: glob characters escaped (filepath.Match)."""
     return "".join("\\" + c if c in "*?[]\\" else c for c in path)
+
+
+def include_patterns(files: Sequence[Node], critical_paths: Sequence[str]) -> list[str] | None:
+    """The ``--include`` patterns that restore ``files`` (a selection): each critical folder as
+    one pattern, every other file by its own path. None: no filter (a critical path of "/").
+
+    restic matches every pattern against every node of the snapshot's trees, so one pattern
+    per file of a large critical folder (thousands) made the restore itself slower than the
+    bare ``restic restore --include FOLDER`` an admin would type (issue 16). A critical path
+    with no file in the snapshot adds no pattern."""
+    folders = sorted({p.rstrip("/") or "/" for p in critical_paths
+                      if any(_under(n.path, p) for n in files)})
+    if "/" in folders:
+        return None
+    patterns = [include_pattern(folder) for folder in folders]
+    return patterns + [include_pattern(n.path) for n in files
+                       if not any(_under(n.path, folder) for folder in folders)]

@@ -16,6 +16,12 @@ fresh repository, then:
                the sizes and canaries are verified and the scratch directory is removed)
        sample  muni-watchdog's weekly sample test
      and the overhead ratio drill / bare (target: at most 1.10).
+  3. sample overhead, median of --repeat: a sample test whose critical path is a --critical-mb
+     folder (documents and scans, as the tree) beside bare `restic restore --include` of the
+     same files (the critical folder as one pattern, the random files one each, as an admin
+     would type it) + `sha256sum` of them (target: at most 1.10).
+
+    .venv/bin/python -m bench.restore_test --gb 1 --critical-mb 350 --repeat 3
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import argparse
 import asyncio
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,6 +44,13 @@ from lab.restic_lab import ResticLab  # noqa: E402
 from muni_watchdog.backup_tests.drill import run_restore_test  # noqa: E402
 from muni_watchdog.backup_tests.params import BackupParams  # noqa: E402
 from muni_watchdog.backup_tests.report import BackupState  # noqa: E402
+from muni_watchdog.backup_tests.restic_output import parse_ls  # noqa: E402
+from muni_watchdog.backup_tests.restore_timing import wants_probe  # noqa: E402
+from muni_watchdog.backup_tests.sampling import (  # noqa: E402
+    Rotation,
+    include_pattern,
+    select_sample,
+)
 
 
 def make_tree(root: Path, total_bytes: int, seed: int = 1) -> tuple[int, int]:
@@ -59,10 +73,11 @@ def make_tree(root: Path, total_bytes: int, seed: int = 1) -> tuple[int, int]:
     return files, written
 
 
-def bare(lab: ResticLab, scratch: Path) -> float:
+def bare(lab: ResticLab, scratch: Path, includes: list[str] | None = None) -> float:
     target = Path(tempfile.mkdtemp(dir=scratch))
     started = time.monotonic()
-    lab.run("restore", "latest", "--target", str(target))
+    lab.run("restore", "latest", "--target", str(target),
+            *[x for pattern in includes or () for x in ("--include", pattern)])
     # The peer: find | xargs sha256sum, as an admin would run it (no shell string).
     find = subprocess.Popen(["find", str(target), "-type", "f", "-print0"],
                             stdout=subprocess.PIPE)
@@ -123,17 +138,73 @@ def estimate_vs_drill(backup: BackupParams, lab: ResticLab, samples: int) -> Bac
     return state
 
 
+def sample_includes(lab: ResticLab, backup: BackupParams, state: BackupState) -> list[str]:
+    """The patterns that restore what the next sample test will: the critical folders as
+    themselves, every other chosen file by its path (not timed: ``restic ls`` of the bench)."""
+    files = [n for n in parse_ls(lab.run("ls", "--json", "latest").stdout) if n.type == "file"]
+    selection = select_sample(files, backup.canaries, backup.sample,
+                              Rotation(state.sample_seed, state.sample_cursor,
+                                       state.sample_cycle), probe=wants_probe(state.timings))
+    critical = [p.rstrip("/") for p in backup.sample.critical_paths]
+    rest = [n.path for n in selection.files
+            if not any(n.path.startswith(c + "/") for c in critical)]
+    return [include_pattern(c) for c in critical] + [include_pattern(p) for p in rest]
+
+
+def sample_overhead(lab: ResticLab, backup: BackupParams, state: BackupState,
+                    repeat: int) -> BackupState:
+    """Sample tests with a critical folder beside bare restic restore + sha256sum of the same
+    files; medians of ``repeat`` alternating rounds."""
+    bare_s, ours_s, restore_s, sizes = [], [], [], []
+    for _ in range(repeat):
+        bare_s.append(bare(lab, backup_scratch(backup), sample_includes(lab, backup, state)))
+        report = ours(backup, lab, False, state)
+        state = report.state or state
+        ours_s.append(report.duration)
+        restore_s.append(report.restore_seconds or 0.0)
+        sizes.append(report.bytes)
+    b, o, r = statistics.median(bare_s), statistics.median(ours_s), statistics.median(restore_s)
+    print(f"\nsample test with a {backup.sample.critical_paths[0]} critical folder "
+          f"({statistics.median(sizes) / 1e6:.0f} MB restored; medians of {repeat})")
+    print(f"{'bare restic restore --include + sha256sum':<44} {b:8.2f} s   "
+          f"({', '.join(f'{x:.2f}' for x in bare_s)})")
+    print(f"{'muni-watchdog sample test (whole run)':<44} {o:8.2f} s   ratio {o / b:.2f}   "
+          f"({', '.join(f'{x:.2f}' for x in ours_s)})")
+    print(f"{'  of which the restore':<44} {r:8.2f} s   ratio {r / b:.2f}")
+    print(f"overhead of the sample test over the bare tools: {(o / b - 1) * 100:+.0f} % "
+          "(target: at most +10 %)")
+    return state
+
+
+def critical(backup: BackupParams, lab: ResticLab) -> BackupParams:
+    """The same backup with the critical folder as a critical path of its samples."""
+    sample = backup.sample.model_copy(update={"critical_paths": [str(lab.source / "critical")]})
+    return backup.model_copy(update={"sample": sample})
+
+
+def backup_scratch(backup: BackupParams) -> Path:
+    return Path(backup.scratch_dir)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gb", type=float, default=1.0, help="tree size in GB (default 1)")
     parser.add_argument("--repeat", type=int, default=2, help="best of N (default 2)")
     parser.add_argument("--samples", type=int, default=4,
                         help="sample tests before the drill in the estimate comparison")
+    parser.add_argument("--critical-mb", type=float, default=350,
+                        help="size of the critical folder of the sample comparison (default "
+                        "350; 0: no sample comparison)")
+    parser.add_argument("--only-sample", action="store_true",
+                        help="only the sample comparison (3.), not 1. and 2.")
     parser.add_argument("--dir", help="work directory (default: a temporary one)")
     args = parser.parse_args()
     base = Path(args.dir or tempfile.mkdtemp(prefix="restore-bench-"))
     lab = ResticLab(base)
     files, size = make_tree(lab.source, int(args.gb * 1e9))
+    if args.critical_mb:
+        more, extra = make_tree(lab.source / "critical", int(args.critical_mb * 1e6), seed=2)
+        files, size = files + more, size + extra
     lab.create()
     t = time.monotonic()
     lab.nightly_backup()
@@ -144,6 +215,11 @@ def main() -> None:
                           scratch_dir=str(base / "scratch"))
     # the state carries over from run to run, as the daemon stores it (rotation, the
     # remembered restic version, the restore timings)
+    if args.only_sample:
+        sample_overhead(lab, critical(backup, lab), BackupState.initial(), args.repeat)
+        if not args.dir:
+            shutil.rmtree(base, ignore_errors=True)
+        return
     state = estimate_vs_drill(backup, lab, args.samples)
     print()
     bare_s, drill_s, sample_s, restore_s = [], [], [], []
@@ -165,6 +241,8 @@ def main() -> None:
     print(f"{'muni-watchdog sample test (whole run)':<44} {s:8.2f} s")
     print(f"overhead of the full drill over the bare tools: {(d / b - 1) * 100:+.0f} % whole "
           f"run, {(r / b - 1) * 100:+.0f} % restore and verification (target: at most +10 %)")
+    if args.critical_mb:
+        sample_overhead(lab, critical(backup, lab), state, args.repeat)
     if not args.dir:
         shutil.rmtree(base, ignore_errors=True)
 

@@ -21,7 +21,12 @@ from muni_watchdog.backup_tests.report import (
 )
 from muni_watchdog.backup_tests.restic import read_env_file, restic_environment
 from muni_watchdog.backup_tests.restic_output import Node
-from muni_watchdog.backup_tests.sampling import Rotation, include_pattern, select_sample
+from muni_watchdog.backup_tests.sampling import (
+    Rotation,
+    include_pattern,
+    include_patterns,
+    select_sample,
+)
 from muni_watchdog.backup_tests.scratch import PREFIX, ScratchError, private_scratch, sweep_stale
 from muni_watchdog.backup_tests.verify import (
     check_canary,
@@ -92,6 +97,24 @@ def test_new_files_join_the_rotation():
 def test_include_pattern_escapes_glob_characters():
     assert include_pattern("/s/a*b?[c].txt") == "/s/a\\*b\\?\\[c\\].txt"
     assert include_pattern("/s/plain name.pdf") == "/s/plain name.pdf"
+
+
+def test_a_critical_folder_is_one_include_pattern_not_one_per_file():
+    # restic matches every pattern against every node: thousands of per-file patterns for a
+    # large critical folder made the sample's restore slower than the admin's one pattern
+    folder = [Node(f"/share/finance/[2024]/f{i}.pdf", "file", 10, None) for i in range(3000)]
+    files = folder + [Node("/share/a.txt", "file", 1, None), Node("/share/.canary", "file", 1,
+                                                                   None)]
+    params = SampleParams(files=1, critical_paths=["/share/finance/[2024]/", "/share/gone"])
+    selection = select_sample(files, ["/share/.canary"], params, Rotation("s"))
+    patterns = include_patterns(selection.files, params.critical_paths)
+    assert patterns[0] == "/share/finance/\\[2024\\]"   # the folder, escaped, no slash
+    assert len(patterns) == 1 + len(selection.files) - len(folder)   # the others, one each
+    assert "/share/.canary" in patterns and not any("/gone" in p for p in patterns)
+    # a critical path of "/" is the whole snapshot: no filter at all
+    assert include_patterns(selection.files, ["/"]) is None
+    # a file as a critical path stays a pattern of its own (it is its own "folder")
+    assert include_patterns(folder[:1], [folder[0].path]) == [include_pattern(folder[0].path)]
 
 
 # -- canaries -----------------------------------------------------------------------------------

@@ -223,6 +223,17 @@ def test_file_changed_after_backup_is_not_corruption(lab):
     assert report.files == 2  # the changed file and the canary
 
 
+def test_critical_folder_restored_whole_by_its_own_pattern(lab):
+    # the folder is one --include pattern (issue 16): restic must still restore every file
+    # under it, each verified; a file missing from the restore would count as damaged
+    folder = lab.source / "dept-1"
+    under = sorted(p for p in folder.rglob("*") if p.is_file())
+    report = run(params(lab, sample={"files": 0, "critical_paths": [str(folder) + "/"]}), lab)
+    assert report.verdict is State.OK, report.problems
+    assert report.files == len(under) + 1 == report.verified   # and the canary
+    assert report.mismatched == 0
+
+
 def test_excluded_file_is_missing_from_backup(lab):
     (lab.source / "dept-0" / "budget.xlsx").write_bytes(b"numbers")
     lab.run("backup", "--host", "townhall", "--exclude", "*.xlsx", str(lab.source))

@@ -12,6 +12,7 @@ IDENTIFIER at most 128 sub-identifiers of at most 32 bits each (RFC 2578 3.5 and
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 GET, GETNEXT, RESPONSE, GETBULK = 0xA0, 0xA1, 0xA2, 0xA5
@@ -60,7 +61,10 @@ def _int(value: int) -> bytes:
                                         signed=True))
 
 
+@functools.lru_cache(maxsize=4096)
 def encode_oid(oid: str) -> bytes:
+    # cached: a poll asks the same roots and continuation OIDs every interval (issue 16:
+    # 114,000 encodings in three minutes of 500 devices)
     arcs = [int(a) for a in oid.strip(".").split(".")]
     if len(arcs) < 2:
         arcs.append(0)
