@@ -1,7 +1,7 @@
 """Known vulnerabilities in installed packages: feeds (OSV, the Debian security tracker, CISA's
 KEV catalogue), their compact stored form, and the pure matching and judging.
 
-What the daemon wires (a later stage):
+How the daemon uses them (daemon/vuln_feeds.py and the check in check.py):
 
 * on a schedule, for each :data:`feeds.DEFAULT_SOURCES` entry: ``feeds.update_feed(source,
   <state>/vulns, now)`` — blocking I/O, in a thread;

@@ -128,6 +128,17 @@ def print_table(header: list[str], rows: list[list[str]]) -> None:
         print(f"{start}  {last if len(last) <= room else last[:room - 1] + '…'}")
 
 
+def print_or_write(out: str | None, html, text) -> int:
+    """A report as text on stdout, or (``--out FILE``) its HTML written to FILE. ``html`` and
+    ``text`` are the report's two renderings, called only for the one shown."""
+    if out:
+        Path(out).write_text(html(), encoding="utf-8")
+        print(f"wrote {out}")
+    else:
+        print(text(), end="")
+    return 0
+
+
 def fail(message: str, code: int = 2) -> int:
     """Print ``message`` to stderr; the exit code to return."""
     print(message, file=sys.stderr)

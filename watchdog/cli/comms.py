@@ -12,7 +12,6 @@ import argparse
 import getpass
 import os
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from muni_watchdog.alerting.comms_times import pair_follow_ups, parse_next
@@ -24,6 +23,7 @@ from muni_watchdog.cli.common import (
     fail,
     open_config_and_store,
     open_store_for_write,
+    print_or_write,
 )
 
 
@@ -196,12 +196,8 @@ def cmd_report(args) -> int:
     report = load_post_incident(store, config, args.incident, datetime.now(UTC))
     if report is None:
         return fail(f"no incident {args.incident}; see 'muni-watchdog incidents --all'")
-    if args.out:
-        Path(args.out).write_text(render_post_incident_html(report), encoding="utf-8")
-        print(f"wrote {args.out}")
-        return 0
-    print(render_post_incident_text(report), end="")
-    return 0
+    return print_or_write(args.out, lambda: render_post_incident_html(report),
+                          lambda: render_post_incident_text(report))
 
 
 def cmd_follow_up_done(args) -> int:

@@ -17,6 +17,7 @@ from muni_watchdog.cli.common import (
     fail,
     open_config_and_store,
     open_store_for_write,
+    print_or_write,
     row_time,
 )
 from muni_watchdog.cli.comms import add_follow_up_done, who
@@ -192,8 +193,6 @@ def cmd_list(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from pathlib import Path
-
     from muni_watchdog.reports.comms_render import render_drill_html
     from muni_watchdog.reports.drill_report import load_drill, render_drill_text
     config, store = open_config_and_store(args)
@@ -202,12 +201,8 @@ def cmd_report(args) -> int:
     measured = load_drill(store, config, args.drill, datetime.now(UTC))
     if measured is None:
         return fail(f"no drill {args.drill}; see 'muni-watchdog drill list'")
-    if args.out:
-        Path(args.out).write_text(render_drill_html(measured), encoding="utf-8")
-        print(f"wrote {args.out}")
-        return 0
-    print(render_drill_text(measured), end="")
-    return 0
+    return print_or_write(args.out, lambda: render_drill_html(measured),
+                          lambda: render_drill_text(measured))
 
 
 def cmd_follow_up_add(args) -> int:
