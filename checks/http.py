@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
-from cryptography import x509
 from pydantic import Field, field_validator
 
 from muni_watchdog.checks.base import CheckParams, CollectError, Evaluation, TargetInfo
@@ -227,6 +226,8 @@ def _peer_certificate(conn: http.client.HTTPSConnection) -> Certificate | None:
     der = conn.sock.getpeercert(binary_form=True) if conn.sock else None
     if not der:
         return None
+    from cryptography import x509  # ~8 MB: at the first certificate read (core/lazy.py)
+
     cert = x509.load_der_x509_certificate(der)
     return Certificate(cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(),
                        cert.not_valid_after_utc.astimezone(UTC))

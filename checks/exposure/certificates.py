@@ -11,10 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-
 MIN_RSA_BITS = 2048
 MIN_EC_BITS = 256
 WEAK_SIGNATURE_HASHES = frozenset({"sha1", "md5",
@@ -62,6 +58,12 @@ class CertificateFacts:
 
 def certificate_facts(der: bytes) -> CertificateFacts:
     """Read a DER certificate; raises :class:`CertificateError`."""
+    # cryptography's X.509 (~8 MB with its OpenSSL bindings) loads at the first certificate
+    # read, not with the configuration (core/lazy.py says why that matters).
+    from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+
     try:
         cert = x509.load_der_x509_certificate(der)
     except ValueError as exc:

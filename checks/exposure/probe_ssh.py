@@ -18,8 +18,6 @@ from __future__ import annotations
 import asyncio
 import socket
 
-import paramiko
-
 from muni_watchdog.checks.exposure.observations import SshObservation
 from muni_watchdog.checks.exposure.probes import connect
 from muni_watchdog.checks.exposure.ssh_algorithms import (
@@ -31,6 +29,9 @@ from muni_watchdog.checks.exposure.ssh_algorithms import (
     parse_version_line,
     protocol_version,
 )
+from muni_watchdog.core.lazy import lazy_module
+
+paramiko = lazy_module("paramiko")  # imported at the first probe (core/lazy.py)
 
 CLIENT_ID = b"SSH-2.0-muni_watchdog_exposure\r\n"
 

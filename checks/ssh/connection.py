@@ -1,7 +1,9 @@
 """The ``ssh`` connection settings and the per-target session: one pinned, reused connection.
 
 paramiko is blocking, so every SSH operation runs in the session's own small thread pool: a
-target whose host hangs ties up only its own threads, never those of other targets.
+target whose host hangs ties up only its own threads, never those of other targets. The
+pool's threads exit after 10 s without work (core/threads.py), so between polls a target holds
+only paramiko's transport thread.
 
 Host keys are checked *before* authentication. An unknown key stops the connection (the
 operator trusts it with ``muni-watchdog trust-host``); a changed key stops it too and is
@@ -18,19 +20,22 @@ import shlex
 import socket
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import paramiko
 from pydantic import Field, model_validator
 
 from muni_watchdog.checks.base import CollectError, TargetInfo
+from muni_watchdog.core.lazy import lazy_module
 from muni_watchdog.core.secrets import SecretError, read_secret
+from muni_watchdog.core.threads import IdleExitPool
 from muni_watchdog.core.types import Interval, SecretRef, Strict, Timeout
 
 log = logging.getLogger("muni-watchdog.ssh")
+# Imported at the first connection (core/lazy.py): a configuration without SSH targets never
+# pays its ~23 MB.
+paramiko = lazy_module("paramiko")
 # paramiko logs every connect and login at INFO: one line per check per target is noise.
 logging.getLogger("paramiko").setLevel(logging.WARNING)
 
@@ -236,8 +241,8 @@ class SshSession:
         self._transport: paramiko.Transport | None = None
         self._lock = threading.Lock()  # one connect at a time; channels then run in parallel
         self._last_failure: tuple[float, BaseException] | None = None
-        self._executor = ThreadPoolExecutor(THREADS_PER_TARGET,
-                                            thread_name_prefix=f"ssh-{self.target_id}")
+        # threads that found no work for 10 s exit: no idle pool per target between polls
+        self._executor = IdleExitPool(THREADS_PER_TARGET, f"ssh-{self.target_id}")
         self._last_used = time.monotonic()
         self._busy = 0
         self._idle_timer: asyncio.TimerHandle | None = None

@@ -14,8 +14,12 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from univers.debian import Version as DebianVersion
-from univers.rpm import RpmVersion, compare_rpm_versions
+from muni_watchdog.core.lazy import lazy_module
+
+# univers (and attrs, dateutil under it, ~3 MB) is imported at the first comparison: a daemon
+# without the vulnerabilities check never loads it (core/lazy.py).
+_debian = lazy_module("univers.debian")
+_rpm_module = lazy_module("univers.rpm")
 
 Scheme = Literal["dpkg", "rpm"]
 
@@ -25,20 +29,20 @@ class VersionError(ValueError):
 
 
 @lru_cache(maxsize=65536)
-def _dpkg(text: str) -> DebianVersion:
+def _dpkg(text: str):
     try:
-        return DebianVersion.from_string(text)
+        return _debian.Version.from_string(text)
     except (ValueError, TypeError):
         raise VersionError(f"{text[:80]!r} is not a Debian package version") from None
 
 
 @lru_cache(maxsize=65536)
-def _rpm(text: str) -> RpmVersion:
+def _rpm(text: str):
     word = text.strip()
     if not word or any(c.isspace() for c in word):
         raise VersionError(f"{text[:80]!r} is not an RPM version")
     try:
-        return RpmVersion.from_string(word)
+        return _rpm_module.RpmVersion.from_string(word)
     except (ValueError, TypeError):
         raise VersionError(f"{text[:80]!r} is not an RPM version") from None
 
@@ -50,7 +54,7 @@ def compare(scheme: Scheme, left: str, right: str) -> int:
         a, b = _dpkg(left), _dpkg(right)
         return (a > b) - (a < b)
     if scheme == "rpm":
-        result = compare_rpm_versions(_rpm(left), _rpm(right))
+        result = _rpm_module.compare_rpm_versions(_rpm(left), _rpm(right))
         return (result > 0) - (result < 0)
     raise VersionError(f"unknown version scheme {scheme!r}")
 

@@ -26,6 +26,7 @@ from typing import Any
 from muni_watchdog.config.errors import ConfigIssue
 from muni_watchdog.config.yamlsource import Path as YamlPath
 from muni_watchdog.config.yamlsource import Source
+from muni_watchdog.core.lazy import import_lean
 from muni_watchdog.core.types import SecretRef
 
 MAX_SECRET_BYTES = 64 * 1024  # a key, a password or a list of URLs; /dev/zero is not a secret
@@ -189,7 +190,8 @@ class SecretChecker:
                            "(RFC 3414): use a longer one, on the device too")
 
     def ssh(self, path: YamlPath, conn: Any) -> None:
-        import paramiko  # only when a config has SSH targets: it is a heavy import
+        # only when a config has SSH targets: it is a heavy import (core/lazy.py)
+        paramiko = import_lean("paramiko")
 
         try:
             data = read_file(conn.key_file, "SSH key")
