@@ -30,7 +30,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from lab.snmp_lab import DATA_DIR, LOOPBACK, SnmpSim
+from lab.snmp_lab import DATA_DIR, LOOPBACK, NetSnmpd, SnmpSim
 from lab.ssh_lab import SshLab
 
 RECORDING = DATA_DIR / "local-snmpd.snmprec"   # net-snmp on Linux: IF-MIB + HOST-RESOURCES
@@ -52,13 +52,15 @@ raise SystemExit(main())
 
 
 def write_config(path: Path, sims: list[tuple[int, list[str]]], ssh: SshLab | None,
-                 ssh_targets: int, secrets: Path) -> int:
+                 ssh_targets: int, secrets: Path, community: str | None = None) -> int:
+    """``community``: one for every device (snmpd); by default each device's name (snmpsim
+    picks the recording by community)."""
     lines = ["site: {name: Benchville, timezone: UTC}", "targets:"]
     count = 0
     for port, names in sims:
         for name in names:
             secret = secrets / f"{name}.community"
-            secret.write_text(name)
+            secret.write_text(community or name)
             lines += [f"  - id: {name}", "    kind: snmp", f"    host: {LOOPBACK}",
                       f"    snmp: {{version: 2c, port: {port}, community_file: {secret}}}"]
             count += 1
@@ -91,7 +93,8 @@ def cpu_seconds(pid: int) -> float:
 class ExporterLoad:
     """prometheus-snmp-exporter scraping every device once a minute (the peer's RSS)."""
 
-    def __init__(self, workdir: Path, devices: list[tuple[int, str]]):
+    def __init__(self, workdir: Path, devices: list[tuple[int, str]],
+                 community: str | None = None):
         from bench.snmp_poll import SnmpExporter
         roots = ("1.3.6.1.2.1.1", "1.3.6.1.2.1.2.2", "1.3.6.1.2.1.31.1.1",
                  "1.3.6.1.2.1.25.2.3", "1.3.6.1.2.1.25.3.3.1.2")
@@ -101,7 +104,7 @@ class ExporterLoad:
         # module: one module per device.
         self.exporter.config = lambda: "".join(  # type: ignore[method-assign]
             module.replace("burst:", f"{c}:", 1).replace("community: unused",
-                                                         f"community: {c}")
+                                                         f"community: {community or c}")
             for _, c in devices)
         self.devices = devices
         self.stop = threading.Event()
@@ -167,6 +170,10 @@ def main() -> None:
     parser.add_argument("--snmp", type=int, default=500, help="SNMP targets")
     parser.add_argument("--ssh", type=int, default=50, help="SSH targets")
     parser.add_argument("--agents", type=int, default=2, help="snmpsim processes")
+    parser.add_argument("--agent", choices=("snmpsim", "snmpd"), default="snmpsim",
+                        help="the devices: snmpsim recordings of net-snmp on Linux, or every "
+                        "device on this host's net-snmp snmpd (C: a much lighter load, for a "
+                        "soak beside other benchmarks)")
     parser.add_argument("--sample", type=float, default=30.0, help="seconds between samples")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="run the daemon under tracemalloc and print what grew")
@@ -179,12 +186,19 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="daemon-memory-"))
     os.chmod(workdir, 0o755)
     sims: list[SnmpSim] = []
-    ssh = daemon = peer = None
+    ssh = daemon = peer = snmpd = None
+    community = None
     try:
         per_agent = -(-args.snmp // args.agents)
         placed: list[tuple[int, list[str]]] = []
         devices: list[tuple[int, str]] = []
-        for agent in range(args.agents):
+        if args.agent == "snmpd":
+            snmpd = NetSnmpd(workdir / "snmpd").start()
+            community = snmpd.community
+            names = [f"dev-{i:04d}" for i in range(args.snmp)]
+            placed.append((snmpd.port, names))
+            devices += [(snmpd.port, n) for n in names]
+        for agent in range(args.agents if args.agent == "snmpsim" else 0):
             names = [f"dev{agent}-{i:04d}" for i in
                      range(min(per_agent, args.snmp - sum(len(n) for _, n in placed)))]
             if not names:
@@ -199,7 +213,7 @@ def main() -> None:
         secrets = workdir / "secrets"
         secrets.mkdir(mode=0o700)
         config = workdir / "watchdog.yaml"
-        targets = write_config(config, placed, ssh, args.ssh, secrets)
+        targets = write_config(config, placed, ssh, args.ssh, secrets, community)
         state = workdir / "state"
         argv = ["run", "-c", str(config), "--state-dir", str(state)]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -219,8 +233,9 @@ def main() -> None:
         log = open(workdir / "daemon.log", "w")
         daemon = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         if not args.no_peer and shutil.which("prometheus-snmp-exporter"):
-            peer = ExporterLoad(workdir / "exporter", devices).start()
-        print(f"{targets} targets ({args.snmp} SNMP on {len(sims)} snmpsim, {args.ssh} SSH); "
+            peer = ExporterLoad(workdir / "exporter", devices, community).start()
+        agents = f"{len(sims)} snmpsim" if args.agent == "snmpsim" else "net-snmp snmpd"
+        print(f"{targets} targets ({args.snmp} SNMP on {agents}, {args.ssh} SSH); "
               f"daemon pid {daemon.pid}; {args.minutes:g} min; log {workdir / 'daemon.log'}",
               flush=True)
         print(f"{'min':>6} {'RSS MB':>8} {'HWM MB':>8} {'CPU s':>8}   "
@@ -257,6 +272,8 @@ def main() -> None:
             print_growth(workdir / "trace", 25)
         for sim in sims:
             sim.stop()
+        if snmpd is not None:
+            snmpd.stop()
         if ssh is not None:
             ssh.stop()
         shutil.rmtree(workdir, ignore_errors=True)
