@@ -314,3 +314,16 @@ def test_device_profile_runs_the_class_checks(recording, device_class, answering
     assert any(item_keys <= set(item) for item in evaluation.outcome.items)
     assert evaluation.outcome.immediate is (recording == "ups-rfc1628")
     assert set(evaluation.memory) <= {"interfaces", "storage", "printer", "ups", "nas"}
+
+
+def test_storage_patterns_match_as_fnmatch_does():
+    """The storage check's excludes are one compiled regex; each answer is fnmatch's."""
+    import fnmatch
+
+    from muni_watchdog.checks.snmp.check_storage import matches_any
+    patterns = ["/run*", "/dev/shm", "*tmpfs*", "[Pp]hysical*", "/snap/?x"]
+    for text in ["/run/user/0", "/dev/shm", "/dev/shm/x", "tmpfs", "Physical memory",
+                 "physical", "/snap/ax", "/snap/abx", "/", "", "/RUN"]:
+        assert matches_any(text, patterns) == any(fnmatch.fnmatch(text, p) for p in patterns)
+    assert matches_any("/run", ["/run*"]) and not matches_any("/var", ["/run*"])
+    assert not matches_any("/x", [])

@@ -20,6 +20,7 @@ A row whose size, used amount or allocation unit the agent did not answer is UNK
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from typing import Any, Literal
 
@@ -93,9 +94,24 @@ def judge_volume(volume: dict[str, Any], params: StorageParams) -> Result:
     return Result(State.OK, text)
 
 
+@functools.lru_cache(maxsize=64)
+def _glob(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One regex for a list of fnmatch patterns (fnmatch.fnmatch per pattern and row was 1.5 %
+    of the daemon path's CPU: every storage row against every exclude, every poll)."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+
+
+def matches_any(text: str, patterns) -> bool:
+    """``fnmatch.fnmatch(text, p)`` for any p in ``patterns`` (case-sensitive, as on POSIX)."""
+    pattern = _glob(tuple(patterns))
+    return pattern is not None and pattern.match(text) is not None
+
+
 def is_volume(row: dict[str, Any], params: StorageParams) -> bool:
     """A row that is a filesystem to judge: a disk type, or a mount point of type "other"."""
-    if any(fnmatch.fnmatch(row["descr"], pattern) for pattern in params.exclude):
+    if matches_any(row["descr"], params.exclude):
         return False
     return row["type"] in DISK_TYPES or (row["type"] == "other"
                                          and bool(MOUNT_POINT.match(row["descr"])))
@@ -117,7 +133,7 @@ def evaluate_storage(values, params: StorageParams, ctx: CheckContext) -> Evalua
     candidates = [v for v in storage if v["size_bytes"] > 0 and v["index"] not in unjudged
                   and is_volume(v, params)]
     volumes = [v for v in candidates if v["size_bytes"] >= params.min_size_gib * GIB
-               or any(fnmatch.fnmatch(v["descr"], pat) for pat in params.small_volumes)]
+               or matches_any(v["descr"], params.small_volumes)]
     small = len(candidates) - len(volumes)
     for volume in volumes:
         result = judge_volume(volume, params)

@@ -3,9 +3,10 @@ state machine's memory) and events (hard state changes, kept; the alert loop con
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -82,12 +83,7 @@ class CheckStateStore:
         row.update(target=key.target, check_name=key.check, memory=json.dumps(run.memory),
                    services=json.dumps(list(run.services)), metrics=metrics, items=items)
         # A plain upsert: sqlite-utils' upsert() reads the table's schema on every call.
-        columns = ", ".join(row)
-        conn.execute(
-            f"INSERT INTO current_state ({columns}) VALUES ({', '.join('?' * len(row))}) "
-            "ON CONFLICT (target, check_name) DO UPDATE SET "
-            + ", ".join(f"{c} = excluded.{c}" for c in row
-                        if c not in ("target", "check_name")), list(row.values()))
+        conn.execute(_upsert_sql(tuple(row)), list(row.values()))
         record_links(conn, key.target, iso(run.started_at), items)
         event_ids = [self._insert_event(key, event, run.services, run.priority)
                      for event in run.events]
@@ -163,8 +159,22 @@ class CheckStateStore:
             "SELECT DISTINCT target FROM current_state WHERE state_type = 'soft' AND state != 0")}
 
 
+@functools.lru_cache(maxsize=8)
+def _upsert_sql(columns: tuple[str, ...]) -> str:
+    """The current_state upsert for these columns (the same few every run)."""
+    return (f"INSERT INTO current_state ({', '.join(columns)}) VALUES "
+            f"({', '.join('?' * len(columns))}) ON CONFLICT (target, check_name) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in columns
+                        if c not in ("target", "check_name")))
+
+
+_STATUS_FIELDS = tuple(f.name for f in fields(CheckStatus))
+
+
 def _status_to_row(status: CheckStatus) -> dict[str, Any]:
-    row = asdict(status)
+    # a plain read of the fields: dataclasses.asdict() deep-copies each value (issue 16:
+    # 3 % of the daemon path's CPU, for a flat record of scalars)
+    row = {name: getattr(status, name) for name in _STATUS_FIELDS}
     for key in ("since", "problem_since", "last_check", "last_hard_change"):
         row[key] = iso(row[key])
     for key in ("state", "hard_state", "notified_state"):
