@@ -157,3 +157,16 @@ targets:
     # Every run up to the last hour is in the daily counts.
     runs = store.db.execute("SELECT sum(runs) FROM check_days").fetchone()[0]
     assert runs == aggregated
+
+
+def test_hard_problem_count_counts_hard_problems_only(tmp_path):
+    """The daemon's status line counts checks in a hard problem (a soft one is not yet)."""
+    store = Store.open(tmp_path)
+    assert store.hard_problem_count() == 0
+    status = record(store, T0, State.OK)
+    status = record(store, T0 + timedelta(minutes=1), State.CRITICAL, status)
+    assert status.state_type.value == "hard" and store.hard_problem_count() == 1
+    record(store, T0 + timedelta(minutes=2), State.OK, status)
+    assert store.hard_problem_count() == 0
+    rows = store.current_states()
+    assert sum(1 for r in rows if r["hard_state"] != 0) == store.hard_problem_count()

@@ -328,11 +328,10 @@ class Daemon:
         if self.store is None:
             return
         try:
-            states = self.store.current_states()
+            problems = self.store.hard_problem_count()
             pending = self.store.notification_counts().get("pending", 0)
         except sqlite3.Error:
             return
-        problems = sum(1 for s in states if s["hard_state"] != 0)
         sdnotify.notify(f"STATUS={len(self.specs)} checks, {problems} hard problems, "
                         f"{pending} notifications waiting")
 

@@ -154,6 +154,12 @@ class CheckStateStore:
             "SELECT started_at, state, summary FROM check_runs WHERE target = ? AND "
             "check_name = ? ORDER BY id DESC LIMIT ?", [target, check, limit]))
 
+    def hard_problem_count(self) -> int:
+        """Checks in a hard problem state now (the daemon's status line every 30 s: a count,
+        not every row with its items and memory read into Python)."""
+        return self.db.execute(
+            "SELECT count(*) FROM current_state WHERE hard_state != 0").fetchone()[0]
+
     def soft_problem_targets(self) -> set[str]:
         return {r["target"] for r in self.db.query(
             "SELECT DISTINCT target FROM current_state WHERE state_type = 'soft' AND state != 0")}
