@@ -40,12 +40,13 @@ class CheckStateStore:
     db: Any
 
     def load_status(self, key: CheckKey) -> tuple[CheckStatus | None, dict[str, Any]]:
-        rows = list(self.db.query(
-            "SELECT * FROM current_state WHERE target = ? AND check_name = ?",
-            [key.target, key.check]))
-        if not rows:
+        # The state machine's columns and the check's memory: not the items and metrics (most
+        # of a row's bytes), which nothing here reads.
+        found = self.db.conn.execute(_LOAD_SQL, [key.target, key.check]).fetchone()
+        if found is None:
             return None, {}
-        return _status_from_row(rows[0]), json.loads(rows[0]["memory"])
+        row = dict(zip(_LOAD_COLUMNS, found, strict=True))
+        return _status_from_row(row), json.loads(row["memory"])
 
     def record_run(self, key: CheckKey, started_at: datetime, duration: float, outcome: Outcome,
                    status: CheckStatus, memory: dict[str, Any], services: Sequence[str],
@@ -175,6 +176,11 @@ def _upsert_sql(columns: tuple[str, ...]) -> str:
 
 
 _STATUS_FIELDS = tuple(f.name for f in fields(CheckStatus))
+
+
+_LOAD_COLUMNS = (*_STATUS_FIELDS, "memory")
+_LOAD_SQL = (f"SELECT {', '.join(_LOAD_COLUMNS)} FROM current_state "
+             "WHERE target = ? AND check_name = ?")
 
 
 def _status_to_row(status: CheckStatus) -> dict[str, Any]:
