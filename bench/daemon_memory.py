@@ -13,6 +13,7 @@ figure is prometheus-snmp-exporter's RSS after scraping the same 500 devices onc
 snapshot (after the first poll of every target) and the last (the lines that allocated most).
 
     .venv/bin/python -m bench.daemon_memory --minutes 120          # the full leak test
+    .venv/bin/python -m bench.daemon_memory --minutes 120 --agent snmpd   # the same, light
     .venv/bin/python -m bench.daemon_memory --minutes 6 --tracemalloc
 """
 
