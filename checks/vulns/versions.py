@@ -12,9 +12,13 @@ the orderings of dpkg's and rpm's own test suites through it (tests/test_vulns_v
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from muni_watchdog.core.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from univers.debian import Version as DebianVersion
+    from univers.rpm import RpmVersion
 
 # univers (and attrs, dateutil under it, ~3 MB) is imported at the first comparison: a daemon
 # without the vulnerabilities check never loads it (core/lazy.py).
@@ -29,7 +33,7 @@ class VersionError(ValueError):
 
 
 @lru_cache(maxsize=65536)
-def _dpkg(text: str):
+def _dpkg(text: str) -> DebianVersion:
     try:
         return _debian.Version.from_string(text)
     except (ValueError, TypeError):
@@ -37,7 +41,7 @@ def _dpkg(text: str):
 
 
 @lru_cache(maxsize=65536)
-def _rpm(text: str):
+def _rpm(text: str) -> RpmVersion:
     word = text.strip()
     if not word or any(c.isspace() for c in word):
         raise VersionError(f"{text[:80]!r} is not an RPM version")
