@@ -30,7 +30,6 @@ class IdleExitPool(Executor):
         self._keep_alive = keep_alive
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._threads = 0     # alive
         self._idle = 0        # alive and waiting for work
         self._pending = 0     # submitted, not yet taken by a thread
         self._shutdown = False
@@ -40,7 +39,7 @@ class IdleExitPool(Executor):
     @property
     def threads(self) -> int:
         """Threads alive now (for tests and the benchmark)."""
-        return self._threads
+        return len(self._alive)
 
     @property
     def idle(self) -> int:
@@ -54,8 +53,7 @@ class IdleExitPool(Executor):
                 raise RuntimeError("cannot schedule new futures after shutdown")
             self._queue.put((future, fn, args, kwargs))
             self._pending += 1
-            if self._pending > self._idle and self._threads < self._workers:
-                self._threads += 1
+            if self._pending > self._idle and len(self._alive) < self._workers:
                 thread = threading.Thread(target=self._work, daemon=True,
                                           name=f"{self._name}_{next(self._numbers)}")
                 self._alive.add(thread)
@@ -95,7 +93,6 @@ class IdleExitPool(Executor):
 
     def _exit(self) -> None:
         """Book this thread out (with the lock held)."""
-        self._threads -= 1
         self._alive.discard(threading.current_thread())
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
@@ -110,7 +107,7 @@ class IdleExitPool(Executor):
                     if item is not None:
                         self._pending -= 1
                         item[0].cancel()
-            for _ in range(self._threads):
+            for _ in range(len(self._alive)):
                 self._queue.put(None)
             alive = [t for t in self._alive if t is not threading.current_thread()]
         if wait:
