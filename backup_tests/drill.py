@@ -21,7 +21,12 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from muni_watchdog.backup_tests.integrity import judge_check, plan_check, shorten_ids
+from muni_watchdog.backup_tests.integrity import (
+    CheckPlan,
+    judge_check,
+    plan_check,
+    shorten_ids,
+)
 from muni_watchdog.backup_tests.live_source import LiveFile, RemoteSourceReader, SourceUnavailable
 from muni_watchdog.backup_tests.params import BackupParams, RemoteSource
 from muni_watchdog.backup_tests.repo_lock import Busy, repository_lock
@@ -71,24 +76,65 @@ async def run_restore_test(backup: BackupParams, rpo_seconds: float, rto_seconds
                            status: Callable[[dict], None] | None = None,
                            environ: dict[str, str] | None = None,
                            sleep=None,
-                           source_reader: RemoteSourceReader | None = None) -> RestoreTestReport:
+                           source_reader: RemoteSourceReader | None = None,
+                           check: bool = True) -> RestoreTestReport:
     """Run one restore test of ``backup``; never raises for a failed test (the report says).
 
     ``source_reader`` reads the live data when ``backup.source`` is on an SSH target: the
     caller builds it from that target's session (this package does not do SSH itself).
     ``status``: called with restic's status lines during the restore (a terminal's progress
-    line: :mod:`.restore_progress`); the daemon passes none."""
-    started = time.monotonic()
+    line: :mod:`.restore_progress`); the daemon passes none.
+    ``check``: also run the repository check (one read-data subset) after the restore; the
+    daemon passes False when the backup's ``check_schedule`` runs it on its own
+    (:func:`run_repository_check`), so a sample test is one restic restore and its listing."""
     report = RestoreTestReport(backup.id, backup.service, clock(), full=full,
                                rpo_seconds=rpo_seconds, rto_seconds=rto_seconds, state=state)
     say = progress or (lambda _text: None)
+
+    async def body(restic: Restic) -> None:
+        await asyncio.to_thread(sweep_stale, backup.scratch_dir)
+        await _run(restic, backup, report, state, full, clock, say, source_reader, status,
+                   check)
+
+    return await _guarded(backup, report, work_dir, body, environ, sleep)
+
+
+async def run_repository_check(backup: BackupParams, state: BackupState, *,
+                               clock: Callable[[], datetime], work_dir: Path,
+                               progress: Progress | None = None,
+                               environ: dict[str, str] | None = None,
+                               sleep=None) -> RestoreTestReport:
+    """Check the repository of ``backup`` on its own: ``restic check`` reading the next
+    rotating subset of the stored data (or the damaged one again). Never raises.
+
+    The report has ``kind`` "repository_check", the integrity fields and the new state; no
+    restore. Run apart from the sample test because restic's check takes an exclusive lock:
+    inside the test it could only follow the restore, adding its whole time to every test."""
+    report = RestoreTestReport(backup.id, backup.service, clock(), state=state,
+                               kind="repository_check")
+    say = progress or (lambda _text: None)
+
+    async def body(restic: Restic) -> None:
+        current = await _version(restic, report, state)
+        say(f"checking the repository ({plan_check(current, backup.read_data_subsets).subset} "
+            "of the stored data)")
+        checking, plan = _start_check(restic, backup, report, current)
+        report.state = _judge_check(report, await checking, plan, current, backup, clock())
+
+    return await _guarded(backup, report, work_dir, body, environ, sleep)
+
+
+async def _guarded(backup: BackupParams, report: RestoreTestReport, work_dir: Path, body,
+                   environ: dict[str, str] | None, sleep) -> RestoreTestReport:
+    """Run ``body(restic)`` under the repository lock, turning every failure into the
+    report's words (UNKNOWN when we could not find out, CRITICAL when the backup is bad)."""
+    started = time.monotonic()
     kwargs = {"environ": environ} | ({"sleep": sleep} if sleep else {})
     restic = None
     try:
         restic = Restic(backup, work_dir, **kwargs)
         async with repository_lock(work_dir, backup.repository, wait=backup.lock_wait):
-            await asyncio.to_thread(sweep_stale, backup.scratch_dir)
-            await _run(restic, backup, report, state, full, clock, say, source_reader, status)
+            await body(restic)
     except ResticError as exc:
         level = State.UNKNOWN if exc.failure in _UNKNOWN_FAILURES or "no answer within" in \
             exc.message else State.CRITICAL
@@ -129,19 +175,10 @@ def _explain(exc: ResticError, backup: BackupParams) -> str:
 async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
                state: BackupState, full: bool, clock: Callable[[], datetime],
                say: Progress, source_reader: RemoteSourceReader | None,
-               status: Callable[[dict], None] | None = None) -> None:
-    # 1. version: remembered per binary (path, size, mtime), so an upgrade is noticed
-    binary = restic.binary_identity()
-    cached = parse_version_number(state.restic_version) \
-        if binary and binary == state.restic_binary else None
-    version = cached or await restic.detect_version()
-    restic.version = version
-    state = replace(state, restic_binary=binary, restic_version=str(version))
-    report.state = state
-    report.restic_version = str(version)
-    if version < OLDEST_SUPPORTED:
-        report.add(State.WARNING, f"restic {version} is older than {OLDEST_SUPPORTED}, the "
-                   "oldest supported; results may be wrong")
+               status: Callable[[dict], None] | None = None, check: bool = True) -> None:
+    # 1. version
+    state = await _version(restic, report, state)
+    version = restic.version
 
     # 2. freshness, from the newest snapshot of the series; one `ls latest` also lists it
     # (every restic command pays the key derivation, ~0.5 s: one call fewer per run)
@@ -168,13 +205,12 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
                             backup.rpo_warn_percent, backup.rpo_crit_percent, "newest snapshot")
     report.add(level, text)
 
-    # 3. integrity: structure plus one rotating slice of the stored data. It runs after the
-    # restore (never beside it: that would distort the measured restore time), while the
-    # restored files are verified and the scratch directory is removed.
-    plan = plan_check(state, backup.read_data_subsets)
-    report.subset = plan.subset
-    check_args = ["check", plan.arg] + (["--json"] if version.has_json_check else [])
+    # 3. integrity (unless the backup's check_schedule runs it apart): structure plus one
+    # rotating slice of the stored data. It runs after the restore (never beside it: that
+    # would distort the measured restore time), while the restored files are verified and the
+    # scratch directory is removed.
     checking: asyncio.Future | None = None
+    plan = None
     new_state = state
 
     # 4. choose what to restore
@@ -212,10 +248,12 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
             else:
                 restore = parse_restore("", "")
                 report.restore_seconds = 0.0
-            say(f"verifying restored files; checking repository ({report.subset} of the stored "
-                "data)")
-            checking = asyncio.ensure_future(restic.run_ok(check_args, accept=(0, 1),
-                                                           quiet_stderr=False))
+            if check:
+                checking, plan = _start_check(restic, backup, report, state)
+                say(f"verifying restored files; checking repository ({report.subset} of the "
+                    "stored data)")
+            else:
+                say("verifying restored files")
             source = Path(backup.source) if isinstance(backup.source, str) else None
             root = snapshot_root(snap.paths, (node.path for node in files))
             remote = None
@@ -229,17 +267,14 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
             canary_age = backup.canary_max_age or report.rpo_seconds or 86400
             canaries = [check_canary(target, path, now, canary_age, path in selection.canaries)
                         for path in backup.canaries]
-        check_run = await checking
+        check_run = await checking if checking is not None else None
     finally:
         if checking is not None and not checking.done():
             checking.cancel()  # the run failed or was cancelled: stop restic check too
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await checking
-    check = parse_check(check_run.stdout, check_run.stderr, check_run.code)
-    report.integrity_errors = check.errors
-    _name_packs(report, check)
-    level, text, new_state = judge_check(check, plan, new_state, backup.read_data_subsets, now)
-    report.add(level, text)
+    if check_run is not None and plan is not None:
+        new_state = _judge_check(report, check_run, plan, new_state, backup, now)
     report.files, report.bytes = verification.files, verification.bytes
     report.verified = verification.verified
     report.mismatched = len(verification.mismatched) + len(verification.damaged)
@@ -301,6 +336,45 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
         new_state = replace(new_state, drill_bytes_per_second=report.bytes /
                             report.restore_seconds, drill_at=now.isoformat())
     report.state = new_state
+
+
+async def _version(restic: Restic, report: RestoreTestReport,
+                   state: BackupState) -> BackupState:
+    """restic's version, remembered per binary (path, size, mtime) so an upgrade is noticed;
+    sets ``restic.version`` and returns the state that remembers it."""
+    binary = restic.binary_identity()
+    cached = parse_version_number(state.restic_version) \
+        if binary and binary == state.restic_binary else None
+    version = cached or await restic.detect_version()
+    restic.version = version
+    state = replace(state, restic_binary=binary, restic_version=str(version))
+    report.state = state
+    report.restic_version = str(version)
+    if version < OLDEST_SUPPORTED:
+        report.add(State.WARNING, f"restic {version} is older than {OLDEST_SUPPORTED}, the "
+                   "oldest supported; results may be wrong")
+    return state
+
+
+def _start_check(restic: Restic, backup: BackupParams, report: RestoreTestReport,
+                 state: BackupState) -> tuple[asyncio.Future, CheckPlan]:
+    """Start ``restic check`` of the subset due (integrity: structure plus one rotating slice
+    of the stored data)."""
+    plan = plan_check(state, backup.read_data_subsets)
+    report.subset = plan.subset
+    args = ["check", plan.arg] + (["--json"] if restic.version.has_json_check else [])
+    return asyncio.ensure_future(restic.run_ok(args, accept=(0, 1), quiet_stderr=False)), plan
+
+
+def _judge_check(report: RestoreTestReport, run, plan: CheckPlan, state: BackupState,
+                 backup: BackupParams, now: datetime) -> BackupState:
+    """restic check's verdict into the report; the state with the rotation moved on."""
+    check = parse_check(run.stdout, run.stderr, run.code)
+    report.integrity_errors = check.errors
+    _name_packs(report, check)
+    level, text, new_state = judge_check(check, plan, state, backup.read_data_subsets, now)
+    report.add(level, text)
+    return new_state
 
 
 def _judge_restore_output(report: RestoreTestReport, run, restore, json_mode: bool) -> None:

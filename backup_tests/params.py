@@ -22,6 +22,12 @@ DEFAULT_SCHEDULE = "0 3 * * sun"
 Weekday names, not numbers: APScheduler 3's ``CronTrigger.from_crontab`` counts 0 as Monday,
 crontab counts 0 as Sunday."""
 
+DEFAULT_CHECK_SCHEDULE = "0 5 * * sun"
+"""Repository check (``restic check --read-data-subset=k/N``): Sundays 05:00, two hours after
+the sample test, on its own. restic's check takes an exclusive lock, so inside the sample test
+it could only follow the restore and add its whole time to it; restic's documentation, Backrest
+and autorestic schedule ``check`` apart from restores and backups too."""
+
 
 def _cron(value: str | None) -> str | None:
     if value is None:
@@ -84,6 +90,11 @@ class BackupParams(Strict):
     full_drill_schedule: str | None = Field(
         None, description="When a full restore drill runs (cron), e.g. '0 4 1 1,4,7,10 *' "
         "for quarterly; none = only on demand (restore-test --full).")
+    check_schedule: str | None = Field(
+        DEFAULT_CHECK_SCHEDULE, description="When the repository check runs on its own (cron; "
+        "default Sundays 05:00): restic check reading the next 1/read_data_subsets of the "
+        "stored data; its verdict is the check repository_check of backup:ID. null = inside "
+        "every sample test instead, after the restore (each test takes longer).")
     sample: SampleParams = Field(default_factory=SampleParams,
                                  description="The random sample of files.")
     canaries: list[str] = Field(
@@ -101,8 +112,8 @@ class BackupParams(Strict):
     restic_command: str = Field("restic", description="The restic program.")
     read_data_subsets: int = Field(12, ge=1, le=256, description="N of check "
                                    "--read-data-subset=k/N: all stored data is re-read every "
-                                   "N runs; a subset that found damage is read again at every "
-                                   "run until it passes.")
+                                   "N checks; a subset that found damage is read again at "
+                                   "every check until it passes.")
     rpo_warn_percent: float = Field(100, gt=0, description="Warn when the newest snapshot's "
                                     "age exceeds this percentage of the rpo.")
     rpo_crit_percent: float = Field(200, gt=0, description="Critical above this percentage.")
@@ -118,7 +129,7 @@ class BackupParams(Strict):
                                 "unlock).")
     timeout: LongTimeout = Field(6 * 3600, gt=0, description="Bound on each restic command.")
 
-    @field_validator("schedule", "full_drill_schedule")
+    @field_validator("schedule", "full_drill_schedule", "check_schedule")
     @classmethod
     def _check_cron(cls, value: str | None) -> str | None:
         return _cron(value)

@@ -70,6 +70,7 @@ class RestoreTestReport:
     service: str
     started_at: datetime
     full: bool = False
+    kind: str = "restore_test"   # or "repository_check": restic check alone, no restore
     restic_version: str | None = None
     snapshot_id: str | None = None
     snapshot_time: datetime | None = None
@@ -145,6 +146,7 @@ class RestoreTestReport:
                        "startup_seconds": _round(self.startup_seconds)},
             "lock_cleared": list(self.lock_cleared),
             "problems": [p.text for p in self.problems],
+            "kind": self.kind,
         }
 
 
@@ -168,6 +170,10 @@ def report_to_outcome(report: RestoreTestReport) -> Outcome:
     """The run as an ordinary check result, so alerts and ``status`` see it."""
     results = [Result(p.state, p.text) for p in report.problems] or list(report.findings) or [
         Result(State.OK, "restore test passed")]
+    if report.kind == "repository_check":
+        metrics = [] if report.integrity_errors is None else [
+            Metric("integrity_errors", report.integrity_errors, min=0, crit=1)]
+        return Outcome.of(results, metrics, [report.as_json()], immediate=True)
     metrics = []
     if report.age_seconds is not None:
         rpo = report.rpo_seconds
@@ -185,6 +191,6 @@ def report_to_outcome(report: RestoreTestReport) -> Outcome:
             crit=rto, min=0))
     metrics.append(Metric("files_verified", report.verified, min=0))
     metrics.append(Metric("files_mismatched", report.mismatched, min=0))
-    items = [{"kind": "restore_test", **report.as_json()}]
+    items = [report.as_json()]
     # immediate: a weekly test must not wait for three weekly failures before it alerts
     return Outcome.of(results, metrics, items, immediate=True)

@@ -14,7 +14,8 @@ fresh repository, then:
        bare    restic restore SNAP --target DIR  +  sha256sum of every restored file
        drill   muni-watchdog's full drill (ls latest, restore --verify, then check k/12 while
                the sizes and canaries are verified and the scratch directory is removed)
-       sample  muni-watchdog's weekly sample test
+       sample  muni-watchdog's weekly sample test (ls latest, restore --verify; the repository
+               check has its own schedule, check_schedule, and is timed apart)
      and the overhead ratio drill / bare (target: at most 1.10).
   3. sample overhead, median of --repeat: a sample test whose critical path is a --critical-mb
      folder (documents and scans, as the tree) beside bare `restic restore --include` of the
@@ -41,7 +42,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lab.restic_lab import ResticLab  # noqa: E402
-from muni_watchdog.backup_tests.drill import run_restore_test  # noqa: E402
+from muni_watchdog.backup_tests.drill import (  # noqa: E402
+    run_repository_check,
+    run_restore_test,
+)
 from muni_watchdog.backup_tests.params import BackupParams  # noqa: E402
 from muni_watchdog.backup_tests.report import BackupState  # noqa: E402
 from muni_watchdog.backup_tests.restic_output import parse_ls  # noqa: E402
@@ -51,6 +55,7 @@ from muni_watchdog.backup_tests.sampling import (  # noqa: E402
     include_pattern,
     select_sample,
 )
+from muni_watchdog.daemon.restore_tests import checks_apart  # noqa: E402
 
 
 def make_tree(root: Path, total_bytes: int, seed: int = 1) -> tuple[int, int]:
@@ -92,9 +97,20 @@ def bare(lab: ResticLab, scratch: Path, includes: list[str] | None = None) -> fl
 
 
 def ours(backup: BackupParams, lab: ResticLab, full: bool, state: BackupState):
+    """One run as the daemon makes it: a drill checks the repository too; a sample test
+    leaves the check to its own schedule (check_schedule, the default)."""
     report = asyncio.run(run_restore_test(
         backup, 86400, 4 * 3600, state, full=full,
-        clock=lambda: datetime.now(UTC), work_dir=lab.base / "state"))
+        clock=lambda: datetime.now(UTC), work_dir=lab.base / "state",
+        check=full or not checks_apart(backup)))
+    assert report.verdict.label == "ok", report.summary
+    return report
+
+
+def repository_check(backup: BackupParams, lab: ResticLab, state: BackupState):
+    """The repository check as its own job runs it (not part of the sample test)."""
+    report = asyncio.run(run_repository_check(
+        backup, state, clock=lambda: datetime.now(UTC), work_dir=lab.base / "state"))
     assert report.verdict.label == "ok", report.summary
     return report
 
@@ -173,6 +189,11 @@ def sample_overhead(lab: ResticLab, backup: BackupParams, state: BackupState,
     print(f"{'  of which the restore':<44} {r:8.2f} s   ratio {r / b:.2f}")
     print(f"overhead of the sample test over the bare tools: {(o / b - 1) * 100:+.0f} % "
           "(target: at most +10 %)")
+    if checks_apart(backup):
+        check = repository_check(backup, lab, state)
+        state = check.state or state
+        print(f"{'repository check on its own (check_schedule)':<44} {check.duration:8.2f} s   "
+              f"(restic check of {check.subset}; not part of the sample test)")
     return state
 
 

@@ -92,6 +92,9 @@ CHECK_TYPES: dict[str, CheckTypeInfo] = {
     "restore_test": CheckTypeInfo(
         "restore test", False, "attention: a failed restore test puts recovery at risk, the "
         "service itself still works."),
+    "repository_check": CheckTypeInfo(
+        "backup repository check", False, "attention: damaged or missing stored data puts "
+        "recovery at risk, the service itself still works."),
 }
 
 UNKNOWN_TYPE = CheckTypeInfo("check", True, "outage: a CRITICAL of a check type we do not "

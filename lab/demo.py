@@ -379,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         from lab.restic_lab import demo_backup
         _restic, backups = demo_backup(state, service="website")
         backups += '    schedule: "*/2 * * * *"   # weekly by default; often for the demo\n'
+        backups += '    check_schedule: "1-59/4 * * * *"   # repository check, on its own\n'
     except Exception as exc:
         print(f"(demo: no restic repository: {exc})")
     from lab.servers import free_port

@@ -38,6 +38,14 @@ backups:
 """)
 
 
+async def started(daemon: Daemon) -> asyncio.Future:
+    """The daemon running in the background, its scheduler started."""
+    task = asyncio.ensure_future(daemon.run())
+    while daemon.scheduler is None or not daemon.scheduler.running:
+        await asyncio.sleep(0.05)
+    return task
+
+
 def test_scheduled_restore_test_is_a_check_result_and_failures_alert(tmp_path, smtp_server):
     lab, item = demo_backup(tmp_path / "lab", service="records")
     config = tmp_path / "c.yaml"
@@ -46,9 +54,7 @@ def test_scheduled_restore_test_is_a_check_result_and_failures_alert(tmp_path, s
     daemon = Daemon(config, tmp_path / "state", jobs=[restore])
 
     async def scenario():
-        task = asyncio.ensure_future(daemon.run())
-        while daemon.scheduler is None or not daemon.scheduler.running:
-            await asyncio.sleep(0.05)
+        task = await started(daemon)
         jobs = {job.id for job in daemon.scheduler.get_jobs()}
         assert "restore:website-files" in jobs
         await restore.run("website-files", False)
@@ -83,3 +89,43 @@ def test_scheduled_restore_test_is_a_check_result_and_failures_alert(tmp_path, s
     assert [r["verdict"] for r in rows] == [0, 2]      # OK, then CRITICAL
     [state] = [s for s in store.current_states() if s["target"] == "backup:website-files"]
     assert json.loads(state["services"]) == ["records"]
+
+
+def test_repository_check_runs_apart_and_both_runs_keep_their_state(tmp_path, smtp_server):
+    """The check has its own job and check key; a sample test and a check started together
+    take turns, so neither overwrites the rotation the other moved on."""
+    lab, item = demo_backup(tmp_path / "lab", service="records")
+    config = tmp_path / "c.yaml"
+    write_config(config, item + '    check_schedule: "0 5 * * sun"\n', smtp_server.port)
+    restore = RestoreTests()
+    daemon = Daemon(config, tmp_path / "state", jobs=[restore])
+
+    async def scenario():
+        task = await started(daemon)
+        jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
+        assert {"restore:website-files", "check:website-files"} <= set(jobs)
+        assert jobs["check:website-files"].args == ("website-files", "repository_check")
+        await asyncio.gather(restore.run("website-files", "sample"),
+                             restore.run("website-files", "repository_check"))
+        sample = daemon.store.load_status(backup_key("website-files"))[0]
+        check = daemon.store.load_status(backup_key("website-files", "repository_check"))[0]
+        daemon.stopping.set()
+        await task
+        return sample, check
+
+    sample, check = asyncio.run(scenario())
+    assert sample.state.name == "OK", sample.summary
+    assert check.state.name == "OK" and "repository check of 1/12 clean" in check.summary
+    assert "repository check" not in sample.summary   # the sample test did not check
+    from muni_watchdog.backup_tests.report import BackupState
+    from muni_watchdog.store.database import Store
+    store = Store.open(tmp_path / "state", readonly=True)
+    state = BackupState.from_dict(store.restore_test_state("website-files"))
+    assert state.subset_next == 2          # the check moved its rotation on...
+    assert state.sample_cursor != ""       # ...and the sample its own: both kept
+    assert [r["integrity_subset"] for r in store.restore_tests()] == [None]
+    assert [r["integrity_subset"] for r in store.restore_tests(kind="repository_check")] == \
+        ["1/12"]
+    keys = {(s["target"], s["check_name"]) for s in store.current_states()}
+    assert ("backup:website-files", "repository_check") in keys
+    store.close()

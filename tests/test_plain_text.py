@@ -90,18 +90,18 @@ def test_restic_escapes_never_reach_the_summary_or_the_stored_row(tmp_path):
                       "backup_owner": {"name": "B", "contact": "b@t"}}],
         "backups": [backup]}))
     state = tmp_path / "state"
-    out = subprocess.run([*COMMAND, "restore-test", "--json", "-c", str(config),
+    out = subprocess.run([*COMMAND, "restore-test", "--check", "--json", "-c", str(config),
                           "--state-dir", str(state)], cwd=ROOT, capture_output=True,
                          text=True, timeout=300)
     data = json.loads(out.stdout)
-    assert data["verdict"] == "critical", data
+    assert data["verdict"] == "critical" and data["kind"] == "repository_check", data
     # the progress line is not an error of its own: one error, said as restic said it
     assert data["summary"] == ("repository check found 1 error(s) in 1/12 of the stored "
                                "data: Fatal: repository contains errors")
     from muni_watchdog.store.database import Store
     store = Store.open(state, readonly=True)
     try:
-        stored = json.dumps(store.restore_tests())
+        stored = json.dumps(store.restore_tests(kind="repository_check"))
     finally:
         store.close()
     for text in (out.stdout, out.stderr, stored, json.dumps(data, ensure_ascii=False)):

@@ -167,3 +167,28 @@ def test_pending_security_updates_are_counted_with_their_age(tmp_path):
     [_, latency] = report.leading
     assert latency.points[-1].text == "88 pending, oldest less than a day"
     assert not re.search(r"\b0 days", text + render_monthly_html(report))
+
+
+def test_repository_checks_run_apart_count_and_damage_is_told(tmp_path):
+    """Checks on their own schedule (kind repository_check) are not restore tests, but the
+    quarter's coverage counts what they read clean and leadership is told of damage found."""
+    from muni_watchdog.reports.render import render_monthly_text
+    from tests.report_fixture import t
+    store = build(tmp_path)
+    for at, subset, errors in (("2026-11-20T05:00:00", "5/12", 0),
+                               ("2026-11-26T05:00:00", "6/12", 2)):
+        store.record_restore_test(dict(
+            backup="mail-backup", service="email", started_at=t(at), kind="repository_check",
+            integrity_subset=subset, integrity_errors=errors, duration=30,
+            verdict=2 if errors else 0, summary="repository check"), None)
+    report = monthly_report(store, make_config(), 2026, 11, NOW)
+    backups = report.services[0].backups
+    assert backups.run == 3 and backups.passed == 2     # the restore tests alone
+    # 4/12 (Oct), 2/12 and 3/12 in tests, 5/12 apart read clean; 1/12 and 6/12 had errors
+    assert backups.coverage == {"mail-backup": pytest.approx(4 / 12)}
+    assert [c.integrity_errors for c in backups.damage_found] == [1, 2]
+    text = render_monthly_text(report)
+    assert "3 restore tests run, 2 passed" in text
+    assert re.search(r"Repository mail-backup: the check on [^.]*26[^.]* found damaged stored "
+                     r"data \(2 errors\)", text), text
+    assert "Repository mail-backup: 33 % of the stored data re-read and verified" in text

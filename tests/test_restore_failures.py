@@ -24,7 +24,7 @@ import yaml
 
 import muni_watchdog.backup_tests.restic as restic_module
 from lab.restic_lab import ResticLab, faulty_restic
-from muni_watchdog.backup_tests.drill import run_restore_test
+from muni_watchdog.backup_tests.drill import run_repository_check, run_restore_test
 from muni_watchdog.backup_tests.params import BackupParams
 from muni_watchdog.backup_tests.report import BackupState
 from muni_watchdog.backup_tests.restic_messages import subset_of_pack
@@ -48,6 +48,13 @@ def run(backup: BackupParams, lab: ResticLab, state: BackupState | None = None):
         clock=lambda: datetime.now(UTC), work_dir=lab.base / "state"))
 
 
+def check_apart(backup: BackupParams, lab: ResticLab, state: BackupState | None = None):
+    """The repository check as its own job (check_schedule) runs it."""
+    return asyncio.run(run_repository_check(
+        backup, state or BackupState.initial(), clock=lambda: datetime.now(UTC),
+        work_dir=lab.base / "state"))
+
+
 @pytest.fixture(scope="module")
 def shared_lab(tmp_path_factory):
     """One small repository for the read-only failure matrix."""
@@ -58,6 +65,15 @@ def shared_lab(tmp_path_factory):
 
 
 # -- the failure-injection matrix ------------------------------------------------------------
+
+# restic check's failures, inside a test and on its own schedule alike
+CHECK_FAULTS = [
+    ("check", "exit", State.CRITICAL, "restic check: exit code 2, not in restic's table"),
+    ("check", "stderr", State.CRITICAL, "repository check found 1 error(s) in 1/12 of the "
+     "stored data: error: injected failure"),
+    ("check", "silent", State.UNKNOWN, "restic check exited 0 but printed nothing"),
+    ("check", "half", State.UNKNOWN, "restic check exited 0 but stopped before its verdict"),
+]
 
 @pytest.mark.parametrize("command, fault, verdict, reason", [
     ("version", "exit", State.CRITICAL, "restic version: exit code 2, not in restic's table"),
@@ -72,11 +88,7 @@ def shared_lab(tmp_path_factory):
     ("restore", "stderr", State.UNKNOWN, "restic restore exited 0, yet stderr says: error"),
     ("restore", "silent", State.UNKNOWN, "restic restore exited 0 without 'finished verifying"),
     ("restore", "half", State.UNKNOWN, "restic restore exited 0 without 'finished verifying"),
-    ("check", "exit", State.CRITICAL, "restic check: exit code 2, not in restic's table"),
-    ("check", "stderr", State.CRITICAL, "repository check found 1 error(s) in 1/12 of the "
-     "stored data: error: injected failure"),
-    ("check", "silent", State.UNKNOWN, "restic check exited 0 but printed nothing"),
-    ("check", "half", State.UNKNOWN, "restic check exited 0 but stopped before its verdict"),
+    *CHECK_FAULTS,
 ])
 def test_failure_matrix_never_ok(shared_lab, command, fault, verdict, reason):
     wrapper = faulty_restic(shared_lab.base / f"restic-{command}-{fault}", command, fault)
@@ -87,6 +99,43 @@ def test_failure_matrix_never_ok(shared_lab, command, fault, verdict, reason):
     if command == "check" and verdict is State.UNKNOWN:
         # no verdict from the check: the rotation does not move on as if 1/12 had been read
         assert report.integrity_errors is None and report.state.subset_next == 1
+
+
+@pytest.mark.parametrize("command, fault, verdict, reason", [
+    ("version", "exit", State.CRITICAL, "restic version: exit code 2, not in restic's table"),
+    ("version", "silent", State.UNKNOWN, "not restic version output"),
+    *CHECK_FAULTS,
+    ("check", "hang", State.UNKNOWN, "restic check: failed (no answer within 3 s; stopped)"),
+])
+def test_repository_check_apart_never_ok_on_failure(shared_lab, command, fault, verdict,
+                                                    reason):
+    wrapper = faulty_restic(shared_lab.base / f"restic-apart-{command}-{fault}", command, fault)
+    report = check_apart(params(shared_lab, restic_command=str(wrapper), timeout="3s"),
+                         shared_lab)
+    assert report.kind == "repository_check"
+    assert report.verdict is verdict, report.problems
+    assert reason in report.summary
+    if verdict is State.UNKNOWN:
+        # no verdict: the rotation does not move on as if 1/12 had been read
+        assert report.integrity_errors is None
+        assert report.state.subset_next == 1
+
+
+def test_sample_without_the_check_runs_no_restic_check(shared_lab):
+    """With the check apart, a sample test is the listing and one restore: a broken
+    ``restic check`` does not touch it, and the check's rotation is left as it was."""
+    wrapper = faulty_restic(shared_lab.base / "restic-no-check", "check", "exit")
+    backup = params(shared_lab, restic_command=str(wrapper))
+    state = BackupState(subset_next=5, sample_seed="s", failed_subset=None)
+    report = asyncio.run(run_restore_test(
+        backup, 86400, 4 * 3600, state, full=False, clock=lambda: datetime.now(UTC),
+        work_dir=shared_lab.base / "state", check=False))
+    assert report.verdict is State.OK, report.problems
+    assert report.subset is None and report.integrity_errors is None
+    assert report.state.subset_next == 5 and report.state.sample_cursor != ""
+    # the same state with the check inside the test does run it, and it fails
+    inside = run(backup, shared_lab, state)
+    assert inside.verdict is State.CRITICAL and "restic check: exit code 2" in inside.summary
 
 
 def test_restic_that_never_answers_is_unknown_and_stopped(shared_lab):
@@ -106,16 +155,17 @@ def test_output_over_the_cap_is_cut_and_unknown(shared_lab, monkeypatch):
     assert "restic ls cannot be trusted: printed more than 4096 bytes" in report.summary
 
 
-def test_restic_missing_wrong_password_missing_repository(shared_lab, tmp_path):
-    missing = run(params(shared_lab, restic_command=str(tmp_path / "no-restic")), shared_lab)
+@pytest.mark.parametrize("job", [run, check_apart], ids=["restore test", "check apart"])
+def test_restic_missing_wrong_password_missing_repository(shared_lab, tmp_path, job):
+    missing = job(params(shared_lab, restic_command=str(tmp_path / "no-restic")), shared_lab)
     assert missing.verdict is State.UNKNOWN
     assert "could not run restic" in missing.summary and "is not an executable" in \
         missing.summary
     wrong = tmp_path / "wrong.password"
     wrong.write_text("not-it\n")
-    bad_password = run(params(shared_lab, password_file=str(wrong)), shared_lab)
+    bad_password = job(params(shared_lab, password_file=str(wrong)), shared_lab)
     assert bad_password.verdict is State.CRITICAL and "wrong password" in bad_password.summary
-    nothing = run(params(shared_lab, repository=str(tmp_path / "none")), shared_lab)
+    nothing = job(params(shared_lab, repository=str(tmp_path / "none")), shared_lab)
     assert nothing.verdict is State.CRITICAL and "does not exist" in nothing.summary
 
 
@@ -151,6 +201,32 @@ def test_damaged_subset_stays_read_and_critical_until_repaired(lab):
     assert third.verdict is State.OK, third.problems
     assert "reads clean now" in third.summary and third.state.failed_subset is None
     assert third.state.subset_next == k % 256 + 1
+
+
+def test_damage_found_apart_stays_until_it_reads_clean(lab):
+    """The check on its own schedule remembers damage exactly as inside the test: the same
+    subset is read at every check until it passes; sample tests in between leave it alone."""
+    scan = lab.source / "archive" / "scan-1.bin"
+    pack, _, _ = lab.blob_locations(scan)[0]
+    original = pack.read_bytes()
+    lab.flip_byte_in(scan)
+    k = subset_of_pack(pack.name, 256)
+    backup = params(lab, read_data_subsets=256, sample={"files": 0}, canaries=[])
+    first = check_apart(backup, lab, BackupState(subset_next=k, sample_seed="s"))
+    assert first.verdict is State.CRITICAL and first.damaged_packs == [pack.name]
+    assert first.state.failed_subset == f"{k}/256"
+    # a sample test between the checks (the damaged file is not chosen) keeps the failure
+    between = asyncio.run(run_restore_test(
+        backup, 86400, 4 * 3600, first.state, full=False, clock=lambda: datetime.now(UTC),
+        work_dir=lab.base / "state", check=False))
+    assert between.state.failed_subset == f"{k}/256" and between.subset is None
+    second = check_apart(backup, lab, between.state)
+    assert second.subset == f"{k}/256" and second.verdict is State.CRITICAL
+    assert "damaged since" in second.summary
+    pack.write_bytes(original)
+    third = check_apart(backup, lab, second.state)
+    assert third.verdict is State.OK, third.problems
+    assert "reads clean now" in third.summary and third.state.subset_next == k % 256 + 1
 
 
 def test_missing_pack_is_counted_and_named(lab):
@@ -253,9 +329,9 @@ def _start_full_drill(config: Path, state_dir: Path, lab: ResticLab):
         time.sleep(0.01)
 
 
-def _next_run(config: Path, state_dir: Path) -> dict:
+def _next_run(config: Path, state_dir: Path, *extra: str) -> dict:
     done = subprocess.run([sys.executable, "-m", "muni_watchdog", "restore-test", "--json",
-                           "-c", str(config), "--state-dir", str(state_dir)], cwd=ROOT,
+                           *extra, "-c", str(config), "--state-dir", str(state_dir)], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     return json.loads(done.stdout)
 
@@ -292,7 +368,12 @@ def test_stale_lock_of_a_killed_run_is_cleared_and_said(big_lab, tmp_path):
     cli.wait(timeout=30)
     locks = list((Path(big_lab.repository) / "locks").iterdir())
     assert len(locks) == 1, "the killed restic should have left its lock"
-    data = _next_run(config, state_dir)
+    # a sample test only takes shared locks: the stale one does not stop it
+    sample = _next_run(config, state_dir)
+    assert sample["verdict"] == "ok" and sample["lock_cleared"] == [], sample["problems"]
+    assert len(list((Path(big_lab.repository) / "locks").iterdir())) == 1
+    # the repository check needs the repository alone: it clears the stale lock and says so
+    data = _next_run(config, state_dir, "--check")
     assert data["verdict"] == "ok", data["problems"]
     assert [lock["pid"] for lock in data["lock_cleared"]] == children
     assert data["lock_cleared"][0]["id"] == locks[0].name[:8]

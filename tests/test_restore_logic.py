@@ -166,7 +166,8 @@ def test_report_json_contract_and_outcome():
     # the original contract, in its order; additions come after each object's old keys
     assert list(data) == ["backup", "service", "verdict", "summary", "restic_version",
                           "snapshot", "integrity", "sample", "canaries", "timing",
-                          "lock_cleared", "problems"]
+                          "lock_cleared", "problems", "kind"]
+    assert data["kind"] == "restore_test"
     assert list(data["snapshot"]) == ["id", "time", "age_seconds"]
     assert list(data["integrity"]) == ["subset", "errors", "damaged_packs", "missing_packs"]
     assert list(data["sample"]) == ["files", "bytes", "verified", "mismatched", "missing",

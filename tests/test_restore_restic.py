@@ -272,12 +272,30 @@ backups:
                           timeout=120)
     assert text.returncode == 0
     assert text.stdout.startswith("clerk-share (service clerk): OK — sample test")
+    # the repository check has its own schedule (check_schedule, the default): not in the test
+    assert "integrity  the repository check runs on its own" in text.stdout
+    assert data["integrity"]["subset"] is None and data["kind"] == "restore_test"
+    # --check runs it now, one rotating subset after the other
+    check = subprocess.run([*cmd, "--check", "--json"], capture_output=True, text=True,
+                           cwd=ROOT, timeout=120)
+    assert check.returncode == 0, check.stderr
+    checked = json.loads(check.stdout)
+    assert checked["kind"] == "repository_check" and checked["integrity"]["errors"] == 0
+    assert checked["sample"]["files"] == 0 and checked["snapshot"]["id"] is None
+    text = subprocess.run(cmd + ["--check", "clerk-share"], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert text.stdout.startswith("clerk-share (service clerk): OK — repository check")
     assert "integrity  check of 2/12 of the stored data: 0 error(s)" in text.stdout
+    both = subprocess.run(cmd + ["--check", "--full"], capture_output=True, text=True, cwd=ROOT)
+    assert both.returncode == 2 and "exclude each other" in both.stderr
     unknown = subprocess.run(cmd + ["nope"], capture_output=True, text=True, cwd=ROOT)
     assert unknown.returncode == 2 and "known: clerk-share" in unknown.stderr
     from muni_watchdog.store.database import Store
     store = Store.open(state_dir, readonly=True)
-    assert [r["integrity_subset"] for r in store.restore_tests()] == ["2/12", "1/12"]
+    assert [r["integrity_subset"] for r in store.restore_tests()] == [None, None]
+    assert [r["integrity_subset"] for r in store.restore_tests(kind="repository_check")] == \
+        ["2/12", "1/12"]
+    assert BackupState.from_dict(store.restore_test_state("clerk-share")).subset_next == 3
     store.close()
 
 

@@ -8,13 +8,13 @@ loads the config, keeps the rotation state and the history in the store, and pri
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from muni_watchdog.backup_tests.canary import write_canary
-from muni_watchdog.backup_tests.drill import run_restore_test
 from muni_watchdog.backup_tests.params import BackupParams
 from muni_watchdog.backup_tests.report import BackupState, RestoreTestReport
 from muni_watchdog.backup_tests.restore_progress import progress_text
@@ -27,22 +27,32 @@ from muni_watchdog.cli.common import (
 from muni_watchdog.cli.interrupt import Stopped, run_stoppable
 from muni_watchdog.core.durations import humanize
 from muni_watchdog.core.model import State
-from muni_watchdog.daemon.restore_tests import WORK_SUBDIR, remote_source, report_row
+from muni_watchdog.daemon.restore_tests import (
+    WORK_SUBDIR,
+    remote_source,
+    report_row,
+    run_backup_job,
+)
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "restore-test", help="restore a sample of a backup now and verify it",
         description="Run one restore test per backup now (or of BACKUP_ID): freshness against "
-        "the service's rpo, repository check with a rotating read-data subset, a sample "
+        "the service's rpo, a sample "
         "restore (canaries, critical paths, rotating random files) verified against the "
         "snapshot and the live source, and the estimated full restore time against the rto. "
-        "Each run is stored. Exit code by verdict: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.")
+        "Each run is stored. A backup with a check_schedule (the default) has its repository "
+        "check run apart: --check runs it now. Exit code by verdict: 0 OK, 1 WARNING, "
+        "2 CRITICAL, 3 UNKNOWN.")
     add_config_option(p)
     add_state_dir_option(p)
     p.add_argument("backup", nargs="?", metavar="BACKUP_ID", help="only this backup")
     p.add_argument("--full", action="store_true",
                    help="full drill: restore the whole snapshot, verify and time it")
+    p.add_argument("--check", action="store_true",
+                   help="only the repository check: restic check reading the next rotating "
+                   "subset of the stored data (what check_schedule runs)")
     p.add_argument("--json", action="store_true", help="print one JSON object per backup")
     p.set_defaults(handler=cmd_restore_test)
 
@@ -69,6 +79,10 @@ def cmd_canary_write(args: argparse.Namespace) -> int:
 
 def cmd_restore_test(args: argparse.Namespace) -> int:
     from muni_watchdog.store.database import Store
+    if args.full and args.check:
+        print("--full and --check exclude each other (a full drill checks the repository "
+              "too)", file=sys.stderr)
+        return EXIT_INVALID_CONFIG
     config = load_config_or_report(args.config, check_secrets=False)
     if config is None:
         return EXIT_INVALID_CONFIG
@@ -104,8 +118,9 @@ def cmd_restore_test(args: argparse.Namespace) -> int:
             try:
                 # Ctrl-C or SIGTERM cancels the run at an await: restic is interrupted (it
                 # removes its lock) and the scratch directory removed before Stopped.
+                kind = "drill" if args.full else "repository_check" if args.check else "sample"
                 report = run_stoppable(_run_one(
-                    config, backup, service, state, args.full, work_dir, progress,
+                    config, backup, service, state, kind, work_dir, progress,
                     status if show_progress else None))
                 if show_progress:
                     print(file=sys.stderr)
@@ -127,18 +142,20 @@ def cmd_restore_test(args: argparse.Namespace) -> int:
     return int(State.worst(r.verdict for r in reports))
 
 
-async def _run_one(config, backup: BackupParams, service, state: BackupState, full: bool,
+async def _run_one(config, backup: BackupParams, service, state: BackupState, kind: str,
                    work_dir: Path, progress, status=None) -> RestoreTestReport:
-    async with remote_source(config, backup) as reader:
-        return await run_restore_test(backup, service.rpo, service.rto, state, full=full,
-                                      clock=lambda: datetime.now(UTC), work_dir=work_dir,
-                                      progress=progress, status=status, source_reader=reader)
+    async with remote_source(config, backup) if kind != "repository_check" else \
+            contextlib.nullcontext() as reader:
+        return await run_backup_job(backup, kind, service, state,
+                                    clock=lambda: datetime.now(UTC), work_dir=work_dir,
+                                    reader=reader, progress=progress, status=status)
 
 
 def print_report(report: RestoreTestReport) -> None:
     data = report.as_json()
-    print(f"{report.backup} (service {report.service}): {report.verdict.name} — "
-          f"{'full drill' if report.full else 'sample test'}")
+    what = "repository check" if report.kind == "repository_check" else \
+        "full drill" if report.full else "sample test"
+    print(f"{report.backup} (service {report.service}): {report.verdict.name} — {what}")
     if report.snapshot_id:
         print(f"  snapshot   {report.snapshot_id[:8]} of {report.snapshot_time:%Y-%m-%d %H:%M} "
               f"UTC, {humanize(report.age_seconds or 0)} old")
@@ -148,6 +165,9 @@ def print_report(report: RestoreTestReport) -> None:
         packs = report.missing_packs + report.damaged_packs
         print(f"  integrity  check of {report.subset} of the stored data: {found}"
               + (f" (packs {', '.join(p[:12] for p in packs[:5])})" if packs else ""))
+    elif report.kind == "restore_test" and report.snapshot_id:
+        print("  integrity  the repository check runs on its own (check_schedule); "
+              "restore-test --check runs it now")
     s = data["sample"]
     if report.files:
         print(f"  restored   {s['files']} files, {s['bytes'] / 1e6:.1f} MB: {s['verified']} "

@@ -1,10 +1,16 @@
-"""Restore tests as the daemon runs them: one scheduled job per backup (and one more for the
-full drill), whose verdict is recorded as the check ``restore_test`` of the target
-``backup:ID``. The wiring a run needs, the backup's live source read over SSH and the stored
-row, serves ``muni-watchdog restore-test`` too."""
+"""Restore tests as the daemon runs them: one scheduled job per backup (one more for the full
+drill), whose verdict is recorded as the check ``restore_test`` of the target ``backup:ID``,
+and one for the repository check on its own (``check_schedule``), recorded as the check
+``repository_check``. The wiring a run needs, the backup's live source read over SSH and the
+stored row, serves ``muni-watchdog restore-test`` too.
+
+The runs of one backup take turns (a lock per backup): each reads the backup's state (the
+check's rotation, the sample's) when its turn comes and stores it after, so neither undoes the
+other's move."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -15,7 +21,7 @@ from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
 
-from muni_watchdog.backup_tests.drill import run_restore_test
+from muni_watchdog.backup_tests.drill import run_repository_check, run_restore_test
 from muni_watchdog.backup_tests.live_source import RemoteSourceReader, SourceUnavailable
 from muni_watchdog.backup_tests.params import BackupParams, RemoteSource
 from muni_watchdog.backup_tests.report import BackupState, RestoreTestReport, report_to_outcome
@@ -27,9 +33,31 @@ log = logging.getLogger("muni-watchdog")
 WORK_SUBDIR = "restore-tests"  # restic cache, temp and lock files, under the state directory
 
 
-def backup_key(backup_id: str) -> CheckKey:
-    """Restore tests appear as the check ``restore_test`` of the target ``backup:ID``."""
-    return CheckKey(f"backup:{backup_id}", "restore_test")
+def backup_key(backup_id: str, kind: str = "restore_test") -> CheckKey:
+    """Restore tests appear as the check ``restore_test`` of the target ``backup:ID``, the
+    repository checks run apart as ``repository_check``."""
+    return CheckKey(f"backup:{backup_id}", kind)
+
+
+def checks_apart(backup: BackupParams) -> bool:
+    """Whether the repository check runs on its own schedule, not inside the sample test."""
+    return backup.check_schedule is not None
+
+
+async def run_backup_job(backup: BackupParams, kind: str, service, state: BackupState, *,
+                         clock, work_dir, reader=None, progress=None,
+                         status=None) -> RestoreTestReport:
+    """One run as the daemon and the CLI make it: ``kind`` is "sample", "drill" or
+    "repository_check"; a sample leaves the repository check to its own job when the backup
+    has a ``check_schedule`` (a drill always checks: it is the quarter's whole proof)."""
+    if kind == "repository_check":
+        return await run_repository_check(backup, state, clock=clock, work_dir=work_dir,
+                                          progress=progress)
+    full = kind == "drill"
+    return await run_restore_test(backup, service.rpo, service.rto, state, full=full,
+                                  clock=clock, work_dir=work_dir, progress=progress,
+                                  status=status, source_reader=reader,
+                                  check=full or not checks_apart(backup))
 
 
 @contextlib.asynccontextmanager
@@ -68,6 +96,7 @@ def report_row(report: RestoreTestReport) -> dict[str, Any]:
 
     return {
         "backup": report.backup, "service": report.service, "started_at": iso(report.started_at),
+        "kind": report.kind,
         "full_drill": int(report.full), "snapshot_id": report.snapshot_id,
         "snapshot_time": iso(report.snapshot_time), "age_seconds": report.age_seconds,
         "files": report.files, "bytes": report.bytes, "verified": report.verified,
@@ -86,35 +115,50 @@ def report_row(report: RestoreTestReport) -> dict[str, Any]:
 
 
 class RestoreTests(SiteJob):
-    """One job per backup for the sample restore test, one more for a full drill; each verdict
-    is an ordinary check result (soft/hard, alerts, reports)."""
+    """Per backup: a job for the sample restore test, one for a full drill, one for the
+    repository check; each verdict is an ordinary check result (soft/hard, alerts, reports)."""
 
     config: Config | None = None
     runtime: Runtime | None = None
+    _turns: dict[str, asyncio.Lock] | None = None
 
     async def install(self, config: Config, runtime: Runtime) -> None:
         self.config, self.runtime = config, runtime
         for job in runtime.scheduler.get_jobs():
-            if job.id.startswith(("restore:", "drill:")):
+            if job.id.startswith(("restore:", "drill:", "check:")):
                 runtime.scheduler.remove_job(job.id)
         for backup in config.backups:
-            jobs = [("restore", backup.schedule, False)]
+            jobs = [("restore", backup.schedule, "sample")]
             if backup.full_drill_schedule:
-                jobs.append(("drill", backup.full_drill_schedule, True))
-            for prefix, cron, full in jobs:
+                jobs.append(("drill", backup.full_drill_schedule, "drill"))
+            if backup.check_schedule:
+                jobs.append(("check", backup.check_schedule, "repository_check"))
+            for prefix, cron, kind in jobs:
                 # APScheduler counts a numeric day-of-week 0 as Monday, crontab as Sunday; the
                 # config validator accepts names (sun) and documents this.
                 trigger = CronTrigger.from_crontab(cron, timezone=config.site.timezone)
-                runtime.scheduler.add_job(self.run, trigger, args=[backup.id, full],
+                key = backup_key(backup.id, "repository_check" if kind == "repository_check"
+                                 else "restore_test")
+                runtime.scheduler.add_job(self.run, trigger, args=[backup.id, kind],
                                           id=f"{prefix}:{backup.id}", misfire_grace_time=3600,
-                                          name=str(backup_key(backup.id))
-                                          + (" (full drill)" if full else ""))
+                                          name=str(key) + (" (full drill)" if kind == "drill"
+                                                           else ""))
 
     def check_keys(self, config: Config) -> set[CheckKey]:
-        return {backup_key(b.id) for b in config.backups}
+        return {backup_key(b.id) for b in config.backups} | {
+            backup_key(b.id, "repository_check") for b in config.backups if checks_apart(b)}
 
-    async def run(self, backup_id: str, full: bool) -> None:
-        """Run a restore test and treat its verdict as an ordinary check result."""
+    async def run(self, backup_id: str, kind: str | bool) -> None:
+        """Run a restore test (``kind`` "sample" or "drill"; True/False: a job stored by an
+        older version) or a repository check, and treat its verdict as a check result."""
+        if isinstance(kind, bool):
+            kind = "drill" if kind else "sample"
+        if self._turns is None:
+            self._turns = {}
+        async with self._turns.setdefault(backup_id, asyncio.Lock()):
+            await self._run(backup_id, kind)
+
+    async def _run(self, backup_id: str, kind: str) -> None:
         config, runtime = self.config, self.runtime
         if config is None or runtime is None:
             return
@@ -123,20 +167,22 @@ class RestoreTests(SiteJob):
         if backup is None:
             return
         service = config.service_by_id[backup.service]
-        where = f"target=backup:{backup.id} check=restore_test"
-        log.info("%s %s started", where, "full drill" if full else "sample restore test")
+        check_name = "repository_check" if kind == "repository_check" else "restore_test"
+        where = f"target=backup:{backup.id} check={check_name}"
+        log.info("%s %s started", where, {"drill": "full drill", "sample": "sample restore "
+                                           "test"}.get(kind, "repository check"))
         try:
             state = BackupState.from_dict(store.restore_test_state(backup.id))
-            async with remote_source(config, backup) as source_reader:
-                report = await run_restore_test(backup, service.rpo, service.rto, state,
-                                                full=full, clock=runtime.clock,
-                                                work_dir=runtime.state_dir / WORK_SUBDIR,
-                                                source_reader=source_reader)
+            async with remote_source(config, backup) if kind != "repository_check" else \
+                    contextlib.nullcontext() as source_reader:
+                report = await run_backup_job(backup, kind, service, state, clock=runtime.clock,
+                                              work_dir=runtime.state_dir / WORK_SUBDIR,
+                                              reader=source_reader)
             store.record_restore_test(report_row(report),
                                       report.state.as_dict() if report.state else None)
             outcome = report_to_outcome(report)
-            decision = runtime.record_passive(backup_key(backup.id), outcome, (service.id,),
-                                              service.priority)
+            decision = runtime.record_passive(backup_key(backup.id, check_name), outcome,
+                                              (service.id,), service.priority)
         except sqlite3.Error as exc:
             log.error("%s could not record the result: %s", where, exc)
             return

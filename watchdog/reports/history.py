@@ -35,6 +35,7 @@ class History:
     maintenance: Sequence[dict[str, Any]] = ()
     exceptions: Sequence[dict[str, Any]] = ()
     restore_tests: Sequence[dict[str, Any]] = ()
+    repository_checks: Sequence[dict[str, Any]] = ()   # restic check run apart from the tests
     current: Sequence[dict[str, Any]] = ()
     seen: Sequence[dict[str, Any]] = ()
     saved_months: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -59,6 +60,7 @@ def load_history(store: Any, since: datetime, until: datetime) -> History:
         maintenance=store.maintenance_windows(include_ended=True),
         exceptions=store.exceptions(include_ended=True),
         restore_tests=store.report_restore_tests(since, until),
+        repository_checks=store.report_restore_tests(since, until, kind="repository_check"),
         current=store.current_states(),
         seen=store.check_seen(),
         saved_months=store.report_months(),

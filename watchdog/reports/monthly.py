@@ -59,6 +59,7 @@ class RestoreTestLine:
     age_seconds: float | None
     restore_seconds: float | None
     summary: str
+    integrity_errors: int | None = None
 
 
 @dataclass(frozen=True)
@@ -70,10 +71,17 @@ class BackupSummary:
     restore_estimate_seconds: float | None
     restore_measured: bool
     coverage: dict[str, float]       # backup -> share of the repository re-read this quarter
+    # repository checks run apart from the restore tests (check_schedule), this month
+    checks: list[RestoreTestLine] = field(default_factory=list)
 
     @property
     def run(self) -> int:
         return len(self.tests)
+
+    @property
+    def damage_found(self) -> list[RestoreTestLine]:
+        """The month's repository checks (apart or inside a test) that found damage."""
+        return [t for t in self.checks if t.integrity_errors]
 
 
 @dataclass(frozen=True)
@@ -207,7 +215,8 @@ def service_report(history: History, config: Any, service: Any, start: datetime,
         measured=service_availability(history, config, service, start, stop, occurrences,
                                       site),
         incidents=incident_lines(history, config, service, start, stop),
-        backups=backup_summary(history.restore_tests, service, start, stop),
+        backups=backup_summary(history.restore_tests, service, start, stop,
+                               history.repository_checks),
         patches=patch_summary(history.current, config, service),
         exceptions=[named_exception(e, config) for e in active_exceptions(history.exceptions,
                                                                           stop)
@@ -220,13 +229,24 @@ def service_report(history: History, config: Any, service: Any, start: datetime,
 
 
 def backup_summary(tests: Sequence[dict[str, Any]], service: Any, start: datetime,
-                   stop: datetime) -> BackupSummary:
-    mine = [t for t in tests if t["service"] == service.id or t["backup"] in service.backups]
+                   stop: datetime, checks: Sequence[dict[str, Any]] = ()) -> BackupSummary:
+    """The service's restore tests of [start, stop), and its repository checks (``checks``:
+    the runs of kind repository_check, apart from the tests)."""
+    def ours(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [t for t in rows if t["service"] == service.id or t["backup"] in service.backups]
+
+    def line(t: dict[str, Any]) -> RestoreTestLine:
+        return RestoreTestLine(
+            at=when(t["started_at"]), backup=t["backup"], verdict=State(t["verdict"]).label,
+            full_drill=bool(t["full_drill"]), age_seconds=t["age_seconds"],
+            restore_seconds=t["restore_seconds"], summary=t["summary"],
+            integrity_errors=t.get("integrity_errors"))
+
+    mine, apart = ours(tests), ours(checks)
     month = [t for t in mine if start <= when(t["started_at"]) < stop]
-    lines = [RestoreTestLine(
-        at=when(t["started_at"]), backup=t["backup"], verdict=State(t["verdict"]).label,
-        full_drill=bool(t["full_drill"]), age_seconds=t["age_seconds"],
-        restore_seconds=t["restore_seconds"], summary=t["summary"]) for t in month]
+    lines = [line(t) for t in month]
+    checked = sorted((t for t in [*month, *apart] if start <= when(t["started_at"]) < stop
+                      and t.get("integrity_subset")), key=lambda t: when(t["started_at"]))
     ages = [t["age_seconds"] for t in month if t["age_seconds"] is not None]
     latest = next((t for t in reversed(month) if t["estimated_full_restore_seconds"]
                    is not None), None)
@@ -239,7 +259,7 @@ def backup_summary(tests: Sequence[dict[str, Any]], service: Any, start: datetim
         passed=sum(1 for t in month if t["verdict"] == State.OK),
         worst_age_seconds=max(ages) if ages else None,
         restore_estimate_seconds=estimate, restore_measured=measured,
-        coverage=quarter_coverage(mine, stop))
+        coverage=quarter_coverage([*mine, *apart], stop), checks=[line(t) for t in checked])
 
 
 def quarter_coverage(tests: Sequence[dict[str, Any]], stop: datetime) -> dict[str, float]:

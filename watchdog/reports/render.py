@@ -200,6 +200,11 @@ def service_lines(s: ServiceReport, tz: str) -> list[str]:
                          f"recovery target {humanize(s.rto)} — "
                          f"{'within' if b.restore_estimate_seconds <= s.rto else 'over'} "
                          "target.")
+    for damaged in b.damage_found:
+        lines.append(f"Repository {damaged.backup}: the check on {stamp(damaged.at, tz)} found "
+                     f"damaged stored data ({plural(damaged.integrity_errors or 0, 'error')}); "
+                     "it is re-read at every check until it reads clean.")
+    if b.configured:
         for backup, share in sorted(b.coverage.items()):
             lines.append(f"Repository {backup}: {share * 100:.0f} % of the stored data re-read "
                          "and verified this quarter.")

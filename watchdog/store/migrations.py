@@ -303,5 +303,10 @@ MIGRATIONS.append(MIGRATION_LINKS)
 MIGRATIONS.append((13, "links: written beside each run, not by a trigger on check_runs", """
 DROP TRIGGER IF EXISTS links_on_run
 """))
+# Issue 16: the repository check runs on its own schedule; its runs are rows of restore_tests
+# too (the integrity columns filled, no restore), told apart by kind.
+MIGRATIONS.append((18, "restore tests: repository checks run apart (kind)", """
+ALTER TABLE restore_tests ADD COLUMN kind TEXT NOT NULL DEFAULT 'restore_test'
+"""))
 # Numbers were reserved per feature; applied in numeric order whatever order they were added in.
 MIGRATIONS.sort(key=lambda migration: migration[0])

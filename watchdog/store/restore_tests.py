@@ -1,5 +1,6 @@
-"""Restore tests: one row per run (restore_tests) and each backup's rotation state
-(restore_test_state: which integrity subset and sample come next)."""
+"""Restore tests: one row per run (restore_tests: samples, drills, and the repository checks
+run apart, by ``kind``) and each backup's rotation state (restore_test_state: which integrity
+subset and sample come next)."""
 
 from __future__ import annotations
 
@@ -37,13 +38,17 @@ class RestoreTestStore:
                                   [backup]))
         return json.loads(rows[0]["state"]) if rows else None
 
-    def restore_tests(self, backup: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """Recent restore test runs, newest first."""
-        where, args = ("WHERE backup = ?", [backup]) if backup else ("", [])
-        return list(self.db.query(f"SELECT * FROM restore_tests {where} ORDER BY id DESC "
-                                  "LIMIT ?", [*args, limit]))
+    def restore_tests(self, backup: str | None = None, limit: int = 100,
+                      kind: str = "restore_test") -> list[dict[str, Any]]:
+        """Recent runs of ``kind`` ("restore_test", samples and drills, or "repository_check",
+        the checks run apart), newest first."""
+        where, args = ("AND backup = ?", [backup]) if backup else ("", [])
+        return list(self.db.query(f"SELECT * FROM restore_tests WHERE kind = ? {where} "
+                                  "ORDER BY id DESC LIMIT ?", [kind, *args, limit]))
 
-    def report_restore_tests(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    def report_restore_tests(self, since: datetime, until: datetime,
+                             kind: str = "restore_test") -> list[dict[str, Any]]:
+        """The runs of ``kind`` started in [since, until), oldest first."""
         return list(self.db.query(
-            "SELECT * FROM restore_tests WHERE started_at >= ? AND started_at < ? "
-            "ORDER BY started_at, id", [iso(since), iso(until)]))
+            "SELECT * FROM restore_tests WHERE kind = ? AND started_at >= ? AND started_at < ? "
+            "ORDER BY started_at, id", [kind, iso(since), iso(until)]))
