@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 import socket
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+from muni_watchdog.core.files import write_atomically
 
 MAGIC = "muni-watchdog-canary"
 
@@ -49,17 +49,7 @@ def write_canary(path: str | Path, now: datetime) -> Canary:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = canary_bytes(now)
-    fd, tmp = tempfile.mkstemp(prefix=".canary-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, data)
     return read_canary(data)
 
 

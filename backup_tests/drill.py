@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from muni_watchdog.backup_tests.integrity import (
     plan_check,
     shorten_ids,
 )
+from muni_watchdog.backup_tests.listing_cache import forget_listing, load_listing, save_listing
 from muni_watchdog.backup_tests.live_source import LiveFile, RemoteSourceReader, SourceUnavailable
 from muni_watchdog.backup_tests.params import BackupParams, RemoteSource
 from muni_watchdog.backup_tests.repo_lock import Busy, repository_lock
@@ -36,25 +37,32 @@ from muni_watchdog.backup_tests.restic_messages import named_packs
 from muni_watchdog.backup_tests.restic_output import (
     OLDEST_SUPPORTED,
     Failure,
+    Node,
     error_message,
-    parse_ls,
-    parse_ls_snapshot,
     parse_version_number,
     stderr_lines,
 )
 from muni_watchdog.backup_tests.restic_verdicts import (
-    ls_problem,
     no_snapshot_matched,
     parse_check,
     parse_restore,
+    read_listing,
 )
 from muni_watchdog.backup_tests.restore_timing import judge_timing, wants_probe
-from muni_watchdog.backup_tests.sampling import Rotation, include_patterns, select_sample
+from muni_watchdog.backup_tests.sampling import (
+    Rotation,
+    Selection,
+    chosen_in,
+    include_patterns,
+    missing_paths,
+    select_sample,
+)
 from muni_watchdog.backup_tests.scratch import ScratchError, private_scratch_async, sweep_stale
 from muni_watchdog.backup_tests.verify import (
     check_canary,
     missing_from_backup,
     relative_to_root,
+    same_snapshot,
     snapshot_root,
     verify_restored,
 )
@@ -94,7 +102,7 @@ async def run_restore_test(backup: BackupParams, rpo_seconds: float, rto_seconds
     async def body(restic: Restic) -> None:
         await asyncio.to_thread(sweep_stale, backup.scratch_dir)
         await _run(restic, backup, report, state, full, clock, say, source_reader, status,
-                   check)
+                   check, work_dir)
 
     return await _guarded(backup, report, work_dir, body, environ, sleep)
 
@@ -175,73 +183,105 @@ def _explain(exc: ResticError, backup: BackupParams) -> str:
 async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
                state: BackupState, full: bool, clock: Callable[[], datetime],
                say: Progress, source_reader: RemoteSourceReader | None,
-               status: Callable[[dict], None] | None = None, check: bool = True) -> None:
+               status: Callable[[dict], None] | None = None, check: bool = True,
+               work_dir: Path = Path(".")) -> None:
     # 1. version
     state = await _version(restic, report, state)
     version = restic.version
 
     # 2. freshness, from the newest snapshot of the series; one `ls latest` also lists it
-    # (every restic command pays the key derivation, ~0.5 s: one call fewer per run)
+    # (every restic command pays the key derivation, ~0.5 s: one call fewer per run). With the
+    # previous run's listing the restore starts beside it (listing_cache): the two openings of
+    # the repository overlap.
     say("reading the newest snapshot")
-    run = await restic.run_ok(["ls", "--json", "latest", *restic.snapshot_filter()],
-                              quiet_stderr=False)
-    list_seconds = run.seconds
-    said = [line for line in stderr_lines(run.stderr) if not no_snapshot_matched(line)]
-    problem = ls_problem(run.stdout, run.stderr) or (
-        f"restic ls exited 0, yet stderr says: {said[0].strip()[:200]}" if said else "")
-    if problem:
-        report.add(State.UNKNOWN, problem)
-        return
-    snap = parse_ls_snapshot(run.stdout)
-    if snap is None:
-        report.add(State.CRITICAL, "no snapshot in the repository matches this backup "
-                   "(host/paths/tags): nothing to restore")
-        return
-    files = [node for node in parse_ls(run.stdout) if node.type == "file"]
-    now = clock()
-    report.snapshot_id, report.snapshot_time = snap.id, snap.time
-    report.age_seconds = max(0.0, (now - snap.time).total_seconds())
-    level, text = judge_age(report.age_seconds, report.rpo_seconds or 0,
-                            backup.rpo_warn_percent, backup.rpo_crit_percent, "newest snapshot")
-    report.add(level, text)
-
-    # 3. integrity (unless the backup's check_schedule runs it apart): structure plus one
-    # rotating slice of the stored data. It runs after the restore (never beside it: that
-    # would distort the measured restore time), while the restored files are verified and the
-    # scratch directory is removed.
+    early = _early_plan(load_listing(work_dir, backup), backup, state, full)
+    listing_run = asyncio.ensure_future(restic.run_ok(
+        ["ls", "--json", "latest", *restic.snapshot_filter()], quiet_stderr=False))
     checking: asyncio.Future | None = None
     plan = None
     new_state = state
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(_stop, listing_run)
+            first = contextlib.AsyncExitStack()   # the scratch of the restore beside the listing
+            await stack.enter_async_context(first)
+            restoring = None
+            if early is not None:
+                target = await first.enter_async_context(private_scratch_async(
+                    backup.scratch_dir, backup.id, early.needed))
+                say(f"restoring {len(early.files)} files ({early.needed / 1e6:.1f} MB)"
+                    + (" — full drill" if full else "") + ", while restic lists the snapshot")
+                restoring = asyncio.ensure_future(_restore(
+                    restic, ["latest", *restic.snapshot_filter()], target, early.patterns,
+                    status))
+                first.push_async_callback(_stop, restoring)
+            run = await listing_run
+            list_seconds = run.seconds
+            said = [line for line in stderr_lines(run.stderr) if not no_snapshot_matched(line)]
+            listing = read_listing(run.stdout, run.stderr)
+            problem = listing.problem or (
+                f"restic ls exited 0, yet stderr says: {said[0].strip()[:200]}" if said else "")
+            if problem:
+                report.add(State.UNKNOWN, problem)
+                return
+            snap = listing.snapshot
+            if snap is None:
+                forget_listing(work_dir, backup)
+                report.add(State.CRITICAL, "no snapshot in the repository matches this backup "
+                           "(host/paths/tags): nothing to restore")
+                return
+            files = [node for node in listing.nodes if node.type == "file"]
+            await asyncio.to_thread(save_listing, work_dir, backup, files)
+            now = clock()
+            report.snapshot_id, report.snapshot_time = snap.id, snap.time
+            report.age_seconds = max(0.0, (now - snap.time).total_seconds())
+            level, text = judge_age(report.age_seconds, report.rpo_seconds or 0,
+                                    backup.rpo_warn_percent, backup.rpo_crit_percent,
+                                    "newest snapshot")
+            report.add(level, text)
 
-    # 4. choose what to restore
-    report.snapshot_bytes = sum(node.size for node in files)
-    selection = select_sample(files, backup.canaries, backup.sample,
+            # 3. integrity (unless the backup's check_schedule runs it apart): structure plus
+            # one rotating slice of the stored data. It runs after the restore (never beside
+            # it: that would distort the measured restore time), while the restored files are
+            # verified and the scratch directory is removed.
+
+            # 4. choose what to restore (chosen before the listing came when the restore
+            # started beside it: then what the snapshot holds of that choice is verified)
+            report.snapshot_bytes = sum(node.size for node in files)
+            selection = early.selection if early is not None and early.selection else \
+                select_sample(files, backup.canaries, backup.sample,
                               Rotation(state.sample_seed, state.sample_cursor,
                                        state.sample_cycle), probe=wants_probe(state.timings))
-    chosen = files if full else list(selection.files)
-    if not full:
-        new_state = replace(new_state, sample_cursor=selection.rotation.cursor,
-                            sample_cycle=selection.rotation.cycle)
-        report.coverage = selection.coverage
-    for path in selection.missing_critical:
-        report.add(State.CRITICAL, f"critical path {path} is not in the snapshot")
-    needed = sum(node.size for node in chosen)
-
-    # 5-6. restore into private scratch, verify, time
-    try:
-        async with private_scratch_async(backup.scratch_dir, backup.id, needed) as target:
-            say(f"restoring {len(chosen)} files ({needed / 1e6:.1f} MB)"
-                + (" — full drill" if full else ""))
-            args = ["restore", snap.id, "--target", str(target), "--verify"]
-            if version.has_json_restore:
-                args.append("--json")
+            chosen = files if full else chosen_in(files, selection, backup.sample.critical_paths)
+            in_snapshot = {node.path for node in files}
+            if not full:
+                new_state = replace(new_state, sample_cursor=selection.rotation.cursor,
+                                    sample_cycle=selection.rotation.cycle)
+                report.coverage = selection.coverage
+            for path in missing_paths(files, backup.sample.critical_paths):
+                report.add(State.CRITICAL, f"critical path {path} is not in the snapshot")
+            needed = sum(node.size for node in chosen)
             patterns = None if full else include_patterns(chosen, backup.sample.critical_paths)
-            for pattern in patterns or ():
-                args += ["--include", pattern]
-            if full or chosen:
-                run = await restic.run_ok(
-                    args, accept=(0, 1), quiet_stderr=False,
-                    on_status=status if version.has_json_restore else None)
+
+            # 5-6. restore into private scratch, verify, time
+            run = None
+            if restoring is not None:
+                run = await restoring
+                if not await asyncio.to_thread(same_snapshot, run, snap, target, chosen):
+                    # a backup finished between the two restic commands: the restore found
+                    # another snapshot; again, by the listed snapshot's id
+                    log.info("backup %s: the restore beside the listing did not restore "
+                             "snapshot %s; restoring it by id", backup.id, snap.short_id)
+                    await first.aclose()
+                    restoring = run = None
+            if restoring is None:
+                target = await stack.enter_async_context(private_scratch_async(
+                    backup.scratch_dir, backup.id, needed))
+                if full or chosen:
+                    say(f"restoring {len(chosen)} files ({needed / 1e6:.1f} MB)"
+                        + (" — full drill" if full else ""))
+                    run = await _restore(restic, [snap.id], target, patterns, status)
+            if run is not None:
                 restore = parse_restore(run.stdout, run.stderr)
                 report.restore_seconds = run.seconds
                 _judge_restore_output(report, run, restore, version.has_json_restore)
@@ -265,14 +305,12 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
                                                    restore.errors, snap.time, source, root,
                                                    remote=remote)
             canary_age = backup.canary_max_age or report.rpo_seconds or 86400
-            canaries = [check_canary(target, path, now, canary_age, path in selection.canaries)
+            canaries = [check_canary(target, path, now, canary_age, path in in_snapshot)
                         for path in backup.canaries]
         check_run = await checking if checking is not None else None
     finally:
-        if checking is not None and not checking.done():
-            checking.cancel()  # the run failed or was cancelled: stop restic check too
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await checking
+        if checking is not None:
+            await _stop(checking)  # the run failed or was cancelled: stop restic check too
     if check_run is not None and plan is not None:
         new_state = _judge_check(report, check_run, plan, new_state, backup, now)
     report.files, report.bytes = verification.files, verification.bytes
@@ -336,6 +374,53 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
         new_state = replace(new_state, drill_bytes_per_second=report.bytes /
                             report.restore_seconds, drill_at=now.isoformat())
     report.state = new_state
+
+
+@dataclass(frozen=True)
+class _Early:
+    """What a run restores beside the listing, chosen from the previous run's listing."""
+
+    files: list[Node]
+    patterns: list[str] | None
+    needed: int
+    selection: Selection | None   # None for a full drill
+
+
+def _early_plan(cached: list[Node] | None, backup: BackupParams, state: BackupState,
+                full: bool) -> _Early | None:
+    if cached is None:
+        return None
+    if full:
+        return _Early(cached, None, sum(n.size for n in cached), None) if cached else None
+    selection = select_sample(cached, backup.canaries, backup.sample,
+                              Rotation(state.sample_seed, state.sample_cursor,
+                                       state.sample_cycle), probe=wants_probe(state.timings))
+    if not selection.files:
+        return None
+    return _Early(list(selection.files), include_patterns(selection.files,
+                                                          backup.sample.critical_paths),
+                  selection.bytes, selection)
+
+
+async def _restore(restic: Restic, snapshot: list[str], target: Path,
+                   patterns: list[str] | None, status: Callable[[dict], None] | None):
+    """``restic restore SNAPSHOT --target T --verify [--include P ...]`` (exit 1: restic's
+    errors, read by the caller)."""
+    json_mode = restic.version.has_json_restore
+    args = ["restore", *snapshot, "--target", str(target), "--verify"] + (
+        ["--json"] if json_mode else [])
+    for pattern in patterns or ():
+        args += ["--include", pattern]
+    return await restic.run_ok(args, accept=(0, 1), quiet_stderr=False,
+                               on_status=status if json_mode else None)
+
+
+async def _stop(task: asyncio.Future) -> None:
+    """Cancel a restic command still running (it is interrupted and removes its lock)."""
+    if not task.done():
+        task.cancel()
+    with contextlib.suppress(Exception, asyncio.CancelledError):
+        await task
 
 
 async def _version(restic: Restic, report: RestoreTestReport,

@@ -12,7 +12,16 @@ import re
 from dataclasses import dataclass
 
 from muni_watchdog.backup_tests.restic_messages import is_noise, named_packs
-from muni_watchdog.backup_tests.restic_output import error_text, json_lines, stderr_lines
+from muni_watchdog.backup_tests.restic_output import (
+    Node,
+    Snapshot,
+    error_text,
+    json_lines,
+    kind_of,
+    node_of,
+    snapshot_of,
+    stderr_lines,
+)
 
 
 @dataclass(frozen=True)
@@ -114,13 +123,41 @@ def parse_restore(stdout: str, stderr: str) -> RestoreResult:
                          packs.damaged_packs, packs.missing_packs)
 
 
-def ls_problem(stdout: str, stderr: str) -> str:
-    """Why an ``ls --json`` listing cannot be trusted, or "" when it can.
+@dataclass(frozen=True)
+class Listing:
+    """``ls --json latest`` read once: why it cannot be trusted ("" when it can), else the
+    snapshot (None when none matched the filter) and its nodes."""
 
-    Every stdout line of ``ls --json`` is a JSON object; one that is not was cut (a size cap,
-    a timeout, a dying process). Nothing at all, with no "no snapshot matched" either, is not
-    an empty repository but a silent failure."""
+    problem: str
+    snapshot: Snapshot | None = None
+    nodes: tuple[Node, ...] = ()
+
+
+def read_listing(stdout: str, stderr: str) -> Listing:
+    """Every stdout line of ``ls --json`` is a JSON object; one that is not was cut (a size
+    cap, a timeout, a dying process). Nothing at all, with no "no snapshot matched" either, is
+    not an empty repository but a silent failure. Each line is decoded once."""
     lines = [line for line in stdout.splitlines() if line.strip()]
+    try:  # the whole listing in one call of the C decoder; line by line to say where not
+        objects = json.loads("[" + ",".join(lines) + "]")
+    except ValueError:
+        objects = None
+    if objects is None or len(objects) != len(lines) or \
+            not all(isinstance(obj, dict) for obj in objects):
+        return Listing(_bad_line(lines))
+    if not lines and not no_snapshot_matched(stderr):
+        return Listing("restic ls printed nothing (not even 'no snapshot matched'): output lost")
+    try:
+        snapshot = next((snapshot_of(obj) for obj in objects if kind_of(obj) == "snapshot"),
+                        None)
+        nodes = tuple(node_of(obj) for obj in objects if kind_of(obj) == "node")
+    except (KeyError, TypeError, ValueError) as exc:
+        return Listing(f"restic ls printed a snapshot or node without a readable {exc}; the "
+                       "snapshot's file list is unknown")
+    return Listing("", snapshot, nodes)
+
+
+def _bad_line(lines: list[str]) -> str:
     for number, line in enumerate(lines, 1):
         try:
             obj = json.loads(line)
@@ -129,9 +166,12 @@ def ls_problem(stdout: str, stderr: str) -> str:
                     "complete JSON); the snapshot's file list is unknown")
         if not isinstance(obj, dict):
             return f"restic ls printed something else than its JSON listing (line {number})"
-    if not lines and not no_snapshot_matched(stderr):
-        return "restic ls printed nothing (not even 'no snapshot matched'): output lost"
-    return ""
+    return "restic ls output is not one JSON object per line"
+
+
+def ls_problem(stdout: str, stderr: str) -> str:
+    """Why an ``ls --json`` listing cannot be trusted, or "" when it can."""
+    return read_listing(stdout, stderr).problem
 
 
 def no_snapshot_matched(stderr: str) -> bool:

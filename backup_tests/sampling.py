@@ -72,13 +72,11 @@ def select_sample(files: Sequence[Node], canaries: Sequence[str], params: Sample
     missing_canaries = tuple(c for c in canaries if c not in by_path)
     for path in found_canaries:
         chosen[path] = by_path[path]
-    missing_critical = []
     for prefix in params.critical_paths:
-        under = [n for n in files if _under(n.path, prefix)]
-        if not under:
-            missing_critical.append(prefix)
-        for node in under:
-            chosen.setdefault(node.path, node)
+        for node in files:
+            if _under(node.path, prefix):
+                chosen.setdefault(node.path, node)
+    missing_critical = missing_paths(files, params.critical_paths)
 
     keyed = sorted((order_key(rotation.seed, n.path), n) for n in files
                    if n.path not in chosen and n.size <= params.max_file_size)
@@ -108,6 +106,22 @@ def select_sample(files: Sequence[Node], canaries: Sequence[str], params: Sample
     return Selection(tuple(chosen.values()), found_canaries, missing_canaries,
                      tuple(missing_critical), taken, Rotation(rotation.seed, cursor, cycle),
                      round(coverage, 4), tuple(n.path for n in extra))
+
+
+def missing_paths(files: Sequence[Node], critical_paths: Sequence[str]) -> list[str]:
+    """The critical paths with no file in ``files``."""
+    return [prefix for prefix in critical_paths if not any(_under(n.path, prefix)
+                                                           for n in files)]
+
+
+def chosen_in(files: Sequence[Node], selection: Selection,
+              critical_paths: Sequence[str]) -> list[Node]:
+    """What ``files`` (a snapshot's) hold of ``selection``, which may have been chosen from an
+    earlier listing: its files that are still there, and everything under a critical path (its
+    --include pattern restores what the snapshot has there now)."""
+    picked = set(selection.paths)
+    return [n for n in files if n.path in picked
+            or any(_under(n.path, prefix) for prefix in critical_paths)]
 
 
 def _probe(files: Sequence[Node], chosen: dict[str, Node], cap: int,

@@ -291,7 +291,8 @@ def _cmdline(pid: str) -> bytes:
         return b""
 
 
-def _restic_children(pid: int) -> list[int]:
+def _restic_children(pid: int, command: bytes = b"") -> list[int]:
+    """The restic processes ``pid`` started (running ``command`` when given)."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -300,7 +301,8 @@ def _restic_children(pid: int) -> list[int]:
             except OSError:
                 continue
             name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:]
-            if name == "restic" and int(rest.split()[1]) == pid and rest.split()[0] != "Z":
+            if name == "restic" and int(rest.split()[1]) == pid and rest.split()[0] != "Z" \
+                    and (not command or b"\0" + command + b"\0" in b"\0" + _cmdline(entry)):
                 found.append(int(entry))
     return found
 
@@ -314,7 +316,8 @@ def _alive(pid: int) -> bool:
 
 
 def _start_full_drill(config: Path, state_dir: Path, lab: ResticLab):
-    """Start ``restore-test --full`` and return it and its restic once that holds its lock."""
+    """Start ``restore-test --full`` and return it and its restic restore once that holds
+    its lock (not restic ls or check: they end too soon to be caught at work)."""
     cli = subprocess.Popen([sys.executable, "-m", "muni_watchdog", "restore-test", "--full",
                             "-c", str(config), "--state-dir", str(state_dir)], cwd=ROOT,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -322,10 +325,10 @@ def _start_full_drill(config: Path, state_dir: Path, lab: ResticLab):
     deadline = time.monotonic() + 60
     while True:
         assert cli.poll() is None and time.monotonic() < deadline, "restore never started"
-        children = _restic_children(cli.pid)
+        children = _restic_children(cli.pid, b"restore")
         if any((lab.base / "scratch").iterdir()) and children and any(locks.iterdir()):
             time.sleep(0.5)  # past restic's lock creation: it holds it now
-            return cli, _restic_children(cli.pid)
+            return cli, _restic_children(cli.pid, b"restore")
         time.sleep(0.01)
 
 

@@ -382,8 +382,15 @@ def test_check_failure_matrix_is_never_clean(stdout, stderr, code, clean):
 def test_ls_failure_matrix():
     from muni_watchdog.backup_tests.restic_verdicts import ls_problem
     listing = sample("restic0.14-snapshots.json")  # any JSON object per line will do
-    good = '{"struct_type":"snapshot","id":"x"}\n{"struct_type":"node","path":"/a"}\n'
+    good = ('{"struct_type":"snapshot","id":"x","time":"2026-11-22T13:50:11Z"}\n'
+            '{"struct_type":"node","path":"/a"}\n')
     assert ls_problem(good, "") == ""
+    # one decoding of the whole listing, yet each line must be one object
+    assert "line 2 of 2" in ls_problem(good.replace("\n{", "{").replace("}{", "}\n{}{"), "")
+    assert "line 1 of 1" in ls_problem('{"struct_type":"node","path":"/a"},'
+                                       '{"struct_type":"node","path":"/b"}\n', "")
+    assert "without a readable 'time'" in ls_problem('{"struct_type":"snapshot","id":"x"}', "")
+    assert "without a readable 'path'" in ls_problem('{"struct_type":"node"}', "")
     assert ls_problem("", 'Ignoring "latest", no snapshot matched given filter\n') == ""
     assert "printed nothing" in ls_problem("", "")
     assert "cut" in ls_problem(good[: len(good) // 2 + 3], "")

@@ -11,11 +11,11 @@ files live at ``/status`` and ``/status.json`` through :func:`status_page_files`
 from __future__ import annotations
 
 import os
-import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from muni_watchdog.core.files import write_atomically
 from muni_watchdog.reports.history import load_history
 from muni_watchdog.reports.status_page import DAYS_SHOWN, StatusPage, build_status_page
 from muni_watchdog.reports.status_render import render_status_html, render_status_json
@@ -35,22 +35,6 @@ def status_page_files(store: Any, config: Any, now: datetime) -> dict[str, str]:
     writes and what the console serves without login."""
     page = load_status_page(store, config, now)
     return dict(zip(FILES, (render_status_html(page), render_status_json(page)), strict=True))
-
-
-def write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
-    """Replace ``path`` with ``text`` in one rename (a reader sees the old or the new file,
-    never a part). Readable by the web server: 0644 unless told otherwise."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def export_status_page(store: Any, config: Any, folder: str | Path,
