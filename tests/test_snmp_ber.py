@@ -118,6 +118,30 @@ def test_oids_beyond_rfc_2578_are_decode_errors(oid_tlv):
         ber.decode_fields(data, start, end)
 
 
+def test_decoded_oids_are_remembered_within_a_bound_and_bad_ones_never(monkeypatch):
+    """The OID cache (issue 16): a second decoding of the same bytes gives the same text
+    from the cache; a bad OID is an error every time; the cache never outgrows its bound."""
+    from muni_watchdog.checks.snmp import walk
+    monkeypatch.setattr(ber, "OID_CACHE_SIZE", 8)
+    monkeypatch.setattr(ber, "_OID_TEXT", {})
+    monkeypatch.setattr(walk, "_ARCS", {})
+    oid = "1.3.6.1.2.1.2.2.1.10.1000"      # 1000: a two-byte sub-identifier
+    message = response(vb(oid, ber.COUNTER32, b"\x01"))
+    assert ber.decode_response(message)[3] == [(oid, 1)]
+    assert ber.decode_response(message)[3] == [(oid, 1)]
+    assert list(ber._OID_TEXT.values()) == [oid]
+    bad = response(_tlv(ber.SEQUENCE, _tlv(ber.OID, b"\x2b\x06\x81") + b"\x05\x00"))
+    for _ in range(2):
+        with pytest.raises(ber.BerError):
+            ber.decode_response(bad)
+    for i in range(40):
+        text = f"1.3.6.1.4.1.{i}"
+        assert ber.decode_response(response(vb(text, ber.NULL, b"")))[3] == [(text, None)]
+        assert walk.oid_tuple(text) == (1, 3, 6, 1, 4, 1, i)
+        assert len(ber._OID_TEXT) <= 8 and len(walk._ARCS) <= 8
+    assert walk.oid_tuple("1.3.6.1.2.1.10") > walk.oid_tuple("1.3.6.1.2.1.9")
+
+
 def test_longest_valid_oid_decodes():
     oid = "1.3." + ".".join([str(2**32 - 1)] * 126)    # 128 sub-identifiers
     assert ber.decode_response(response(vb(oid, ber.NULL, b"")))[3] == [(oid, None)]

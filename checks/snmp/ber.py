@@ -114,14 +114,32 @@ _HEAD_TEXT = [f"0.{i}" if i < 40 else f"1.{i - 40}" if i < 80 else f"2.{i - 80}"
               for i in range(128)]
 
 
+# The text of the OIDs decoded lately, by their encoding: the same OIDs come back at every
+# poll and from every device of a model (a 48-port switch's ifTable is the same 1,200 OIDs on
+# each), and decoding was a tenth of the daemon's CPU per value (issue 16). Bounded: emptied
+# when full (16,384 OIDs: ~3 MB at most; a town's devices have fewer distinct OIDs).
+OID_CACHE_SIZE = 16_384
+_OID_TEXT: dict[bytes, str] = {}
+
+
 def decode_oid(data: bytes, start: int, end: int) -> str:
     """The dotted text of the OID content ``data[start:end]``; raises BerError for an empty
     OID, more than 128 sub-identifiers or one beyond 32 bits (linear time in any case)."""
-    size = end - start
+    chunk = data[start:end]
+    text = _OID_TEXT.get(chunk)
+    if text is None:
+        text = _decode_oid(chunk)
+        if len(_OID_TEXT) >= OID_CACHE_SIZE:
+            _OID_TEXT.clear()
+        _OID_TEXT[chunk] = text
+    return text
+
+
+def _decode_oid(chunk: bytes) -> str:
+    size = len(chunk)
     if size > MAX_OID_ARCS * 5:  # each sub-identifier takes at most 5 bytes
         raise BerError(f"OID of {size} bytes is longer than {MAX_OID_ARCS} "
                        "sub-identifiers")
-    chunk = data[start:end]
     if chunk.isascii() and size:  # every sub-identifier one byte: most OIDs, the fast way
         if size >= MAX_OID_ARCS:  # the first byte holds two arcs
             raise BerError(f"OID with more than {MAX_OID_ARCS} sub-identifiers")

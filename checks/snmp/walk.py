@@ -41,8 +41,18 @@ class WalkLimits:
     value_bytes: int = 4096
 
 
+_ARCS: dict[str, tuple[int, ...]] = {}   # as ber's OID cache: the same OIDs every poll
+
+
 def oid_tuple(oid: str) -> tuple[int, ...]:
-    return tuple(map(int, oid.split(".")))
+    """The arcs of a dotted OID (compared numerically: 1.10 comes after 1.9)."""
+    arcs = _ARCS.get(oid)
+    if arcs is None:
+        arcs = tuple(map(int, oid.split(".")))
+        if len(_ARCS) >= ber.OID_CACHE_SIZE:
+            _ARCS.clear()
+        _ARCS[oid] = arcs
+    return arcs
 
 
 def value_size(value: object) -> int:
