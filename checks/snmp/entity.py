@@ -11,7 +11,14 @@ from typing import Any
 
 from muni_watchdog.checks.snmp import oids as O
 from muni_watchdog.checks.snmp.dateandtime import date_and_time
-from muni_watchdog.checks.snmp.values import Snapshot, column, index_key, integer, text
+from muni_watchdog.checks.snmp.values import (
+    Snapshot,
+    column,
+    index_key,
+    integer,
+    subtree,
+    text,
+)
 
 ENT_DESCR, ENT_NAME, ENT_HARDWARE, ENT_MFG_DATE = 2, 7, 8, 17
 # entPhysicalClass values (PhysicalClass TC).
@@ -33,6 +40,8 @@ TEXT_FIELDS = (("descr", ENT_DESCR), ("name", ENT_NAME), ("hardware_rev", ENT_HA
 def parse_entities(snapshot: Snapshot) -> list[dict[str, Any]]:
     """One dict per entPhysicalEntry (at most MAX_ENTITIES), chassis rows first; empty text
     columns are None."""
+    if not subtree(snapshot, O.ENT_PHYSICAL):
+        return []   # no ENTITY-MIB: one look, not one per column (most agents in a town)
     indexes: set[str] = set()
     for col in COLUMNS:
         indexes |= set(column(snapshot, O.ENT_PHYSICAL, col))

@@ -163,7 +163,8 @@ class Walk:
             if not oid.startswith(self._prefixes[root]):
                 ended.add(root)   # the first OID past the subtree: its normal end
                 continue
-            size = value_size(value)
+            # value_size(), inline: this loop runs once per value of every walk
+            size = len(value) if isinstance(value, bytes | str) else 8
             if size > self.limits.value_bytes:
                 self._fail(root, _too_big(oid, size, self.limits))
                 continue

@@ -25,16 +25,19 @@ def record_watch(db: Any, key: CheckKey, at: datetime, outcome: Outcome,
     Runs are pruned after ``run_history``; these rows stay, for the monthly report."""
     known = int(outcome.state is not State.UNKNOWN)
     stale_after = FRESH_FOR_INTERVALS * interval
-    rows = list(db.query(
+    # the connection itself: sqlite-utils' query() builds a dict per row, at every check run
+    latest = db.conn.execute(
         "SELECT id, last_at, stale_after, known FROM check_watch WHERE target = ? AND "
-        "check_name = ? ORDER BY started_at DESC, id DESC LIMIT 1", [key.target, key.check]))
-    if rows and rows[0]["known"] == known:
-        last = from_iso(rows[0]["last_at"])
-        if (at - last).total_seconds() <= rows[0]["stale_after"]:
-            db.execute("UPDATE check_watch SET last_at = ?, interval = ?, stale_after = ? "
-                       "WHERE id = ?", [iso(max(at, last)), interval, stale_after, rows[0]["id"]])
+        "check_name = ? ORDER BY started_at DESC, id DESC LIMIT 1",
+        [key.target, key.check]).fetchone()
+    if latest is not None and latest[3] == known:
+        row_id, last_at, last_stale_after, _ = latest
+        last = from_iso(last_at)
+        if (at - last).total_seconds() <= last_stale_after:
+            db.conn.execute("UPDATE check_watch SET last_at = ?, interval = ?, stale_after = ? "
+                            "WHERE id = ?", [iso(max(at, last)), interval, stale_after, row_id])
             return
-    db.execute(
+    db.conn.execute(
         "INSERT INTO check_watch (target, check_name, started_at, last_at, interval, "
         "stale_after, known, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [key.target, key.check, iso(at), iso(at), interval, stale_after, known,
