@@ -17,13 +17,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+from muni_watchdog.backup_tests import steps
 from muni_watchdog.backup_tests.integrity import (
-    CheckPlan,
-    judge_check,
     plan_check,
     shorten_ids,
 )
@@ -35,27 +34,20 @@ from muni_watchdog.backup_tests.report import BackupState, RestoreTestReport, ju
 from muni_watchdog.backup_tests.restic import Restic, ResticError
 from muni_watchdog.backup_tests.restic_messages import named_packs
 from muni_watchdog.backup_tests.restic_output import (
-    OLDEST_SUPPORTED,
     Failure,
-    Node,
     error_message,
-    parse_version_number,
     stderr_lines,
 )
 from muni_watchdog.backup_tests.restic_verdicts import (
     no_snapshot_matched,
-    parse_check,
     parse_restore,
     read_listing,
 )
-from muni_watchdog.backup_tests.restore_timing import judge_timing, wants_probe
+from muni_watchdog.backup_tests.restore_timing import judge_timing
 from muni_watchdog.backup_tests.sampling import (
-    Rotation,
-    Selection,
     chosen_in,
     include_patterns,
     missing_paths,
-    select_sample,
 )
 from muni_watchdog.backup_tests.scratch import ScratchError, private_scratch_async, sweep_stale
 from muni_watchdog.backup_tests.verify import (
@@ -123,11 +115,11 @@ async def run_repository_check(backup: BackupParams, state: BackupState, *,
     say = progress or (lambda _text: None)
 
     async def body(restic: Restic) -> None:
-        current = await _version(restic, report, state)
+        current = await steps.detect_version(restic, report, state)
         say(f"checking the repository ({plan_check(current, backup.read_data_subsets).subset} "
             "of the stored data)")
-        checking, plan = _start_check(restic, backup, report, current)
-        report.state = _judge_check(report, await checking, plan, current, backup, clock())
+        checking, plan = steps.start_check(restic, backup, report, current)
+        report.state = steps.judge_check_run(report, await checking, plan, current, backup, clock())
 
     return await _guarded(backup, report, work_dir, body, environ, sleep)
 
@@ -147,7 +139,7 @@ async def _guarded(backup: BackupParams, report: RestoreTestReport, work_dir: Pa
         level = State.UNKNOWN if exc.failure in _UNKNOWN_FAILURES or "no answer within" in \
             exc.message else State.CRITICAL
         report.add(level, _explain(exc, backup))
-        _name_packs(report, named_packs(stderr_lines(exc.stderr, True)))
+        steps.name_packs(report, named_packs(stderr_lines(exc.stderr, True)))
     except (Busy, ScratchError) as exc:
         report.add(State.UNKNOWN, str(exc))
     except OSError as exc:
@@ -183,10 +175,10 @@ def _explain(exc: ResticError, backup: BackupParams) -> str:
 async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
                state: BackupState, full: bool, clock: Callable[[], datetime],
                say: Progress, source_reader: RemoteSourceReader | None,
-               status: Callable[[dict], None] | None = None, check: bool = True,
-               work_dir: Path = Path(".")) -> None:
+               status: Callable[[dict], None] | None, check: bool,
+               work_dir: Path) -> None:
     # 1. version
-    state = await _version(restic, report, state)
+    state = await steps.detect_version(restic, report, state)
     version = restic.version
 
     # 2. freshness, from the newest snapshot of the series; one `ls latest` also lists it
@@ -194,7 +186,7 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
     # previous run's listing the restore starts beside it (listing_cache): the two openings of
     # the repository overlap.
     say("reading the newest snapshot")
-    early = _early_plan(load_listing(work_dir, backup), backup, state, full)
+    early = steps.early_plan(load_listing(work_dir, backup), backup, state, full)
     listing_run = asyncio.ensure_future(restic.run_ok(
         ["ls", "--json", "latest", *restic.snapshot_filter()], quiet_stderr=False))
     checking: asyncio.Future | None = None
@@ -202,7 +194,7 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
     new_state = state
     try:
         async with contextlib.AsyncExitStack() as stack:
-            stack.push_async_callback(_stop, listing_run)
+            stack.push_async_callback(steps.stop, listing_run)
             first = contextlib.AsyncExitStack()   # the scratch of the restore beside the listing
             await stack.enter_async_context(first)
             restoring = None
@@ -211,10 +203,10 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
                     backup.scratch_dir, backup.id, early.needed))
                 say(f"restoring {len(early.files)} files ({early.needed / 1e6:.1f} MB)"
                     + (" — full drill" if full else "") + ", while restic lists the snapshot")
-                restoring = asyncio.ensure_future(_restore(
+                restoring = asyncio.ensure_future(steps.restore(
                     restic, ["latest", *restic.snapshot_filter()], target, early.patterns,
                     status))
-                first.push_async_callback(_stop, restoring)
+                first.push_async_callback(steps.stop, restoring)
             run = await listing_run
             list_seconds = run.seconds
             said = [line for line in stderr_lines(run.stderr) if not no_snapshot_matched(line)]
@@ -240,18 +232,11 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
                                     "newest snapshot")
             report.add(level, text)
 
-            # 3. integrity (unless the backup's check_schedule runs it apart): structure plus
-            # one rotating slice of the stored data. It runs after the restore (never beside
-            # it: that would distort the measured restore time), while the restored files are
-            # verified and the scratch directory is removed.
-
-            # 4. choose what to restore (chosen before the listing came when the restore
+            # 3. choose what to restore (chosen before the listing came when the restore
             # started beside it: then what the snapshot holds of that choice is verified)
             report.snapshot_bytes = sum(node.size for node in files)
             selection = early.selection if early is not None and early.selection else \
-                select_sample(files, backup.canaries, backup.sample,
-                              Rotation(state.sample_seed, state.sample_cursor,
-                                       state.sample_cycle), probe=wants_probe(state.timings))
+                steps.select(files, backup, state)
             chosen = files if full else chosen_in(files, selection, backup.sample.critical_paths)
             in_snapshot = {node.path for node in files}
             if not full:
@@ -263,7 +248,7 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
             needed = sum(node.size for node in chosen)
             patterns = None if full else include_patterns(chosen, backup.sample.critical_paths)
 
-            # 5-6. restore into private scratch, verify, time
+            # 4-5. restore into private scratch, verify, time
             run = None
             if restoring is not None:
                 run = await restoring
@@ -280,7 +265,7 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
                 if full or chosen:
                     say(f"restoring {len(chosen)} files ({needed / 1e6:.1f} MB)"
                         + (" — full drill" if full else ""))
-                    run = await _restore(restic, [snap.id], target, patterns, status)
+                    run = await steps.restore(restic, [snap.id], target, patterns, status)
             if run is not None:
                 restore = parse_restore(run.stdout, run.stderr)
                 report.restore_seconds = run.seconds
@@ -288,8 +273,12 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
             else:
                 restore = parse_restore("", "")
                 report.restore_seconds = 0.0
+            # 6. integrity (unless the backup's check_schedule runs it apart): structure plus
+            # one rotating slice of the stored data. After the restore (never beside it: that
+            # would distort the measured restore time), while the restored files are verified
+            # and the scratch directory is removed.
             if check:
-                checking, plan = _start_check(restic, backup, report, state)
+                checking, plan = steps.start_check(restic, backup, report, state)
                 say(f"verifying restored files; checking repository ({report.subset} of the "
                     "stored data)")
             else:
@@ -310,14 +299,14 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
         check_run = await checking if checking is not None else None
     finally:
         if checking is not None:
-            await _stop(checking)  # the run failed or was cancelled: stop restic check too
+            await steps.stop(checking)  # the run failed or was cancelled: stop restic check too
     if check_run is not None and plan is not None:
-        new_state = _judge_check(report, check_run, plan, new_state, backup, now)
+        new_state = steps.judge_check_run(report, check_run, plan, new_state, backup, now)
     report.files, report.bytes = verification.files, verification.bytes
     report.verified = verification.verified
     report.mismatched = len(verification.mismatched) + len(verification.damaged)
     report.changed_since_backup = len(verification.changed_since_backup)
-    _name_packs(report, restore)
+    steps.name_packs(report, restore)
     if verification.damaged:
         report.add(State.CRITICAL, f"{len(verification.damaged)} file(s) did not restore "
                    f"intact: {_paths(verification.damaged)}"
@@ -366,7 +355,7 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
         report.add(State.WARNING, f"nothing to verify: 0 of 0 restored files verified, {why}; "
                    "this test proves nothing about the data")
 
-    # 6. timing: measured by us; the full restore estimated from the runs we have
+    # 7. timing: measured by us; the full restore estimated from the runs we have
     new_state = replace(new_state, timings=judge_timing(
         report, backup, state.timings, full=full, probe=bool(selection.probe),
         startup_floor=list_seconds, today=now.date().isoformat()))
@@ -374,92 +363,6 @@ async def _run(restic: Restic, backup: BackupParams, report: RestoreTestReport,
         new_state = replace(new_state, drill_bytes_per_second=report.bytes /
                             report.restore_seconds, drill_at=now.isoformat())
     report.state = new_state
-
-
-@dataclass(frozen=True)
-class _Early:
-    """What a run restores beside the listing, chosen from the previous run's listing."""
-
-    files: list[Node]
-    patterns: list[str] | None
-    needed: int
-    selection: Selection | None   # None for a full drill
-
-
-def _early_plan(cached: list[Node] | None, backup: BackupParams, state: BackupState,
-                full: bool) -> _Early | None:
-    if cached is None:
-        return None
-    if full:
-        return _Early(cached, None, sum(n.size for n in cached), None) if cached else None
-    selection = select_sample(cached, backup.canaries, backup.sample,
-                              Rotation(state.sample_seed, state.sample_cursor,
-                                       state.sample_cycle), probe=wants_probe(state.timings))
-    if not selection.files:
-        return None
-    return _Early(list(selection.files), include_patterns(selection.files,
-                                                          backup.sample.critical_paths),
-                  selection.bytes, selection)
-
-
-async def _restore(restic: Restic, snapshot: list[str], target: Path,
-                   patterns: list[str] | None, status: Callable[[dict], None] | None):
-    """``restic restore SNAPSHOT --target T --verify [--include P ...]`` (exit 1: restic's
-    errors, read by the caller)."""
-    json_mode = restic.version.has_json_restore
-    args = ["restore", *snapshot, "--target", str(target), "--verify"] + (
-        ["--json"] if json_mode else [])
-    for pattern in patterns or ():
-        args += ["--include", pattern]
-    return await restic.run_ok(args, accept=(0, 1), quiet_stderr=False,
-                               on_status=status if json_mode else None)
-
-
-async def _stop(task: asyncio.Future) -> None:
-    """Cancel a restic command still running (it is interrupted and removes its lock)."""
-    if not task.done():
-        task.cancel()
-    with contextlib.suppress(Exception, asyncio.CancelledError):
-        await task
-
-
-async def _version(restic: Restic, report: RestoreTestReport,
-                   state: BackupState) -> BackupState:
-    """restic's version, remembered per binary (path, size, mtime) so an upgrade is noticed;
-    sets ``restic.version`` and returns the state that remembers it."""
-    binary = restic.binary_identity()
-    cached = parse_version_number(state.restic_version) \
-        if binary and binary == state.restic_binary else None
-    version = cached or await restic.detect_version()
-    restic.version = version
-    state = replace(state, restic_binary=binary, restic_version=str(version))
-    report.state = state
-    report.restic_version = str(version)
-    if version < OLDEST_SUPPORTED:
-        report.add(State.WARNING, f"restic {version} is older than {OLDEST_SUPPORTED}, the "
-                   "oldest supported; results may be wrong")
-    return state
-
-
-def _start_check(restic: Restic, backup: BackupParams, report: RestoreTestReport,
-                 state: BackupState) -> tuple[asyncio.Future, CheckPlan]:
-    """Start ``restic check`` of the subset due (integrity: structure plus one rotating slice
-    of the stored data)."""
-    plan = plan_check(state, backup.read_data_subsets)
-    report.subset = plan.subset
-    args = ["check", plan.arg] + (["--json"] if restic.version.has_json_check else [])
-    return asyncio.ensure_future(restic.run_ok(args, accept=(0, 1), quiet_stderr=False)), plan
-
-
-def _judge_check(report: RestoreTestReport, run, plan: CheckPlan, state: BackupState,
-                 backup: BackupParams, now: datetime) -> BackupState:
-    """restic check's verdict into the report; the state with the rotation moved on."""
-    check = parse_check(run.stdout, run.stderr, run.code)
-    report.integrity_errors = check.errors
-    _name_packs(report, check)
-    level, text, new_state = judge_check(check, plan, state, backup.read_data_subsets, now)
-    report.add(level, text)
-    return new_state
 
 
 def _judge_restore_output(report: RestoreTestReport, run, restore, json_mode: bool) -> None:
@@ -477,16 +380,6 @@ def _judge_restore_output(report: RestoreTestReport, run, restore, json_mode: bo
         what = "its JSON summary" if json_mode else "'finished verifying N files'"
         report.add(State.UNKNOWN, f"restic restore exited 0 without {what}: output empty or "
                    "cut, so restic's verification is not confirmed (sizes were still checked)")
-
-
-def _name_packs(report: RestoreTestReport, found) -> None:
-    """Add the packs restic named (in check, restore, or a failed command) to the report."""
-    for pack in found.missing_packs:
-        if pack not in report.missing_packs:
-            report.missing_packs.append(pack)
-    for pack in found.damaged_packs:
-        if pack not in report.damaged_packs:
-            report.damaged_packs.append(pack)
 
 
 async def _remote_facts(backup: BackupParams, reader: RemoteSourceReader | None,

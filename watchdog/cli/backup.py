@@ -8,14 +8,12 @@ loads the config, keeps the rotation state and the history in the store, and pri
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from muni_watchdog.backup_tests.canary import write_canary
-from muni_watchdog.backup_tests.params import BackupParams
 from muni_watchdog.backup_tests.report import BackupState, RestoreTestReport
 from muni_watchdog.backup_tests.restore_progress import progress_text
 from muni_watchdog.cli.common import (
@@ -29,7 +27,6 @@ from muni_watchdog.core.durations import humanize
 from muni_watchdog.core.model import State
 from muni_watchdog.daemon.restore_tests import (
     WORK_SUBDIR,
-    remote_source,
     report_row,
     run_backup_job,
 )
@@ -103,7 +100,6 @@ def cmd_restore_test(args: argparse.Namespace) -> int:
     reports = []
     try:
         for backup in backups:
-            service = config.service_by_id[backup.service]
             state = BackupState.from_dict(store.restore_test_state(backup.id))
 
             def progress(text: str, backup_id: str = backup.id) -> None:
@@ -119,9 +115,10 @@ def cmd_restore_test(args: argparse.Namespace) -> int:
                 # Ctrl-C or SIGTERM cancels the run at an await: restic is interrupted (it
                 # removes its lock) and the scratch directory removed before Stopped.
                 kind = "drill" if args.full else "repository_check" if args.check else "sample"
-                report = run_stoppable(_run_one(
-                    config, backup, service, state, kind, work_dir, progress,
-                    status if show_progress else None))
+                report = run_stoppable(run_backup_job(
+                    config, backup, kind, state, clock=lambda: datetime.now(UTC),
+                    work_dir=work_dir, progress=progress,
+                    status=status if show_progress else None))
                 if show_progress:
                     print(file=sys.stderr)
             except Stopped as stop:
@@ -140,15 +137,6 @@ def cmd_restore_test(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return int(State.worst(r.verdict for r in reports))
-
-
-async def _run_one(config, backup: BackupParams, service, state: BackupState, kind: str,
-                   work_dir: Path, progress, status=None) -> RestoreTestReport:
-    async with remote_source(config, backup) if kind != "repository_check" else \
-            contextlib.nullcontext() as reader:
-        return await run_backup_job(backup, kind, service, state,
-                                    clock=lambda: datetime.now(UTC), work_dir=work_dir,
-                                    reader=reader, progress=progress, status=status)
 
 
 def print_report(report: RestoreTestReport) -> None:

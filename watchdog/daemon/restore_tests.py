@@ -44,20 +44,27 @@ def checks_apart(backup: BackupParams) -> bool:
     return backup.check_schedule is not None
 
 
-async def run_backup_job(backup: BackupParams, kind: str, service, state: BackupState, *,
-                         clock, work_dir, reader=None, progress=None,
-                         status=None) -> RestoreTestReport:
+def check_name(kind: str) -> str:
+    """The check a run of ``kind`` ("sample", "drill", "repository_check") is recorded as."""
+    return "repository_check" if kind == "repository_check" else "restore_test"
+
+
+async def run_backup_job(config, backup: BackupParams, kind: str, state: BackupState, *,
+                         clock, work_dir, progress=None, status=None) -> RestoreTestReport:
     """One run as the daemon and the CLI make it: ``kind`` is "sample", "drill" or
     "repository_check"; a sample leaves the repository check to its own job when the backup
-    has a ``check_schedule`` (a drill always checks: it is the quarter's whole proof)."""
+    has a ``check_schedule`` (a drill always checks: it is the quarter's whole proof). A
+    restore test reads a live source on an ssh target over a session of its own."""
     if kind == "repository_check":
         return await run_repository_check(backup, state, clock=clock, work_dir=work_dir,
                                           progress=progress)
+    service = config.service_by_id[backup.service]
     full = kind == "drill"
-    return await run_restore_test(backup, service.rpo, service.rto, state, full=full,
-                                  clock=clock, work_dir=work_dir, progress=progress,
-                                  status=status, source_reader=reader,
-                                  check=full or not checks_apart(backup))
+    async with remote_source(config, backup) as reader:
+        return await run_restore_test(backup, service.rpo, service.rto, state, full=full,
+                                      clock=clock, work_dir=work_dir, progress=progress,
+                                      status=status, source_reader=reader,
+                                      check=full or not checks_apart(backup))
 
 
 @contextlib.asynccontextmanager
@@ -137,8 +144,7 @@ class RestoreTests(SiteJob):
                 # APScheduler counts a numeric day-of-week 0 as Monday, crontab as Sunday; the
                 # config validator accepts names (sun) and documents this.
                 trigger = CronTrigger.from_crontab(cron, timezone=config.site.timezone)
-                key = backup_key(backup.id, "repository_check" if kind == "repository_check"
-                                 else "restore_test")
+                key = backup_key(backup.id, check_name(kind))
                 runtime.scheduler.add_job(self.run, trigger, args=[backup.id, kind],
                                           id=f"{prefix}:{backup.id}", misfire_grace_time=3600,
                                           name=str(key) + (" (full drill)" if kind == "drill"
@@ -167,21 +173,17 @@ class RestoreTests(SiteJob):
         if backup is None:
             return
         service = config.service_by_id[backup.service]
-        check_name = "repository_check" if kind == "repository_check" else "restore_test"
-        where = f"target=backup:{backup.id} check={check_name}"
+        where = f"target=backup:{backup.id} check={check_name(kind)}"
         log.info("%s %s started", where, {"drill": "full drill", "sample": "sample restore "
                                            "test"}.get(kind, "repository check"))
         try:
             state = BackupState.from_dict(store.restore_test_state(backup.id))
-            async with remote_source(config, backup) if kind != "repository_check" else \
-                    contextlib.nullcontext() as source_reader:
-                report = await run_backup_job(backup, kind, service, state, clock=runtime.clock,
-                                              work_dir=runtime.state_dir / WORK_SUBDIR,
-                                              reader=source_reader)
+            report = await run_backup_job(config, backup, kind, state, clock=runtime.clock,
+                                          work_dir=runtime.state_dir / WORK_SUBDIR)
             store.record_restore_test(report_row(report),
                                       report.state.as_dict() if report.state else None)
             outcome = report_to_outcome(report)
-            decision = runtime.record_passive(backup_key(backup.id, check_name), outcome,
+            decision = runtime.record_passive(backup_key(backup.id, check_name(kind)), outcome,
                                               (service.id,), service.priority)
         except sqlite3.Error as exc:
             log.error("%s could not record the result: %s", where, exc)
