@@ -189,18 +189,29 @@ _LOOKED_AT = (O.SYS_OBJECT_ID, O.SYS_DESCR,
               *sorted({oid for rule in RULES for oid, _ in rule.extra}))
 
 
-def matching_rule(snapshot: Snapshot, answering: set[str]) -> tuple[Rule, str | None] | None:
+def _remembered(judge):
+    """``judge(snapshot, answering)`` remembered by the values it reads (``_LOOKED_AT``) and
+    the answering probes: the same answer for every poll of a device and every device of a
+    model, without ~60 rules and their regexes each time (issue 16)."""
+    @functools.lru_cache(maxsize=1024)
+    def remembered(key: tuple, answering: frozenset[str]):
+        return judge(dict(zip(_LOOKED_AT, key, strict=True)), answering)
+
+    @functools.wraps(judge)
+    def judged(snapshot: Snapshot, answering: Set[str]):
+        key = tuple(snapshot.get(oid) for oid in _LOOKED_AT)
+        try:
+            return remembered(key, frozenset(answering))
+        except TypeError:  # a value that cannot be a key: judged without the memory
+            return judge(dict(zip(_LOOKED_AT, key, strict=True)), answering)
+    judged.remembered = remembered   # type: ignore[attr-defined]
+    return judged
+
+
+@_remembered
+def matching_rule(snapshot: Snapshot, answering: Set[str]) -> tuple[Rule, str | None] | None:
     """The first rule that matches, and the model its sysDescr pattern names (if any)."""
-    key = tuple(snapshot.get(oid) for oid in _LOOKED_AT)
-    try:
-        return _remembered_rule(key, frozenset(answering))
-    except TypeError:  # a value that cannot be a key: judged without the memory
-        return _first_rule(dict(zip(_LOOKED_AT, key, strict=True)), answering)
-
-
-@functools.lru_cache(maxsize=1024)
-def _remembered_rule(key: tuple, answering: frozenset[str]) -> tuple[Rule, str | None] | None:
-    return _first_rule(dict(zip(_LOOKED_AT, key, strict=True)), answering)
+    return _first_rule(snapshot, answering)
 
 
 def _first_rule(snapshot: Snapshot, answering: Set[str]) -> tuple[Rule, str | None] | None:
@@ -212,7 +223,8 @@ def _first_rule(snapshot: Snapshot, answering: Set[str]) -> tuple[Rule, str | No
     return None
 
 
-def classify(snapshot: Snapshot, answering: set[str]) -> str:
+@_remembered
+def classify(snapshot: Snapshot, answering: Set[str]) -> str:
     """The device class; ``answering`` holds the PROBES keys whose subtree answered."""
     found = matching_rule(snapshot, answering)
     if found is not None:
@@ -235,7 +247,8 @@ def classify(snapshot: Snapshot, answering: set[str]) -> str:
     return "unknown"
 
 
-def vendor(snapshot: Snapshot, answering: set[str]) -> str | None:
+@_remembered
+def vendor(snapshot: Snapshot, answering: Set[str]) -> str | None:
     """Whose box it is, from the matching rule, else the enterprise number, else a NAS name
     in sysDescr (NAS boxes run net-snmp under their own name)."""
     found = matching_rule(snapshot, answering)

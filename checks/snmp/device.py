@@ -11,6 +11,7 @@ OK."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -74,6 +75,15 @@ PROFILES: dict[str, tuple[str, ...]] = {
     "storage": ("nas", "storage", "interfaces"),
     "unknown": ("interfaces",),
 }
+
+
+@functools.cache
+def _default_params(name: str) -> CheckParams:
+    """A profile check's default parameters: built once, not a pydantic model per poll (they
+    are only read)."""
+    return SUB_CHECKS[name].params(check=name)
+
+
 DeviceClass = Literal["auto", "printer", "ups", "network", "server", "storage", "wireless",
                       "firewall", "unknown"]
 
@@ -118,7 +128,7 @@ class DeviceCheck:
                 skipped.append(sub.mib)  # the profile's MIB is not there: nothing to judge
                 continue
             sub_ctx = CheckContext(ctx.now, ctx.memory.get(name) or {})
-            evaluation = sub.evaluate(raw.poll, sub.params(check=name), sub_ctx)
+            evaluation = sub.evaluate(raw.poll, _default_params(name), sub_ctx)
             outcome = evaluation.outcome
             results.extend(outcome.results)
             metrics.extend(outcome.metrics)

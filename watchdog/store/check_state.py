@@ -38,15 +38,28 @@ class CheckStateStore:
     Database)."""
 
     db: Any
+    # The state machine's columns of the rows this object committed, by check: this process
+    # is current_state's only writer, so the next run of a check reads back what it wrote
+    # without a query (issue 16). Filled only after a commit; a failed write leaves it alone.
+    _written: dict[CheckKey, dict[str, Any]]
 
     def load_status(self, key: CheckKey) -> tuple[CheckStatus | None, dict[str, Any]]:
-        # The state machine's columns and the check's memory: not the items and metrics (most
-        # of a row's bytes), which nothing here reads.
-        found = self.db.conn.execute(_LOAD_SQL, [key.target, key.check]).fetchone()
-        if found is None:
-            return None, {}
-        row = dict(zip(_LOAD_COLUMNS, found, strict=True))
+        row = self._written_rows().get(key)
+        if row is None:
+            # The state machine's columns and the check's memory: not the items and metrics
+            # (most of a row's bytes), which nothing here reads.
+            found = self.db.conn.execute(_LOAD_SQL, [key.target, key.check]).fetchone()
+            if found is None:
+                return None, {}
+            row = dict(zip(_LOAD_COLUMNS, found, strict=True))
         return _status_from_row(row), json.loads(row["memory"])
+
+    def _written_rows(self) -> dict[CheckKey, dict[str, Any]]:
+        try:
+            return self._written
+        except AttributeError:
+            self._written = {}
+            return self._written
 
     def record_run(self, key: CheckKey, started_at: datetime, duration: float, outcome: Outcome,
                    status: CheckStatus, memory: dict[str, Any], services: Sequence[str],
@@ -58,17 +71,28 @@ class CheckStateStore:
 
         Returns the ids of the events written.
         """
-        with self.db.atomic():
-            return self._write_run(RunRecord(key, started_at, duration, outcome, status, memory,
-                                             services, priority, tuple(events), interval))
+        return self.record_runs([RunRecord(key, started_at, duration, outcome, status, memory,
+                                           services, priority, tuple(events), interval)])[0]
 
     def record_runs(self, runs: Sequence[RunRecord]) -> list[list[int]]:
         """:meth:`record_run` for several runs in one transaction (the checks that finished
         together: one commit, not one per check). All are written or none."""
-        with self.db.atomic():
-            return [self._write_run(run) for run in runs]
+        written: dict[CheckKey, dict[str, Any]] = {}
+        try:
+            with self.db.atomic():
+                ids = [self._write_run(run, written) for run in runs]
+        except BaseException:
+            for key in written:   # what the database holds now is read again
+                self._written_rows().pop(key, None)
+            raise
+        if not self.db.conn.in_transaction:   # committed (not inside a caller's transaction)
+            self._written_rows().update(written)
+        else:
+            for key in written:
+                self._written_rows().pop(key, None)
+        return ids
 
-    def _write_run(self, run: RunRecord) -> list[int]:
+    def _write_run(self, run: RunRecord, written: dict[CheckKey, dict[str, Any]]) -> list[int]:
         key, outcome = run.key, run.outcome
         metrics = json.dumps([m.as_dict() for m in outcome.metrics])
         items = json.dumps(list(outcome.items), default=str)
@@ -85,6 +109,7 @@ class CheckStateStore:
                    services=json.dumps(list(run.services)), metrics=metrics, items=items)
         # A plain upsert: sqlite-utils' upsert() reads the table's schema on every call.
         conn.execute(_upsert_sql(tuple(row)), list(row.values()))
+        written[key] = {column: row[column] for column in _LOAD_COLUMNS}
         record_links(conn, key.target, iso(run.started_at), items)
         event_ids = [self._insert_event(key, event, run.services, run.priority)
                      for event in run.events]
@@ -108,6 +133,7 @@ class CheckStateStore:
         """Forget the current state of checks no longer configured (history stays)."""
         gone = [r for r in self.db.query("SELECT target, check_name FROM current_state")
                 if CheckKey(r["target"], r["check_name"]) not in keys]
+        self._written_rows().clear()
         with self.db.atomic():
             for r in gone:
                 self.db.execute("DELETE FROM current_state WHERE target = ? AND check_name = ?",
