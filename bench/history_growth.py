@@ -27,6 +27,7 @@ from pathlib import Path
 from lab.snmp_lab import DATA_DIR, LOOPBACK, SnmpSim
 from lab.ssh_lab import SshLab
 from muni_watchdog.config.loading import parse_config
+from muni_watchdog.core.eventloop import use_everywhere
 from muni_watchdog.core.model import Outcome, Result, State
 from muni_watchdog.core.transitions import decide
 from muni_watchdog.daemon.engine import build_specs, close_sessions, run_check
@@ -126,6 +127,7 @@ def simulate(store: Store, specs, samples, start: datetime, prune: bool,
 
 
 def main() -> None:
+    use_everywhere()   # the product's event loop (uvloop)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", type=int, default=20, help="half SNMP, half SSH")
     parser.add_argument("--priority", type=int, default=1,

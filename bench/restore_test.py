@@ -55,6 +55,7 @@ from muni_watchdog.backup_tests.sampling import (  # noqa: E402
     include_pattern,
     select_sample,
 )
+from muni_watchdog.core.eventloop import use_everywhere  # noqa: E402
 from muni_watchdog.daemon.restore_tests import checks_apart  # noqa: E402
 
 
@@ -208,6 +209,7 @@ def backup_scratch(backup: BackupParams) -> Path:
 
 
 def main() -> None:
+    use_everywhere()   # the product's event loop (uvloop)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gb", type=float, default=1.0, help="tree size in GB (default 1)")
     parser.add_argument("--repeat", type=int, default=2, help="best of N (default 2)")

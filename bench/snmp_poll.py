@@ -37,6 +37,7 @@ from lab.snmp_lab import DATA_DIR, LOOPBACK, NetSnmpd, SnmpSim
 from muni_watchdog.checks.snmp import transport
 from muni_watchdog.checks.snmp.client import SnmpClient
 from muni_watchdog.checks.snmp.connection import SnmpConnection
+from muni_watchdog.core.eventloop import use_everywhere
 
 EXPORTER = "/usr/bin/prometheus-snmp-exporter"   # Debian's prometheus-snmp-exporter (0.21)
 
@@ -219,6 +220,7 @@ def report(label: str, values: int, wall: float, cpu: float, devices: int) -> di
 
 
 def main() -> None:
+    use_everywhere()   # the product's event loop (uvloop)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=200, help="simulated devices")
     parser.add_argument("--agents", type=int, default=2, help="snmpsim processes")

@@ -32,6 +32,7 @@ from muni_watchdog.checks.ssh.checks_system import (  # noqa: E402
 )
 from muni_watchdog.checks.ssh.connection import SshConnection, SshSession, posix_wrap  # noqa: E402
 from muni_watchdog.checks.ssh.sections import sections_script  # noqa: E402
+from muni_watchdog.core.eventloop import use_everywhere  # noqa: E402
 from muni_watchdog.core.model import CheckContext  # noqa: E402
 
 CHECKS = [("disk", DiskParams()), ("memory", MemoryParams()), ("load", LoadParams()),
@@ -114,4 +115,5 @@ if __name__ == "__main__":
     parser.add_argument("--targets", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
+    use_everywhere()   # the product's event loop (uvloop)
     asyncio.run(main(args.targets, args.concurrency))

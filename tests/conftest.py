@@ -7,6 +7,10 @@ import logging
 import pytest
 
 from lab.servers import HttpLab, SmtpCapture, TcpListener, make_self_signed, tls_context
+from muni_watchdog.core.eventloop import use_everywhere
+
+# asyncio.run in the tests runs on the loop the product runs on (uvloop).
+use_everywhere()
 
 
 @pytest.fixture(autouse=True)

@@ -25,6 +25,8 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from muni_watchdog.core.eventloop import new_event_loop
+
 T = TypeVar("T")
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 CLEANUP_SECONDS = 5.0  # for what is left after the work itself was cancelled
@@ -45,7 +47,7 @@ class Stopped(Exception):
 def run_stoppable(work: Coroutine[Any, Any, T]) -> T:
     """Run ``work`` to completion on a new event loop, as ``asyncio.run``; SIGINT or SIGTERM
     cancels it and raises :class:`Stopped`."""
-    loop = asyncio.new_event_loop()
+    loop = new_event_loop()
     task = loop.create_task(work)
     received: list[int] = []
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from muni_watchdog.core.eventloop import new_event_loop
 from muni_watchdog.daemon.exposure_facts import ExposureFacts
 from muni_watchdog.daemon.loop import Daemon
 from muni_watchdog.daemon.memory import limit_malloc_arenas
@@ -31,7 +32,7 @@ def run_daemon(config_path: str | Path, state_dir: str | Path) -> int:
     bounds. Not ``asyncio.run``: its clean-up waits without limit for every leftover task
     and for the executor's threads, so one stuck task kept a stopped daemon alive."""
     limit_malloc_arenas()   # before any worker thread: flat RSS (see .memory)
-    loop = asyncio.new_event_loop()
+    loop = new_event_loop()
     asyncio.set_event_loop(loop)
     daemon = Daemon(config_path, state_dir, jobs=standard_jobs())
     code = 1
