@@ -236,6 +236,17 @@ def test_indexed_values_read_as_a_scan_does():
         list(subtree(plain, "1.3.6.1.2.1.25").items())
     indexed["1.3.6.1.2.1.25.1.1.1.1"] = 5     # changed after a look: looked up again
     assert subtree(indexed, "1.3.6.1.2.1.25.1.1.1")["1"] == 5
+    indexed["1.3.6.1.2.1.25.1.1.1.1"] = 6     # the same size, another value
+    assert subtree(indexed, "1.3.6.1.2.1.25.1.1.1")["1"] == 6
+    del indexed["1.3.6.1.2.1.25.1.1.1.1"]
+    assert "1" not in subtree(indexed, "1.3.6.1.2.1.25.1.1.1")
+    indexed.update({"1.3.6.1.2.1.25.1.1.1.2": 7})
+    assert subtree(indexed, "1.3.6.1.2.1.25.1.1.1")["2"] == 7
+    looked = column(indexed, "1.3.6.1.2.1.25.3.1", 5)
+    looked["changed by the caller"] = 1      # a caller's change is not the snapshot's
+    assert "changed by the caller" not in column(indexed, "1.3.6.1.2.1.25.3.1", 5)
+    assert list(column(indexed, "1.3.6.1.2.1.25.3.1", 5).items()) == \
+        list(column(dict(indexed), "1.3.6.1.2.1.25.3.1", 5).items())
 
 
 def test_a_session_forgets_its_last_poll_when_it_can_no_longer_answer(sim, tmp_path,

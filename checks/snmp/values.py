@@ -59,26 +59,64 @@ def integer(value: Value | None) -> int | None:
 class Values(dict):
     """A snapshot that finds the OIDs under a prefix without a look at every OID: the OIDs
     with one text prefix are neighbours in text order, so a sorted list of them (made on the
-    first look, made again when the snapshot changed size) and a binary search find them.
-    A poll's values are one; a check reads a dozen columns of a few hundred values."""
+    first look, made again when the snapshot changed) and a binary search find them.
+    A poll's values are one; a check reads a dozen columns of a few hundred values, and the
+    checks of one poll read many of the same columns (storage's sizes for the volumes and
+    again for the rows that cannot be judged): each prefix is looked up once per snapshot."""
 
-    __slots__ = ("_sorted",)
+    __slots__ = ("_sorted", "_found")
 
     def under(self, prefix: str) -> dict[str, Value]:
         """``{suffix: value}`` of the OIDs that start with ``prefix``, in the snapshot's
-        order (as a scan finds them)."""
+        order (as a scan finds them). A new dict each call: the caller may change it."""
         ordered = getattr(self, "_sorted", None)
-        if ordered is None or len(ordered) != len(self):
+        if ordered is None:
             ordered = self._sorted = sorted((oid, i) for i, oid in enumerate(self))
-        hits = []
-        for position in range(bisect_left(ordered, (prefix,)), len(ordered)):
-            oid, i = ordered[position]
-            if not oid.startswith(prefix):
-                break
-            hits.append((i, oid))
-        hits.sort()
-        cut = len(prefix)
-        return {oid[cut:]: self[oid] for _, oid in hits}
+            self._found: dict[str, dict[str, Value]] = {}
+        found = self._found.get(prefix)
+        if found is None:
+            hits = []
+            for position in range(bisect_left(ordered, (prefix,)), len(ordered)):
+                oid, i = ordered[position]
+                if not oid.startswith(prefix):
+                    break
+                hits.append((i, oid))
+            hits.sort()
+            cut = len(prefix)
+            found = self._found[prefix] = {oid[cut:]: self[oid] for _, oid in hits}
+        return dict(found)
+
+    def _changed(self) -> None:
+        self._sorted = None
+        self._found = {}
+
+    def __setitem__(self, oid: str, value: Value) -> None:
+        self._changed()
+        super().__setitem__(oid, value)
+
+    def __delitem__(self, oid: str) -> None:
+        self._changed()
+        super().__delitem__(oid)
+
+    def update(self, *args, **kwargs) -> None:  # type: ignore[override]
+        self._changed()
+        super().update(*args, **kwargs)
+
+    def pop(self, *args):  # type: ignore[override]
+        self._changed()
+        return super().pop(*args)
+
+    def setdefault(self, *args):  # type: ignore[override]
+        self._changed()
+        return super().setdefault(*args)
+
+    def clear(self) -> None:
+        self._changed()
+        super().clear()
+
+    def __ior__(self, other):  # type: ignore[override]
+        self._changed()
+        return super().__ior__(other)
 
 
 def _under(snapshot: Snapshot, prefix: str) -> dict[str, Value]:

@@ -97,20 +97,21 @@ class CheckStateStore:
         metrics = json.dumps([m.as_dict() for m in outcome.metrics])
         items = json.dumps(list(outcome.items), default=str)
         conn = self.db.conn
+        started = iso(run.started_at)
         # A run keeps its metrics, not its items (device facts, port lists: four fifths of
         # a run's bytes): current_state holds the latest, which is what reads them.
         conn.execute(
             "INSERT INTO check_runs (target, check_name, started_at, duration, state, "
             "summary, metrics) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [key.target, key.check, iso(run.started_at), round(run.duration, 4),
+            [key.target, key.check, started, round(run.duration, 4),
              int(outcome.state), outcome.summary, metrics])
         row = _status_to_row(run.status)
         row.update(target=key.target, check_name=key.check, memory=json.dumps(run.memory),
-                   services=json.dumps(list(run.services)), metrics=metrics, items=items)
+                   services=_services_json(tuple(run.services)), metrics=metrics, items=items)
         # A plain upsert: sqlite-utils' upsert() reads the table's schema on every call.
         conn.execute(_upsert_sql(tuple(row)), list(row.values()))
         written[key] = {column: row[column] for column in _LOAD_COLUMNS}
-        record_links(conn, key.target, iso(run.started_at), items)
+        record_links(conn, key.target, started, items)
         event_ids = [self._insert_event(key, event, run.services, run.priority)
                      for event in run.events]
         if run.interval:
@@ -125,7 +126,7 @@ class CheckStateStore:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
             [iso(event.at), key.target, key.check, str(event.kind), int(event.state),
              int(event.previous_state), iso(event.since), event.summary,
-             json.dumps(list(services)), priority, int(event.notify), event.suppressed_reason,
+             _services_json(tuple(services)), priority, int(event.notify), event.suppressed_reason,
              int(event.unavailable)])
         return cursor.lastrowid
 
@@ -190,6 +191,12 @@ class CheckStateStore:
     def soft_problem_targets(self) -> set[str]:
         return {r["target"] for r in self.db.query(
             "SELECT DISTINCT target FROM current_state WHERE state_type = 'soft' AND state != 0")}
+
+
+@functools.lru_cache(maxsize=256)
+def _services_json(services: tuple[str, ...]) -> str:
+    """A check's services as JSON (the same few lists at every run)."""
+    return json.dumps(list(services))
 
 
 @functools.lru_cache(maxsize=8)
