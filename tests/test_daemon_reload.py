@@ -277,3 +277,33 @@ def test_a_reload_that_overruns_its_budget_is_refused_while_the_loop_runs(
         run_with_daemon(daemon, scenario)
     assert "reload refused: reading and validating the file took longer than 1s" in caplog.text
     assert "the previous reload is still reading the file" in caplog.text
+
+
+def test_what_a_reload_replaces_is_collected_though_start_up_is_frozen(
+        tmp_path, http_server, notify_socket):
+    """The daemon keeps start-up's objects out of the collector's full passes (gc.freeze,
+    issue 16); a reload must not keep the replaced configuration for good because of it."""
+    import gc
+    import weakref
+    config = tmp_path / "c.yaml"
+    config.write_text(config_text(http_server.url))
+    daemon = Daemon(config, tmp_path / "state", jobs=standard_jobs())
+
+    async def scenario():
+        assert gc.get_freeze_count() > 0           # start-up's objects are frozen
+        old = weakref.ref(daemon.specs["check:web/http"])
+        config.write_text(config_text(http_server.url).replace("interval: 1s", "interval: 7s"))
+        assert await daemon.reload() is True
+        assert daemon.specs["check:web/http"].policy.check_interval == 7
+        for _ in range(50):                        # a run under way still holds it
+            gc.collect()
+            if old() is None:
+                break
+            await asyncio.sleep(0.1)
+        assert old() is None                       # the replaced check is gone
+        assert gc.get_freeze_count() == 0
+
+    try:
+        run_with_daemon(daemon, scenario)
+    finally:
+        gc.unfreeze()                              # the rest of the suite collects as usual
