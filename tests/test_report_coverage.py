@@ -21,6 +21,7 @@ from muni_watchdog.alerting.delivery import Notifier
 from muni_watchdog.config.loading import parse_config
 from muni_watchdog.daemon.engine import build_specs, close_sessions
 from muni_watchdog.daemon.loop import Daemon
+from muni_watchdog.daemon.writer import RunWriter
 from muni_watchdog.reports.deliver import monthly_report
 from muni_watchdog.reports.metrics import snapshot_from_store
 from muni_watchdog.reports.render import render_monthly_html, render_monthly_text
@@ -44,6 +45,9 @@ def _daemon(tmp_path, text: str) -> tuple[Daemon, Store, Clock]:
     store = Store.open(tmp_path / "state")
     daemon = Daemon(tmp_path / "town.yaml", tmp_path / "state", clock)
     daemon.config, daemon.store = config, store
+    # simulated time runs the checks one after another: nothing finishes together, so
+    # the writer's grouping window would only wait (0.25 s a run, 200 s a month)
+    daemon.writer = RunWriter(store.record_runs, window=0)
     daemon.notifier = Notifier(config, store, clock)
     daemon.specs = {f"check:{s.key}": s for s in build_specs(config)}
     return daemon, store, clock
