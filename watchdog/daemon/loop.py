@@ -56,7 +56,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-
 def freeze_start_up() -> None:
     """Keep what start-up made (the libraries' modules, the configuration, the checks: it
     lives as long as the process or the configuration) out of the garbage collector's full

@@ -41,10 +41,11 @@ class CheckStateStore:
     # The state machine's columns of the rows this object committed, by check: this process
     # is current_state's only writer, so the next run of a check reads back what it wrote
     # without a query (issue 16). Filled only after a commit; a failed write leaves it alone.
+    # (Made empty by Store.__init__.)
     _written: dict[CheckKey, dict[str, Any]]
 
     def load_status(self, key: CheckKey) -> tuple[CheckStatus | None, dict[str, Any]]:
-        row = self._written_rows().get(key)
+        row = self._written.get(key)
         if row is None:
             # The state machine's columns and the check's memory: not the items and metrics
             # (most of a row's bytes), which nothing here reads.
@@ -53,13 +54,6 @@ class CheckStateStore:
                 return None, {}
             row = dict(zip(_LOAD_COLUMNS, found, strict=True))
         return _status_from_row(row), json.loads(row["memory"])
-
-    def _written_rows(self) -> dict[CheckKey, dict[str, Any]]:
-        try:
-            return self._written
-        except AttributeError:
-            self._written = {}
-            return self._written
 
     def record_run(self, key: CheckKey, started_at: datetime, duration: float, outcome: Outcome,
                    status: CheckStatus, memory: dict[str, Any], services: Sequence[str],
@@ -82,15 +76,17 @@ class CheckStateStore:
             with self.db.atomic():
                 ids = [self._write_run(run, written) for run in runs]
         except BaseException:
-            for key in written:   # what the database holds now is read again
-                self._written_rows().pop(key, None)
+            self._forget(written)   # what the database holds now is read again
             raise
-        if not self.db.conn.in_transaction:   # committed (not inside a caller's transaction)
-            self._written_rows().update(written)
+        if self.db.conn.in_transaction:   # inside a caller's transaction: not committed yet
+            self._forget(written)
         else:
-            for key in written:
-                self._written_rows().pop(key, None)
+            self._written.update(written)
         return ids
+
+    def _forget(self, keys: Iterable[CheckKey]) -> None:
+        for key in keys:
+            self._written.pop(key, None)
 
     def _write_run(self, run: RunRecord, written: dict[CheckKey, dict[str, Any]]) -> list[int]:
         key, outcome = run.key, run.outcome
@@ -134,7 +130,7 @@ class CheckStateStore:
         """Forget the current state of checks no longer configured (history stays)."""
         gone = [r for r in self.db.query("SELECT target, check_name FROM current_state")
                 if CheckKey(r["target"], r["check_name"]) not in keys]
-        self._written_rows().clear()
+        self._written.clear()
         with self.db.atomic():
             for r in gone:
                 self.db.execute("DELETE FROM current_state WHERE target = ? AND check_name = ?",

@@ -40,6 +40,7 @@ class Store(CheckStateStore, CoverageStore, OutboxStore, IncidentStore, Maintena
     def __init__(self, db: sqlite_utils.Database, path: Path | None = None):
         self.db = db
         self.path = path
+        self._written = {}   # CheckStateStore: the rows this object committed, by check
         db.execute("PRAGMA busy_timeout = 5000")
         db.execute("PRAGMA foreign_keys = ON")
 
