@@ -161,6 +161,7 @@ class BannerServer:
     def __init__(self, greeting: bytes = b"", reply: bytes = b"", hold: float = 5.0):
         self.greeting, self.reply, self.hold = greeting, reply, hold
         self.received: list[bytes] = []
+        self._arrived = threading.Condition()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((LOOPBACK, 0))
@@ -182,7 +183,9 @@ class BannerServer:
             if self.greeting:
                 conn.sendall(self.greeting)
             data = conn.recv(4096)
-            self.received.append(data)
+            with self._arrived:
+                self.received.append(data)
+                self._arrived.notify_all()
             if data and self.reply:
                 conn.sendall(self.reply)
             while conn.recv(4096):
@@ -191,6 +194,13 @@ class BannerServer:
             pass
         finally:
             conn.close()
+
+    def wait_received(self, count: int, timeout: float = 5.0) -> list[bytes]:
+        """What the server has received once ``count`` connections have sent (or given up):
+        the client may close before the server's thread has read what it sent."""
+        with self._arrived:
+            self._arrived.wait_for(lambda: len(self.received) >= count, timeout)
+            return list(self.received)
 
     def stop(self) -> None:
         self._sock.close()

@@ -34,6 +34,7 @@ PYTHON = os.path.realpath("/usr/bin/python3")
 
 pytestmark = [
     pytest.mark.integration,
+    pytest.mark.machine,      # scripts/test.sh runs it alone: other tests would see /etc's config
     pytest.mark.skipif(os.geteuid() != 0, reason="installing a .deb needs root (CI runs as root)"),
     pytest.mark.skipif(shutil.which("dpkg-deb") is None or shutil.which("apt-get") is None,
                        reason="dpkg-deb and apt-get are missing: not a Debian system"),

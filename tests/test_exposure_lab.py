@@ -166,8 +166,8 @@ def test_telnet_and_ftp_greetings_without_logging_in(servers):
     assert f"FTP open (clear-text logins) (tcp/{ftp.port}): '220 (vsFTPd 3.0.3)'" in \
         outcome.summary
     # All we ever sent: refusals of the telnet options, and QUIT. No user name, no password.
-    assert telnet.received == [bytes((IAC, WONT, 24, IAC, WONT, 32, IAC, DONT, 1))]
-    assert ftp.received == [b"QUIT\r\n"]
+    assert telnet.wait_received(1) == [bytes((IAC, WONT, 24, IAC, WONT, 32, IAC, DONT, 1))]
+    assert ftp.wait_received(1) == [b"QUIT\r\n"]
 
 
 def test_telnet_on_a_non_standard_port_is_found_when_listed(servers):
