@@ -294,6 +294,14 @@ def test_apc_on_mains_wants_a_new_battery():
     assert ok.state is State.OK and "runtime 44 min" in ok.summary
 
 
+def test_eaton_battery_disconnected_is_critical_and_resting_is_ok():
+    card = {O.XUPS_OUTPUT_SOURCE: 3, O.XUPS_CHARGE: 100, O.XUPS_RUNTIME: 1800}
+    gone = evaluate_ups(card | {O.XUPS_ABM_STATUS: 6}, UpsParams(), ctx()).outcome
+    assert gone.state is State.CRITICAL and "battery missing" in gone.summary
+    resting = evaluate_ups(card | {O.XUPS_ABM_STATUS: 4}, UpsParams(), ctx()).outcome
+    assert resting.state is State.OK, resting.summary
+
+
 def test_no_ups_mib_is_unknown():
     outcome = evaluate_ups(snap("switch"), UpsParams(), ctx()).outcome
     assert outcome.state is State.UNKNOWN

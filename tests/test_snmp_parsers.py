@@ -132,6 +132,11 @@ def test_cyberpower_eaton_and_mge():
     assert (eaton["source"], eaton["on_battery"], eaton["runtime_minutes"],
             eaton["input_voltage"], eaton["_replace_battery"]) == ("eaton", False, 30.0,
                                                                    229.0, True)
+    # xupsBatteryAbmStatus: 4 is the charger resting (normal), 5 unknown, 6 disconnected.
+    abm = {n: ups.parse_ups({O.XUPS_OUTPUT_SOURCE: 3, O.XUPS_ABM_STATUS: n,
+                             O.XUPS_CHARGE: 100})["battery_status"] for n in range(1, 9)}
+    assert abm == {1: "normal", 2: "normal", 3: "normal", 4: "normal", 5: "unknown",
+                   6: "missing", 7: "normal", 8: "normal"}
     mge = ups.parse_ups({O.MGE_ON_BATTERY: 1, O.MGE_CHARGE: 80, O.MGE_RUNTIME: 600,
                          O.MGE_LOW_BATTERY: 2})
     assert (mge["source"], mge["on_battery"], mge["runtime_minutes"], mge["battery_status"]
@@ -184,6 +189,28 @@ def test_memory_excludes_buffers_and_cache():
     assert hostres.parse_memory(without_ucd, storage)["source"] == "hrStorage"
 
 
+def test_memory_from_hrstorage_alone_leaves_out_net_snmps_buffers_and_cache_rows():
+    # net-snmp's hrStorage on Linux (a QNAP answers it without UCD-SNMP-MIB): "Physical
+    # memory" counts buffers and cache as used; its rows 6 and 7 (type other) say how much.
+    base, kinds = O.HR_STORAGE, "1.3.6.1.2.1.25.2.1"
+    rows = {1: (b"Physical memory", 2, 8_000_000, 7_000_000),
+            6: (b"Memory buffers", 1, 8_000_000, 900_000),
+            7: (b"Cached memory", 1, 4_000_000, 4_000_000),
+            3: (b"Virtual memory", 3, 10_000_000, 7_200_000)}
+    values = {}
+    for index, (descr, kind, size, used) in rows.items():
+        values |= {f"{base}.3.{index}": descr, f"{base}.2.{index}": f"{kinds}.{kind}",
+                   f"{base}.4.{index}": 1024, f"{base}.5.{index}": size,
+                   f"{base}.6.{index}": used}
+    memory = hostres.parse_memory(values, hostres.parse_storage(values))
+    # 7,000,000 kB "used" - 900,000 buffers - 4,000,000 cached of 8,000,000
+    assert memory == {"source": "hrStorage", "size_bytes": 8_192_000_000,
+                      "used_bytes": 2_150_400_000, "used_percent": 26.25}
+    # Without those rows (another agent), the row is all there is.
+    del values[f"{base}.5.6"], values[f"{base}.5.7"]
+    assert hostres.parse_memory(values, hostres.parse_storage(values))["used_percent"] == 87.5
+
+
 def test_storage_rows_with_bad_units_are_skipped():
     base = O.HR_STORAGE
     values = {f"{base}.3.1": b"/", f"{base}.4.1": 0, f"{base}.5.1": 100, f"{base}.6.1": 50,
@@ -234,6 +261,21 @@ def test_system_identity_from_entity_mib_and_fallbacks():
                                                           "AS1911123456")
     assert set(apc) == {"descr", "object_id", "name", "uptime_seconds", "device_class",
                         "vendor", "model", "serial", "firmware"}
+
+
+def test_office_printer_and_ups_makers_by_their_own_numbers_and_mibs():
+    def found(object_id: str, **more) -> dict:
+        values = {O.SYS_DESCR: b"", O.SYS_OBJECT_ID: object_id} | more
+        return sysmod.parse_system(values, {"printer"})
+    # Copier makers once without a vendor: Sharp, Toshiba, Samsung, Fuji Xerox.
+    assert [found(f"1.3.6.1.4.1.{number}.3.1")["vendor"] for number in (2385, 1129, 236, 297)
+            ] == ["Sharp", "Toshiba", "Samsung", "Fuji Xerox"]
+    # A Brother's serial is in its own MIB only.
+    brother = found("1.3.6.1.4.1.2435.2.3.9.1", **{O.BROTHER_SERIAL: b"E7Z123456"})
+    assert (brother["vendor"], brother["serial"]) == ("Brother", "E7Z123456")
+    # CyberPower's card names its maker "CPS" in UPS-MIB.
+    cyberpower = found("1.3.6.1.4.1.3808.1.1.3", **{O.UPS_IDENT_MANUFACTURER: b"CPS"})
+    assert cyberpower["vendor"] == "CyberPower"
 
 
 def test_nas_vendor_from_its_mib_not_net_snmp_nor_its_host_name():

@@ -101,7 +101,7 @@ def parse_processors(snapshot: Snapshot) -> list[dict[str, Any]]:
 def parse_memory(snapshot: Snapshot, storage: list[dict[str, Any]]) -> dict[str, Any] | None:
     """Memory in use without buffers and cache: UCD-SNMP-MIB when present (net-snmp counts
     buffers and cache as used in hrStorage "Physical memory", which would always look full),
-    else the hrStorage ``ram`` row."""
+    else the hrStorage ``ram`` row less net-snmp's "Memory buffers" and "Cached memory" rows."""
     total = integer(snapshot.get(O.UCD_MEM_TOTAL))
     avail = integer(snapshot.get(O.UCD_MEM_AVAIL))
     if total and avail is not None:
@@ -110,8 +110,19 @@ def parse_memory(snapshot: Snapshot, storage: list[dict[str, Any]]) -> dict[str,
         used = max(0, total - avail - buffers - cached)
         return {"source": "ucd", "size_bytes": total * 1024, "used_bytes": used * 1024,
                 "used_percent": round(100.0 * used / total, 2)}
+    # net-snmp's own rows for the kernel's buffers and page cache (type other): a NAS on
+    # net-snmp without UCD-SNMP-MIB answered (QNAP) showed 87 % used where 41 % was in use.
+    reclaimable = sum(entry["used_bytes"] for entry in storage
+                      if entry["descr"] in RECLAIMABLE_MEMORY and entry["type"] == "other")
     for entry in storage:
         if entry["type"] == "ram" and entry["size_bytes"]:
-            return {"source": "hrStorage", "size_bytes": entry["size_bytes"],
-                    "used_bytes": entry["used_bytes"], "used_percent": entry["used_percent"]}
+            size = entry["size_bytes"]
+            used = entry["used_bytes"]
+            if reclaimable < used:   # more would be garbage: then the row as it is
+                used -= reclaimable
+            return {"source": "hrStorage", "size_bytes": size, "used_bytes": used,
+                    "used_percent": round(100.0 * used / size, 2)}
     return None
+
+
+RECLAIMABLE_MEMORY = ("Memory buffers", "Cached memory")

@@ -166,5 +166,8 @@ MIKROTIK_BOARD = "1.3.6.1.4.1.14988.1.1.7.8.0"         # mtxrBoardName
 ZYXEL_FIRMWARE = "1.3.6.1.4.1.890.1.15.3.1.6.0"      # ZYXEL-ES-COMMON sysSwVersionString
 ZYXEL_MODEL = "1.3.6.1.4.1.890.1.15.3.1.11.0"        # sysProductModel
 ZYXEL_SERIAL = "1.3.6.1.4.1.890.1.15.3.1.12.0"       # sysProductSerialNumber
+# Brother's printers keep their serial in their own MIB (brInfoSerialNumber), not in
+# prtGeneralSerialNumber.
+BROTHER_SERIAL = "1.3.6.1.4.1.2435.2.3.9.4.2.1.5.5.1.0"
 # NET-SNMP-EXTEND-MIB nsExtendOutputFull."version": OPNsense's net-snmp plugin answers it
 EXTEND_VERSION = "1.3.6.1.4.1.8072.1.3.2.3.1.2.7.118.101.114.115.105.111.110"

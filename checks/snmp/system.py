@@ -22,11 +22,13 @@ MODEL_OIDS = (O.APC_MODEL, O.CPS_MODEL, O.XUPS_MODEL, O.UPS_IDENT_MODEL, O.MGE_M
               O.LIEBERT_MODEL, O.SYNO_MODEL, O.QTS_MODEL, O.QNAP_MODEL, O.MIKROTIK_BOARD,
               O.ZYXEL_MODEL)
 SERIAL_OIDS = (O.PRT_GENERAL_SERIAL, O.APC_SERIAL, O.CPS_SERIAL, O.LIEBERT_SERIAL,
-               O.SYNO_SERIAL, O.QTS_SERIAL, O.MIKROTIK_SERIAL, O.ZYXEL_SERIAL)
+               O.SYNO_SERIAL, O.QTS_SERIAL, O.MIKROTIK_SERIAL, O.ZYXEL_SERIAL, O.BROTHER_SERIAL)
 FIRMWARE_OIDS = (O.APC_FIRMWARE, O.CPS_FIRMWARE, O.XUPS_SOFTWARE, O.UPS_IDENT_SOFTWARE,
                  O.LIEBERT_FIRMWARE, O.SYNO_VERSION, O.QTS_FIRMWARE, O.MIKROTIK_FIRMWARE,
                  O.ZYXEL_FIRMWARE)
 VENDOR_OIDS = (O.UPS_IDENT_MANUFACTURER, O.XUPS_MANUFACTURER, O.LIEBERT_MANUFACTURER)
+# Short names UPS cards put in upsIdentManufacturer for their maker's full one.
+VENDOR_ALIASES = {"CPS": "CyberPower"}
 HR_DEVICE_TYPE = "1.3.6.1.2.1.25.3.2.1.2"
 HR_DEVICE_PRINTER = "1.3.6.1.2.1.25.3.1.5"
 SCALARS = (*O.SYSTEM_SCALARS, O.HR_SYSTEM_UPTIME, *MODEL_OIDS, *SERIAL_OIDS, *FIRMWARE_OIDS,
@@ -76,6 +78,7 @@ def identity(snapshot: Snapshot, answering: set[str] | None = None) -> dict[str,
                 break
     if result["vendor"] is None:
         result["vendor"] = classes.vendor(snapshot, answering)
+    result["vendor"] = VENDOR_ALIASES.get(result["vendor"] or "", result["vendor"])
     return result
 
 

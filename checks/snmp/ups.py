@@ -184,13 +184,19 @@ def _cyberpower(s: Snapshot) -> dict[str, Any] | None:
                 serial=text(s.get(O.CPS_SERIAL)) or None)
 
 
-# XUPS xupsBatteryAbmStatus: 2 discharging, 5 resting, 6 unknown, 8 checkBattery
+# XUPS-MIB xupsBatteryAbmStatus: 1 charging, 2 discharging, 3 floating, 4 resting (the ABM
+# charger at rest: normal), 5 unknown, 6 batteryDisconnected, 7 under test, 8 checkBattery
+# (NUT's "replace battery": the replace warning, below). Before: 4 read as unknown, 6 as OK.
+XUPS_ABM_STATUS = {1: "normal", 2: "normal", 3: "normal", 4: "normal", 6: "missing",
+                   7: "normal", 8: "normal"}
+
+
 def _eaton(s: Snapshot) -> dict[str, Any] | None:
     source_no, abm = integer(s.get(O.XUPS_OUTPUT_SOURCE)), integer(s.get(O.XUPS_ABM_STATUS))
     charge = _percent(integer(s.get(O.XUPS_CHARGE)))
     if source_no is None and abm is None and charge is None:
         return None
-    status = "unknown" if abm in (None, 5, 6) else "normal"
+    status = XUPS_ABM_STATUS.get(abm, "unknown")
     if charge is not None and charge <= 20 and source_no == 5:
         status = "low"
     return _ups("eaton", status, charge, _minutes(integer(s.get(O.XUPS_RUNTIME)), 1),
