@@ -153,6 +153,27 @@ def test_interfaces_first_seen_ports_then_a_port_goes_down():
     assert second.outcome.summary == "port g2 is down"
 
 
+def test_ports_with_the_same_name_are_told_apart_by_index():
+    # A printer's two "Ethernet" rows (ifDescr only, no ifXTable): one up, one unplugged.
+    values = {O.SYS_UPTIME: 100_000}
+    for index, oper in ((1, 1), (2, 2)):
+        values |= {f"{O.IF_TABLE}.1.{index}": index, f"{O.IF_TABLE}.2.{index}": b"Ethernet",
+                   f"{O.IF_TABLE}.3.{index}": 6, f"{O.IF_TABLE}.5.{index}": 100_000_000,
+                   f"{O.IF_TABLE}.7.{index}": 1, f"{O.IF_TABLE}.8.{index}": oper,
+                   f"{O.IF_TABLE}.10.{index}": 1000, f"{O.IF_TABLE}.16.{index}": 1000}
+    first = evaluate_interfaces(values, InterfacesParams(), ctx())
+    assert first.outcome.state is State.OK, first.outcome.summary
+    assert first.memory["watched"] == ["Ethernet #1"]
+    values[f"{O.IF_TABLE}.8.1"] = 2
+    second = evaluate_interfaces(values, InterfacesParams(), ctx(60, first.memory))
+    assert second.outcome.summary == "port Ethernet #1 is down"
+    # What an earlier version remembered ("Ethernet": both rows at once) is chosen again.
+    values[f"{O.IF_TABLE}.8.1"] = 1
+    old = first.memory | {"watched": ["Ethernet"], "counters": {}}
+    again = evaluate_interfaces(values, InterfacesParams(), ctx(60, old))
+    assert again.outcome.state is State.OK and again.memory["watched"] == ["Ethernet #1"]
+
+
 def test_configured_ports_by_alias_and_unknown_names():
     params = InterfacesParams(ports=["clerk-office", "g1", "nope"])
     outcome = evaluate_interfaces(snap("switch"), params, ctx()).outcome

@@ -89,6 +89,9 @@ def evaluate_interfaces(values, params: InterfacesParams, ctx: CheckContext) -> 
     results: list[Result] = []
     metrics: list[Metric] = []
     remember = True
+    # A port is known by its name, or by name and ifIndex where names repeat (a printer's
+    # two "Ethernet" rows, a switch's loopbacks): by name alone they were one port.
+    key = _port_keys(ports)
     if params.ports is not None:
         watched = []
         for wanted in params.ports:
@@ -96,28 +99,33 @@ def evaluate_interfaces(values, params: InterfacesParams, ctx: CheckContext) -> 
             if not found:
                 results.append(Result(State.UNKNOWN, f"port {wanted!r} not found"))
             watched.extend(found)
-        watched_names = [p["name"] for p in watched]
+        watched_names = [key[p["index"]] for p in watched]
     else:
         watched_names = previous.get("watched")
+        repeated = {p["name"] for p in ports if key[p["index"]] != p["name"]}
+        if watched_names is not None and repeated.intersection(watched_names):
+            watched_names = None   # remembered by a name that is not one port: choose again
         if watched_names is None:
             # oper up implies admin up: a missing ifAdminStatus does not hide the port
-            watched_names = [p["name"] for p in ports if p["admin_status"] != "down"
+            watched_names = [key[p["index"]] for p in ports if p["admin_status"] != "down"
                              and p["oper_status"] == "up" and p["type"] not in IGNORED_TYPES
                              and p["index"] not in problems]
             unsure = [p for p in ports if p["index"] in problems
                       and p["admin_status"] != "down" and p["type"] not in IGNORED_TYPES]
             for port in unsure:
-                results.append(Result(State.UNKNOWN, f"port {port['name']}: "
+                results.append(Result(State.UNKNOWN, f"port {key[port['index']]}: "
                                       f"{problems[port['index']]}, so it is not known "
                                       "whether it should be up"))
             remember = not unsure  # choose the ports that matter once every status is known
-        watched = [p for p in ports if p["name"] in set(watched_names)]
+        chosen = set(watched_names)
+        watched = [p for p in ports if key[p["index"]] in chosen]
     discards = ifmib.discards(values)
     counters: dict[str, list] = {}
     down = State.parse(params.down_state)
     up_count = 0
     for port in watched:
-        label = port["alias"] and f"{port['name']} ({port['alias']})" or port["name"]
+        name = key[port["index"]]
+        label = port["alias"] and f"{name} ({port['alias']})" or name
         if port["admin_status"] == "down":
             continue
         if port["index"] in problems:
@@ -134,11 +142,13 @@ def evaluate_interfaces(values, params: InterfacesParams, ctx: CheckContext) -> 
                         + (in_d or 0) + (out_d or 0),
                         (_packets(values, port["index"], "in") or 0)
                         + (_packets(values, port["index"], "out") or 0), bits]
-        counters[port["name"]] = now_counters
-        before = (previous.get("counters") or {}).get(port["name"])
+        counters[name] = now_counters
+        before = (previous.get("counters") or {}).get(name)
         if before and elapsed > 0 and not rebooted:
-            results.extend(_rates(label, port, before, now_counters, elapsed, params, metrics))
-    absent = [n for n in watched_names if n not in {p["name"] for p in watched}]
+            results.extend(_rates(name, label, port, before, now_counters, elapsed, params,
+                                  metrics))
+    present = {key[p["index"]] for p in watched}
+    absent = [n for n in watched_names if n not in present]
     for name in absent:
         results.append(Result(down, f"port {name} has disappeared"))
     results.insert(0, Result(State.OK, f"{up_count} of {len(watched)} watched ports up "
@@ -148,7 +158,16 @@ def evaluate_interfaces(values, params: InterfacesParams, ctx: CheckContext) -> 
     return Evaluation(Outcome.of(results, metrics, ports), memory)
 
 
-def _rates(label: str, port: dict, before: list, after: list, elapsed: float,
+def _port_keys(ports: list[dict[str, Any]]) -> dict[int, str]:
+    """ifIndex -> the port's name, or "name #index" when another port has the same name."""
+    seen: dict[str, int] = {}
+    for port in ports:
+        seen[port["name"]] = seen.get(port["name"], 0) + 1
+    return {p["index"]: p["name"] if seen[p["name"]] == 1 else f"{p['name']} #{p['index']}"
+            for p in ports}
+
+
+def _rates(name: str, label: str, port: dict, before: list, after: list, elapsed: float,
            params: InterfacesParams, metrics: list[Metric]) -> list[Result]:
     results = []
     bits = after[4]
@@ -160,7 +179,7 @@ def _rates(label: str, port: dict, before: list, after: list, elapsed: float,
     for direction, octets_per_s in (("in", in_rate), ("out", out_rate)):
         if octets_per_s is None:
             continue
-        metrics.append(Metric(f"{port['name']}_{direction}_bps", round(octets_per_s * 8),
+        metrics.append(Metric(f"{name}_{direction}_bps", round(octets_per_s * 8),
                               "", min=0, max=speed))
         if speed:
             util = 100.0 * octets_per_s * 8 / speed
@@ -179,7 +198,7 @@ def _rates(label: str, port: dict, before: list, after: list, elapsed: float,
     packets = rate(before[3], after[3], 1.0, 64 if bits == 64 else 32)
     if errors is not None and packets is not None and packets >= params.min_packets:
         percent = 100.0 * errors / max(packets, 1)
-        metrics.append(Metric(f"{port['name']}_error_percent", round(percent, 4), "%",
+        metrics.append(Metric(f"{name}_error_percent", round(percent, 4), "%",
                               params.error_warn_percent, params.error_crit_percent))
         result = high(percent, params.error_warn_percent, params.error_crit_percent,
                       f"port {label} errors/discards {percent:.3f} % of packets")
