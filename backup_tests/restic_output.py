@@ -162,7 +162,10 @@ def _keep_indent(text: str) -> list[str]:
 def error_text(obj: dict) -> str:
     """The message of one JSON ``error`` line, prefixed with its item (the file) if any."""
     error = obj.get("error")
-    if isinstance(error, dict):  # 0.17.1+: {"message": ...}; 0.14: Go struct {"Op","Path","Err"}
+    if isinstance(error, dict) and not error:
+        # restic 0.17.0 wrote every restore error as {} (0.17.1 fixed "--json" errors)
+        text = "an error restic did not describe (its --json errors were empty in 0.17.0)"
+    elif isinstance(error, dict):  # 0.17.1+: {"message": ...}; 0.14: Go struct {"Op","Path","Err"}
         text = error.get("message") or f"{error.get('Op', '')} {error.get('Path', '')}: " \
             f"errno {error.get('Err', '?')}"
     else:

@@ -223,6 +223,10 @@ def test_backup_error_shapes_both_versions():
            'denied"},"during":"archival","item":"/s/secret.txt"}\n')
     assert error_message(old) == "open /s/secret.txt: errno 13"  # the specific error wins
     assert error_message(new) == "open /s/secret.txt: permission denied"
+    # restic 0.17.0 wrote restore errors as an empty object (fixed in 0.17.1)
+    empty = '{"message_type":"error","error":{},"during":"restore","item":"/srv/x.pdf"}\n'
+    assert error_message(empty) == ("/srv/x.pdf: an error restic did not describe (its --json "
+                                    "errors were empty in 0.17.0)")
 
 
 def test_ls_latest_snapshot_line():

@@ -315,6 +315,16 @@ def test_apc_on_mains_wants_a_new_battery():
     assert ok.state is State.OK and "runtime 44 min" in ok.summary
 
 
+def test_apc_bad_external_battery_pack_wants_a_new_battery():
+    values = dict(snap("ups-demo"))
+    assert evaluate_ups(values, UpsParams(), ctx()).outcome.state is State.OK
+    values[O.APC_BAD_PACKS] = -1     # no packs to count
+    assert evaluate_ups(values, UpsParams(), ctx()).outcome.state is State.OK
+    values[O.APC_BAD_PACKS] = 1
+    outcome = evaluate_ups(values, UpsParams(), ctx()).outcome
+    assert outcome.state is State.WARNING and outcome.summary == "replace the battery"
+
+
 def test_eaton_battery_disconnected_is_critical_and_resting_is_ok():
     card = {O.XUPS_OUTPUT_SOURCE: 3, O.XUPS_CHARGE: 100, O.XUPS_RUNTIME: 1800}
     gone = evaluate_ups(card | {O.XUPS_ABM_STATUS: 6}, UpsParams(), ctx()).outcome

@@ -120,6 +120,45 @@ def test_installed_updates_are_forgotten_and_non_security_warn_after_30_days():
     assert set(result.memory["first_seen"]) == {"tzdata"}
 
 
+# Ubuntu's apt hook prints these in the same `apt-get -s` output (the forms Checkmk's apt check
+# reads too); the package names and versions here are ours.
+ESM_APPS = """The following security updates require Ubuntu Pro with 'esm-apps' enabled:
+  imagemagick libmagickcore-6.q16-6 libmagickwand-6.q16-6
+Learn more about Ubuntu Pro at https://ubuntu.com/pro
+Inst tzdata [2024a-0ubuntu0.22.04] (2024b-0ubuntu0.22.04 Ubuntu:22.04/jammy-updates [all])
+"""
+ESM_INFRA_OLD = """*The following packages could receive security updates with UA Infra: ESM service enabled:
+libglib2.0-data libglib2.0-0
+Learn more about UA Infra: ESM service for Ubuntu 16.04 at https://ubuntu.com/16-04
+Inst ubuntu-advantage-tools [27.4.1~16.04.1] (27.4.2~16.04.1 Ubuntu:16.04/xenial-updates [amd64])
+"""
+NO_ESM = """Enable UA Infra: ESM to receive additional future security updates.
+See https://ubuntu.com/16-04 or run: sudo ua status
+Inst ubuntu-advantage-tools [27.4.1~16.04.1] (27.4.2~16.04.1 Ubuntu:16.04/xenial-updates [amd64])
+"""
+PRO_ADVERT = """Receive additional future security updates with Ubuntu Pro.
+Learn more about Ubuntu Pro at https://ubuntu.com/pro
+Inst tzdata [2024a-0ubuntu0.22.04] (2024b-0ubuntu0.22.04 Ubuntu:22.04/jammy-updates [all])
+"""
+
+
+@pytest.mark.parametrize("text, state, words", [
+    (ESM_APPS, State.WARNING, "3 security updates need Ubuntu Pro (esm-apps), which is not "
+                              "enabled: imagemagick, libmagickcore-6.q16-6"),
+    (ESM_INFRA_OLD, State.CRITICAL, "2 security updates need Ubuntu Pro (esm-infra)"),
+    (NO_ESM, State.CRITICAL, "gets security updates only through Ubuntu Pro (ESM Infra)"),
+    (PRO_ADVERT, State.OK, "no security updates pending"),
+])
+def test_security_fixes_that_need_ubuntu_pro_are_never_an_all_clear(text, state, words):
+    sim = parse_apt_simulation(text)
+    assert [u.name for u in sim.updates] in (["tzdata"], ["ubuntu-advantage-tools"])
+    outcome = PatchesCheck().evaluate(_apt_raw(text, 60), PatchesParams(),
+                                      CheckContext(NOW, {})).outcome
+    assert outcome.state is state and words in outcome.summary, outcome.summary
+    listed = [i["name"] for i in outcome.items if i.get("kind") == "esm_only"]
+    assert listed == sim.esm_only.get("esm-apps", []) + sim.esm_only.get("esm-infra", [])
+
+
 def test_stale_package_lists_are_unknown_never_ok():
     result = PatchesCheck().evaluate(_apt_raw("", 3 * 86400), PatchesParams(),
                                      CheckContext(NOW, {}))

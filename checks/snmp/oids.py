@@ -78,12 +78,13 @@ APC_CHARGE = "1.3.6.1.4.1.318.1.1.1.2.2.1.0"
 APC_TEMPERATURE = "1.3.6.1.4.1.318.1.1.1.2.2.2.0"
 APC_RUNTIME = "1.3.6.1.4.1.318.1.1.1.2.2.3.0"        # TimeTicks
 APC_REPLACE = "1.3.6.1.4.1.318.1.1.1.2.2.4.0"        # 1 no, 2 batteryNeedsReplacing
+APC_BAD_PACKS = "1.3.6.1.4.1.318.1.1.1.2.2.6.0"      # upsAdvBatteryNumOfBadBattPacks
 APC_INPUT_VOLTAGE = "1.3.6.1.4.1.318.1.1.1.3.2.1.0"
 APC_OUTPUT_STATUS = "1.3.6.1.4.1.318.1.1.1.4.1.1.0"
 APC_OUTPUT_LOAD = "1.3.6.1.4.1.318.1.1.1.4.2.3.0"
 APC_SCALARS = (APC_MODEL, APC_FIRMWARE, APC_SERIAL, APC_BATTERY_STATUS, APC_CHARGE,
                APC_TEMPERATURE, APC_RUNTIME, APC_REPLACE, APC_INPUT_VOLTAGE, APC_OUTPUT_STATUS,
-               APC_OUTPUT_LOAD)
+               APC_OUTPUT_LOAD, APC_BAD_PACKS)
 # PowerNet's high-precision group (tenths): newer cards (AP9641, NMC3) fill only these.
 APC_HP_CHARGE = "1.3.6.1.4.1.318.1.1.1.2.3.1.0"        # upsHighPrecBatteryCapacity
 APC_HP_TEMPERATURE = "1.3.6.1.4.1.318.1.1.1.2.3.2.0"   # upsHighPrecBatteryTemperature

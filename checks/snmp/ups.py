@@ -161,7 +161,10 @@ def _apc(s: Snapshot) -> dict[str, Any] | None:
                           _number(integer(s.get(O.APC_INPUT_VOLTAGE)), 1, 0, 1000)),
                 _first_of(_number(integer(s.get(O.APC_HP_TEMPERATURE)), 0.1, -50, 150),
                           _number(integer(s.get(O.APC_TEMPERATURE)), 1, -50, 150)),
-                replace_battery=integer(s.get(O.APC_REPLACE)) == 2, alarms=[],
+                # the replace indicator, or a bad external battery pack (LibreNMS alerts
+                # on one or more; -1 or absent: the unit has no packs to count)
+                replace_battery=(integer(s.get(O.APC_REPLACE)) == 2
+                                 or (integer(s.get(O.APC_BAD_PACKS)) or 0) >= 1), alarms=[],
                 model=text(s.get(O.APC_MODEL)) or None,
                 firmware=text(s.get(O.APC_FIRMWARE)) or None,
                 serial=text(s.get(O.APC_SERIAL)) or None)

@@ -29,6 +29,12 @@ class AptSimulation:
     phased: list[str] = field(default_factory=list)
     kept_back: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Ubuntu: security fixes that only Ubuntu Pro (ESM) delivers, by its service ("esm-infra":
+    # the main archive, "esm-apps": universe), and whether apt said this release gets its
+    # security updates only through ESM Infra ("Enable UA Infra: ESM to receive additional
+    # future security updates": Checkmk's apt check makes that CRIT).
+    esm_only: dict[str, list[str]] = field(default_factory=dict)
+    esm_infra_required: bool = False
     # apt's own count of what it would install (upgraded + newly installed + reinstalled +
     # downgraded), from its summary line; None when the summary is missing.
     would_install: int | None = None
@@ -54,6 +60,18 @@ _LIST_HEADINGS = {
 }
 
 
+# Ubuntu's apt hook (ubuntu-advantage-tools) in the same output: "The following security
+# updates require Ubuntu Pro with 'esm-apps' enabled:" and, before Ubuntu Pro, "*The following
+# packages could receive security updates with UA Infra: ESM service enabled:"; the packages
+# follow on the next lines (indented, or not in the older form).
+_ESM_HEADING = re.compile(r"^\*?The following (?:security updates require Ubuntu Pro with "
+                          r"'(esm-\w+)' enabled|packages could receive security updates "
+                          r"with UA (Infra|Apps): ESM service enabled):$")
+_ESM_INFRA_REQUIRED = re.compile(r"^Enable (?:UA Infra: ESM|ESM Infra) to receive additional "
+                                 r"future security updates")
+_PACKAGE_NAMES = re.compile(r"^\s*[a-z0-9][a-z0-9+.:~-]*(?:\s+[a-z0-9][a-z0-9+.:~-]*)*\s*$")
+
+
 def is_security_origin(origin: str) -> bool:
     return bool(_SECURITY_ORIGIN.match(origin.strip()))
 
@@ -62,7 +80,19 @@ def parse_apt_simulation(text: str) -> AptSimulation:
     """Parse ``apt-get -s -q dist-upgrade`` (C locale)."""
     result = AptSimulation()
     collecting: str | None = None
+    esm_service: str | None = None
     for line in text.splitlines()[:MAX_LINES]:
+        if esm_service and _PACKAGE_NAMES.match(line):
+            result.esm_only.setdefault(esm_service, []).extend(line.split())
+            continue
+        esm_service = None
+        heading = _ESM_HEADING.match(line.strip())
+        if heading:
+            esm_service = heading.group(1) or f"esm-{heading.group(2).lower()}"
+            continue
+        if _ESM_INFRA_REQUIRED.match(line):
+            result.esm_infra_required = True
+            continue
         if collecting and line.startswith("  "):
             getattr(result, collecting).extend(line.split())
             continue

@@ -23,6 +23,7 @@ from muni_watchdog.checks.ssh.common import (
     stderr_errors,
 )
 from muni_watchdog.checks.ssh.packages import (
+    AptSimulation,
     PendingUpdate,
     kernels_from_boot,
     newest_mtime,
@@ -151,11 +152,31 @@ def _apt(raw: RemoteData) -> Family:
         raise CollectError(f"apt-get counts {sim.would_install} packages to install or "
                            f"upgrade, but {sim.inst_lines} 'Inst' lines were read")
     family.updates = sim.updates
+    family.results += _esm_results(sim)
+    family.notes += [{"kind": "esm_only", "name": n, "service": service}
+                     for service, names in sim.esm_only.items() for n in names]
     family.notes += [{"kind": "kept_back", "name": n} for n in sim.kept_back]
     family.notes += [{"kind": "removal", "name": n} for n in sim.removals]
     family.notes += [{"kind": "apt_warning", "message": line}
                      for line in found.stderr.splitlines() if line.strip()][:20]
     return family
+
+
+def _esm_results(sim: AptSimulation) -> list[Result]:
+    """Security fixes this Ubuntu host cannot install without Ubuntu Pro: never an all-clear.
+    The main archive's (esm-infra: the release is past its standard support) is CRITICAL, as
+    Checkmk's apt check has it; universe's (esm-apps) a WARNING. Ubuntu Pro's adverts alone
+    ("Receive additional future security updates with Ubuntu Pro") say nothing."""
+    results = []
+    for service, names in sorted(sim.esm_only.items()):
+        state = State.CRITICAL if service == "esm-infra" else State.WARNING
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        results.append(Result(state, f"{len(names)} security updates need Ubuntu Pro "
+                              f"({service}), which is not enabled: {shown}"))
+    if sim.esm_infra_required and "esm-infra" not in sim.esm_only:
+        results.append(Result(State.CRITICAL, "this Ubuntu release gets security updates only "
+                              "through Ubuntu Pro (ESM Infra), which is not enabled"))
+    return results
 
 
 def _rpm(raw: RemoteData, tool: str, refresh: str) -> Family:
