@@ -79,10 +79,16 @@ def encode_oid(oid: str) -> bytes:
     return _tlv(OID, bytes(out))
 
 
+@functools.lru_cache(maxsize=4096)
+def _request_varbind(oid: str) -> bytes:
+    # The var-bind a request carries (the OID and NULL), cached with the OID's encoding.
+    return _tlv(SEQUENCE, encode_oid(oid) + b"\x05\x00")
+
+
 def encode_request(version: int, community: bytes, pdu_type: int, request_id: int,
                    oids: list[str], non_repeaters: int = 0, max_repetitions: int = 0) -> bytes:
     """A request message; ``version`` 0 is SNMPv1, 1 is SNMPv2c."""
-    varbinds = b"".join(_tlv(SEQUENCE, encode_oid(o) + b"\x05\x00") for o in oids)
+    varbinds = b"".join(map(_request_varbind, oids))
     second, third = (non_repeaters, max_repetitions) if pdu_type == GETBULK else (0, 0)
     pdu = _tlv(pdu_type, _int(request_id) + _int(second) + _int(third)
                + _tlv(SEQUENCE, varbinds))
@@ -246,9 +252,23 @@ def _varbinds(data: bytes, start: int, end: int) -> list[tuple[str, object]]:
             o_tag, o_start, o_end = _header(data, vb_start, vb_end)
             if o_tag != OID:
                 raise BerError("var-bind without an OID")
+        oid = decode_oid(data, o_start, o_end)
+        tag = data[o_end]
+        size = data[o_end + 1]
+        if size < 0x80 and o_end + 2 + size == vb_end:
+            # The usual value, short-form and filling the var-bind: strings, and integers
+            # that fit any integer type, decoded without the general path's calls.
+            if tag == OCTET_STRING:
+                varbinds.append((oid, data[o_end + 2:vb_end]))
+                pos = vb_end
+                continue
+            if 0 < size < 5 and (tag == INTEGER or tag in UNSIGNED_TAGS):
+                varbinds.append((oid, int.from_bytes(data[o_end + 2:vb_end], "big",
+                                                     signed=tag == INTEGER)))
+                pos = vb_end
+                continue
         tag, val_start, val_end = _header(data, o_end, vb_end)
-        varbinds.append((decode_oid(data, o_start, o_end),
-                         _value(tag, data, val_start, val_end)))
+        varbinds.append((oid, _value(tag, data, val_start, val_end)))
         pos = vb_end
     return varbinds
 

@@ -143,44 +143,48 @@ class Walk:
         self.requests += 1
         width = len(batch)
         ended: set[str] = set()
-        progress: dict[str, tuple[str, tuple[int, ...]]] = {
-            root: (last, oid_tuple(last)) for root, last in batch}
         advanced: set[str] = set()
-        for position, (oid, value) in enumerate(answer):
-            root = batch[position % width][0]
-            if root in ended or root in self.failed:
-                continue
-            self.varbinds += 1
-            if value is ber.END_OF_MIB:
-                ended.add(root)
-                continue
-            previous, previous_arcs = progress[root]
-            current = oid_tuple(oid)
-            if current <= previous_arcs:
-                self._fail(root, f"OID not increasing: {oid} after {previous} (a broken or "
-                           "looping agent; net-snmp stops the same way)")
-                continue
-            if not oid.startswith(self._prefixes[root]):
-                ended.add(root)   # the first OID past the subtree: its normal end
-                continue
-            # value_size(), inline: this loop runs once per value of every walk
-            size = len(value) if isinstance(value, bytes | str) else 8
-            if size > self.limits.value_bytes:
-                self._fail(root, _too_big(oid, size, self.limits))
-                continue
-            self.counts[root] += 1
-            if value is not None:
-                self._values[root][oid] = value  # type: ignore[assignment]
-                self.bytes += len(oid) + size
-            progress[root] = (oid, current)
-            advanced.add(root)
-        for root, _ in batch:
+        cap = self.limits.value_bytes
+        # One subtree at a time (its var-binds are every width-th), with its state in locals:
+        # this loop runs once per value of every walk.
+        for column, (root, last) in enumerate(batch):
             if root in self.failed:
                 continue
+            prefix, values = self._prefixes[root], self._values[root]
+            previous, previous_arcs = last, oid_tuple(last)
+            seen = count = size_total = 0
+            for oid, value in answer[column::width]:
+                seen += 1
+                if value is ber.END_OF_MIB:
+                    ended.add(root)
+                    break
+                current = oid_tuple(oid)
+                if current <= previous_arcs:
+                    self._fail(root, f"OID not increasing: {oid} after {previous} (a broken "
+                               "or looping agent; net-snmp stops the same way)")
+                    break
+                if not oid.startswith(prefix):
+                    ended.add(root)   # the first OID past the subtree: its normal end
+                    break
+                size = len(value) if isinstance(value, bytes | str) else 8
+                if size > cap:
+                    self._fail(root, _too_big(oid, size, self.limits))
+                    break
+                count += 1
+                if value is not None:
+                    values[oid] = value  # type: ignore[assignment]
+                    size_total += len(oid) + size
+                previous, previous_arcs = oid, current
+            self.varbinds += seen
+            if root in self.failed:
+                continue
+            self.counts[root] += count
+            self.bytes += size_total
             if root in ended:
                 del self.pending[root]
-            elif root in advanced:
-                self.pending[root] = progress[root][0]
+            elif count:
+                advanced.add(root)
+                self.pending[root] = previous
         if not ended and not advanced and not any(r in self.failed for r, _ in batch):
             for root, _ in batch:
                 self._fail(root, "the agent answered without any var-bind for it")

@@ -150,6 +150,8 @@ class Outcome:
         def settle(r: Result) -> Result:
             value = override if override is not None else (
                 r.affects_availability if r.affects_availability is not None else default)
+            if value is r.affects_availability:   # settled already: the same frozen result
+                return r
             return replace(r, affects_availability=value)
         return replace(self, results=tuple(settle(r) for r in self.results))
 
