@@ -143,8 +143,8 @@ def _bound_socket(family: int, buffer: int) -> socket.socket:
     return sock
 
 
-async def _endpoint(family: int) -> _Protocol:
-    loop = asyncio.get_running_loop()
+async def _endpoint(family: int, loop: asyncio.AbstractEventLoop | None = None) -> _Protocol:
+    loop = loop or asyncio.get_running_loop()
     per_loop = _endpoints.setdefault(loop, {})
     protocol = per_loop.get(family)
     if protocol is None or protocol.transport is None or protocol.transport.is_closing():
@@ -179,8 +179,9 @@ async def exchange(family: int, address: tuple, message_for_id: Callable[[int], 
     their check had timed out and the daemon after SIGTERM). The wait is a timer on the
     loop that fails the request's future, not ``asyncio.timeout`` (which cancels the task
     and un-cancels it: ~5 % of the daemon's CPU per value, for a request every few ms)."""
-    protocol = await _endpoint(family)
+    # One look-up of the loop per request: on Python 3.11 each one is a getpid() system call.
     loop = asyncio.get_running_loop()
+    protocol = await _endpoint(family, loop)
     request_id = next(_ids) & 0x7FFFFFFF
     message = message_for_id(request_id)
     entry = _Pending(loop.create_future(), address, accept)
