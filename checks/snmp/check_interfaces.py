@@ -11,6 +11,7 @@ UNKNOWN as a whole, never "0 of 0 ports up"."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Literal
 
 from pydantic import Field
@@ -160,9 +161,7 @@ def evaluate_interfaces(values, params: InterfacesParams, ctx: CheckContext) -> 
 
 def _port_keys(ports: list[dict[str, Any]]) -> dict[int, str]:
     """ifIndex -> the port's name, or "name #index" when another port has the same name."""
-    seen: dict[str, int] = {}
-    for port in ports:
-        seen[port["name"]] = seen.get(port["name"], 0) + 1
+    seen = Counter(p["name"] for p in ports)
     return {p["index"]: p["name"] if seen[p["name"]] == 1 else f"{p['name']} #{p['index']}"
             for p in ports}
 

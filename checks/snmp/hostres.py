@@ -11,6 +11,9 @@ from muni_watchdog.checks.snmp.values import Snapshot, column, index_key, intege
 STORAGE_TYPES = {1: "other", 2: "ram", 3: "virtual_memory", 4: "fixed_disk", 5: "removable",
                  6: "removable", 7: "removable", 8: "other", 9: "flash", 10: "network_disk"}
 
+# net-snmp's hrStorage rows (type other) for the kernel's buffers and page cache.
+RECLAIMABLE_MEMORY = ("Memory buffers", "Cached memory")
+
 TABLES = (O.HR_STORAGE, O.HR_PROCESSOR_LOAD)
 SCALARS = (O.HR_MEMORY_SIZE, *O.UCD_SCALARS)
 
@@ -118,11 +121,9 @@ def parse_memory(snapshot: Snapshot, storage: list[dict[str, Any]]) -> dict[str,
         if entry["type"] == "ram" and entry["size_bytes"]:
             size = entry["size_bytes"]
             used = entry["used_bytes"]
-            if reclaimable < used:   # more would be garbage: then the row as it is
+            if reclaimable < used:   # more than the row counts as used: not net-snmp's rows
                 used -= reclaimable
             return {"source": "hrStorage", "size_bytes": size, "used_bytes": used,
                     "used_percent": round(100.0 * used / size, 2)}
     return None
 
-
-RECLAIMABLE_MEMORY = ("Memory buffers", "Cached memory")

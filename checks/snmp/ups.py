@@ -189,7 +189,8 @@ def _cyberpower(s: Snapshot) -> dict[str, Any] | None:
 
 # XUPS-MIB xupsBatteryAbmStatus: 1 charging, 2 discharging, 3 floating, 4 resting (the ABM
 # charger at rest: normal), 5 unknown, 6 batteryDisconnected, 7 under test, 8 checkBattery
-# (NUT's "replace battery": the replace warning, below). Before: 4 read as unknown, 6 as OK.
+# (NUT's "replace battery": the replace warning, below). 6 was read as unknown, which a
+# full charge reading made OK.
 XUPS_ABM_STATUS = {1: "normal", 2: "normal", 3: "normal", 4: "normal", 6: "missing",
                    7: "normal", 8: "normal"}
 
