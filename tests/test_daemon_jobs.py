@@ -10,9 +10,11 @@ import asyncio
 from muni_watchdog.daemon.loop import Daemon
 from muni_watchdog.daemon.runtime import SiteJob
 from muni_watchdog.daemon.service import standard_jobs
+from muni_watchdog.daemon.slots import slot_id
 from tests.test_daemon_reload import config_text
 
 DAEMON_OWN = {"outbox", "alerts", "housekeeping", "status"}
+WEB_CHECKS = slot_id("web", 1)   # the job of target web's checks (every 1 s)
 
 
 def site_config(url: str) -> str:
@@ -75,7 +77,7 @@ def test_a_daemon_given_no_site_jobs_runs_its_checks_and_alert_loop_only(tmp_pat
             await asyncio.sleep(0.05)          # its check ran and was recorded
         return job_ids(bare)
 
-    assert run(bare, scenario) == {"check:web/http"} | DAEMON_OWN
+    assert run(bare, scenario) == {WEB_CHECKS} | DAEMON_OWN
 
 
 def test_the_standard_jobs_add_the_sites_schedule(tmp_path, http_server):
@@ -89,7 +91,7 @@ def test_the_standard_jobs_add_the_sites_schedule(tmp_path, http_server):
             await asyncio.sleep(0.05)
         return job_ids(daemon)
 
-    assert run(daemon, scenario) == {"check:web/http", "heartbeat", "weekly-test",
+    assert run(daemon, scenario) == {WEB_CHECKS, "heartbeat", "weekly-test",
                                      "report-monthly", "report-digest"} | DAEMON_OWN
 
 

@@ -19,6 +19,7 @@ from muni_watchdog.daemon import reload as reload_module
 from muni_watchdog.daemon.loop import Daemon
 from muni_watchdog.daemon.runtime import SiteJob
 from muni_watchdog.daemon.service import standard_jobs
+from muni_watchdog.daemon.slots import slot_id
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = [sys.executable, "-m", "muni_watchdog"]
@@ -228,7 +229,8 @@ def test_a_reload_that_fails_while_installing_puts_the_old_configuration_back(
         broken.broken = True
         assert await daemon.reload() is False
         assert daemon.config is old             # the running configuration is back...
-        assert daemon.scheduler.get_job("check:web/http") is not None   # ...with its jobs
+        slot = daemon.slots.slot_of["check:web/http"]               # ...with its jobs
+        assert slot == slot_id("web", 1) and daemon.scheduler.get_job(slot) is not None
         assert daemon.specs["check:web/http"].policy.check_interval == 1
         broken.broken = False
         assert await daemon.reload() is True

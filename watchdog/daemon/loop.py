@@ -1,8 +1,8 @@
 """The daemon: wires config, checks, state machine, store and outbox on an asyncio loop.
 
-APScheduler 3 runs one interval job per check (coalesce, max_instances=1, misfire grace),
-first runs spread over the interval, with jitter. A soft problem switches its job to the retry
-interval. The site jobs it is given (:mod:`.runtime`: restore tests, reports, traps, ...) are
+APScheduler 3 runs one interval job per target and interval (:mod:`.slots`: coalesce, misfire
+grace), first runs spread over the interval, with jitter; the job starts each check of the
+target, one run per check at a time. A soft problem moves its check to the retry interval. The site jobs it is given (:mod:`.runtime`: restore tests, reports, traps, ...) are
 installed with each configuration. SIGHUP reloads (an invalid config is refused and the old one
 keeps running), SIGTERM stops cleanly within bounds (:mod:`.shutdown`), and systemd hears
 READY, STATUS and WATCHDOG.
@@ -34,15 +34,14 @@ from muni_watchdog.daemon.cancelled import quiet_cancellations
 from muni_watchdog.daemon.engine import CheckSpec, build_specs, close_sessions, log_run, run_check
 from muni_watchdog.daemon.reload import OffLoopLoader, refuse
 from muni_watchdog.daemon.runtime import Runtime, SiteJob, check_job_id
-from muni_watchdog.daemon.schedules import interval_trigger
 from muni_watchdog.daemon.shutdown import cancel_running
+from muni_watchdog.daemon.slots import CheckSlots, spread
 from muni_watchdog.daemon.writer import RunWriter
 from muni_watchdog.store.check_state import RunRecord
 from muni_watchdog.store.daemon_state import CONFIG_PATH_KEY
 from muni_watchdog.store.database import Store
 
 log = logging.getLogger("muni-watchdog")
-GOLDEN = 0.6180339887
 OUTBOX_INTERVAL = 5.0
 ALERTS_INTERVAL = 2.0
 # A run with events wakes the alert pass at once, but no sooner than this after the last
@@ -85,7 +84,7 @@ class Daemon:
         self.alerts: AlertProcessor | None = None
         self.runtime: Runtime | None = None
         self.specs: dict[str, CheckSpec] = {}
-        self.intervals: dict[str, float] = {}
+        self.slots: CheckSlots | None = None   # the checks' scheduler jobs
         self.scheduler: AsyncIOScheduler | None = None
         self.stopping = asyncio.Event()
         self.loader = OffLoopLoader(self.config_path)
@@ -116,6 +115,8 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
         self.runtime = Runtime(self.scheduler, self.store, self.clock, self.state_dir)
+        self.slots = self.runtime.slots = CheckSlots(
+            self.scheduler, self._run_check, self.clock, self.stopping.is_set)
         # Until the process ends (run_daemon's loop clean-up cancels leftovers too).
         self.unquiet = quiet_cancellations(self.stopping.is_set)
         await self._apply(config)
@@ -156,15 +157,14 @@ class Daemon:
         return 0
 
     async def _apply(self, config: Config) -> list[CheckSpec]:
-        """Install a validated config: the site jobs, then one job per check, first runs
-        spread out over the interval by target, so the checks of one target run together and
-        share one poll. Returns the replaced specs, whose sessions the caller closes."""
+        """Install a validated config: the site jobs, then the checks, a scheduler job per
+        target and interval (:mod:`.slots`), first runs spread out over the interval by
+        target, so the checks of one target run together and share one poll. Returns the
+        replaced specs, whose sessions the caller closes."""
         assert self.scheduler is not None and self.store is not None
-        assert self.runtime is not None
+        assert self.runtime is not None and self.slots is not None
         old = list(self.specs.values())
-        for job_id in list(self.specs):
-            if self.scheduler.get_job(job_id):
-                self.scheduler.remove_job(job_id)
+        self.slots.clear()
         self.config = config
         self.notifier = self.runtime.notifier = Notifier(config, self.store, self.clock)
         self.alerts = AlertProcessor(config, self.store, self.clock, recheck=self._recheck)
@@ -174,7 +174,6 @@ class Daemon:
             wired.update(job.check_types(config, self.runtime))
         specs = build_specs(config, wired)
         self.specs = {check_job_id(spec.key): spec for spec in specs}
-        self.intervals = {}
         now = self.clock()
         target_index = {t.id: i for i, t in enumerate(config.targets)}
         for job_id, spec in self.specs.items():
@@ -182,12 +181,8 @@ class Daemon:
             interval = spec.policy.check_interval
             if status is not None and status.state_type.value == "soft":
                 interval = spec.policy.retry_interval
-            offset = interval * ((target_index[spec.key.target] * GOLDEN) % 1.0)
-            self.intervals[job_id] = interval
-            self.scheduler.add_job(self._run_check, interval_trigger(interval), args=[job_id],
-                                   id=job_id, name=str(spec.key),  # "web/http" in the log
-                                   next_run_time=now + timedelta(seconds=offset),
-                                   misfire_grace_time=max(1, int(interval)))
+            self.slots.add(job_id, spec.key.target, interval,
+                           spread(interval, target_index[spec.key.target], now))
         kept = {s.key for s in specs}
         for job in self.jobs:
             kept |= job.check_keys(config)
@@ -196,11 +191,8 @@ class Daemon:
 
     def _recheck(self, targets: set[str]) -> None:
         """Run the checks of these targets now (after a maintenance window ends)."""
-        if self.scheduler is None:
-            return
-        for job_id, spec in self.specs.items():
-            if spec.key.target in targets and self.scheduler.get_job(job_id):
-                self.scheduler.modify_job(job_id, next_run_time=self.clock())
+        if self.slots is not None:
+            self.slots.wake_targets(targets)
 
     async def _process_alerts(self) -> None:
         if self.alerts is None:
@@ -298,10 +290,8 @@ class Daemon:
                       spec.key.check, exc)
             return
         log_run(spec, decision)
-        if decision.next_interval != self.intervals.get(job_id) and self.scheduler:
-            self.intervals[job_id] = decision.next_interval
-            self.scheduler.reschedule_job(job_id,
-                                          trigger=interval_trigger(decision.next_interval))
+        if self.slots is not None:
+            self.slots.move(job_id, decision.next_interval)
         if decision.events and self.scheduler:
             self._wake_alerts()
 

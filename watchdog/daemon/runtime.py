@@ -19,6 +19,7 @@ from muni_watchdog.checks.base import CheckType
 from muni_watchdog.config.models import Config
 from muni_watchdog.core.model import CheckKey, Outcome
 from muni_watchdog.core.transitions import Decision, Policy, decide
+from muni_watchdog.daemon.slots import CheckSlots
 from muni_watchdog.store.database import Store
 
 
@@ -38,6 +39,7 @@ class Runtime:
         self.clock = clock
         self.state_dir = state_dir
         self.notifier: Notifier | None = None
+        self.slots: CheckSlots | None = None   # the checks' scheduler jobs (the daemon's)
 
     def remove_jobs(self, *job_ids: str) -> None:
         for job_id in job_ids:
@@ -50,9 +52,8 @@ class Runtime:
 
     def run_checks_now(self, keys: Iterable[CheckKey]) -> None:
         """Run these scheduled checks now (those that are scheduled)."""
-        for key in keys:
-            if self.scheduler.get_job(check_job_id(key)):
-                self.wake(check_job_id(key))
+        if self.slots is not None:
+            self.slots.start_now(check_job_id(key) for key in keys)
 
     def record_passive(self, key: CheckKey, outcome: Outcome, services: Iterable[str],
                        priority: int | None) -> Decision:
