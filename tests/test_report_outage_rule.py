@@ -56,6 +56,18 @@ def test_outcome_judged_by_type_result_and_override():
     assert not Outcome.of([Result(State.UNKNOWN, "?", affects_availability=True)]).judged(True).unavailable
 
 
+
+def test_judging_copies_a_result_whole_and_keeps_an_outcome_already_settled():
+    raw = Result(State.CRITICAL, "toner 2 %", details="black cartridge")
+    outcome = Outcome.of([raw])
+    judged = outcome.judged(False)
+    (copy,) = judged.results
+    assert copy == Result(State.CRITICAL, "toner 2 %", "black cartridge", False)
+    assert copy is not raw and raw.affects_availability is None   # the original unchanged
+    assert judged.judged(False) is judged            # settled: nothing copied again
+    assert judged.judged(True) is judged             # a result's own word stays
+    assert judged.judged(True, override=True).results[0].affects_availability is True
+
 # -- the state machine records it ----------------------------------------------------------------
 
 def test_outage_begins_and_ends_inside_a_hard_critical():

@@ -9,7 +9,7 @@ from lab.snmp_recordings import DATA_DIR, load_snapshot
 from muni_watchdog.checks.snmp import hostres, ifmib, printer, ups
 from muni_watchdog.checks.snmp import oids as O
 from muni_watchdog.checks.snmp import system as sysmod
-from muni_watchdog.checks.snmp.values import bits, integer, text
+from muni_watchdog.checks.snmp.values import Values, _under, bits, integer, text
 
 
 def snap(name: str) -> dict:
@@ -285,3 +285,19 @@ def test_nas_vendor_from_its_mib_not_net_snmp_nor_its_host_name():
         "Synology", "storage", "DS920+", "2080PDN123456")
     assert sysmod.parse_system(snap("nas"), {"storage", "interfaces"})["device_class"] == (
         "server")
+
+
+def test_values_under_finds_a_prefix_as_a_scan_would_and_sees_changes():
+    snapshot = Values({"1.3.6.1.2.1.2.2.1.2.10": b"eth10", "1.3.6.1.2.1.2.2.1.2.2": b"eth2",
+                       "1.3.6.1.2.1.2.2.1.20.1": 5, "1.3.6.1.2.1.2.2.1.2.1": b"lo"})
+    scan = dict(snapshot)
+    prefix = "1.3.6.1.2.1.2.2.1.2."
+    assert list(snapshot.under(prefix).items()) == list(_under(scan, prefix).items()) == [
+        ("10", b"eth10"), ("2", b"eth2"), ("1", b"lo")]   # the snapshot's order; not .20.
+    found = snapshot.under(prefix)
+    found["99"] = b"mine"                              # the caller's copy
+    assert "99" not in snapshot.under(prefix)
+    snapshot["1.3.6.1.2.1.2.2.1.2.3"] = b"eth3"        # a change is seen
+    assert snapshot.under(prefix)["3"] == b"eth3"
+    del snapshot["1.3.6.1.2.1.2.2.1.2.10"]
+    assert "10" not in snapshot.under(prefix) and snapshot.under("9.9.") == {}

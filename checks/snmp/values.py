@@ -71,7 +71,7 @@ class Values(dict):
         order (as a scan finds them). A new dict each call: the caller may change it."""
         ordered = getattr(self, "_sorted", None)
         if ordered is None:
-            ordered = self._sorted = sorted((oid, i) for i, oid in enumerate(self))
+            ordered = self._sorted = sorted(zip(self, range(len(self)), strict=True))  # (oid, place)
             self._found: dict[str, dict[str, Value]] = {}
         found = self._found.get(prefix)
         if found is None:

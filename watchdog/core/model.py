@@ -103,6 +103,15 @@ class Result:
         object.__setattr__(self, "summary", plain_text(self.summary))
         object.__setattr__(self, "details", plain_text(self.details))
 
+    def with_availability(self, value: bool | None) -> Result:
+        """The same result with ``affects_availability`` set: a copy of its fields, without
+        ``dataclasses.replace``'s field walk and a second pass of the texts through
+        :func:`plain_text` (they are plain already); done for most results of every run."""
+        copy = object.__new__(Result)
+        copy.__dict__.update(self.__dict__)
+        object.__setattr__(copy, "affects_availability", value)
+        return copy
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -152,8 +161,11 @@ class Outcome:
                 r.affects_availability if r.affects_availability is not None else default)
             if value is r.affects_availability:   # settled already: the same frozen result
                 return r
-            return replace(r, affects_availability=value)
-        return replace(self, results=tuple(settle(r) for r in self.results))
+            return r.with_availability(value)
+        results = tuple(settle(r) for r in self.results)
+        if all(new is old for new, old in zip(results, self.results, strict=True)):
+            return self
+        return replace(self, results=results)
 
     @property
     def unavailable(self) -> bool:
