@@ -205,7 +205,8 @@ def main(devices_count: int, agents: int, rounds: int, workdir: Path,
               f"({time.monotonic() - started:.0f} s):")
         print(f"  muni-watchdog daemon path   {ours['values']:>8.0f} values/round "
               f"{ours['per_1000']:>7.3f} CPU s/1000 values  (rounds: "
-              f"{', '.join(f'{r:.3f}' for r in ours['rounds'])})")
+              f"{', '.join(f'{r:.3f}' for r in ours['rounds'])}; "
+              f"{ours['polls']:.0f} device polls a round)")
         print(f"  prometheus-snmp-exporter    {theirs['values']:>8.0f} values/round "
               f"{theirs['per_1000']:>7.3f} CPU s/1000 values  (rounds: "
               f"{', '.join(f'{r:.3f}' for r in theirs['rounds'])})")

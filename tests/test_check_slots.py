@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from muni_watchdog.daemon.schedules import interval_trigger
 from muni_watchdog.daemon.slots import CheckSlots, slot_id, spread
 
 
@@ -171,3 +172,27 @@ def test_first_turns_are_spread_over_the_interval_by_the_targets_place():
     offsets = sorted((spread(60, i, start) - start).total_seconds() for i in range(10))
     assert offsets[0] == 0.0 and offsets[-1] < 60
     assert min(b - a for a, b in zip(offsets, offsets[1:], strict=False)) > 2   # no bunching
+
+
+def test_a_checks_interval_is_kept_on_average_however_its_runs_are_jittered():
+    """APScheduler 3 counts the next run from the last jittered one: a 60 s check ran every
+    61.5 s on average. Runs here are jittered from a steady beat."""
+    trigger = interval_trigger(60)
+    start = now()
+    runs = [trigger.get_next_fire_time(None, start)]
+    for _ in range(1000):
+        # asked twice from each run, as APScheduler does (the due runs, then the next)
+        trigger.get_next_fire_time(runs[-1], runs[-1])
+        runs.append(trigger.get_next_fire_time(runs[-1], runs[-1]))
+    # one steady beat b, every 60 s, and each run within its 5 % of jitter after it:
+    # b + 60 n <= run n <= b + 60 n + 3 for some b
+    lags = [run - timedelta(seconds=60 * n) for n, run in enumerate(runs)]
+    assert max(lags) - min(lags) <= timedelta(seconds=3)
+    periods = [(b - a).total_seconds() for a, b in zip(runs, runs[1:], strict=False)]
+    assert abs(sum(periods) / len(periods) - 60) < 0.01   # every 60 s, not 61.5
+    assert len(set(periods)) > 100                        # and jittered all the same
+    moved = runs[-1] + timedelta(seconds=17)              # "run now" moved a run by hand
+    after = trigger.get_next_fire_time(moved, moved)
+    assert moved + timedelta(seconds=60) <= after <= moved + timedelta(seconds=63)
+    again = trigger.get_next_fire_time(after, after)      # the new beat goes on from there
+    assert moved + timedelta(seconds=120) <= again <= moved + timedelta(seconds=123)
