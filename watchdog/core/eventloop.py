@@ -1,7 +1,7 @@
 """The event loop every asyncio run of ours uses (the daemon, the commands, the benchmarks
 and the tests): uvloop's, libuv in C.
 
-The daemon's path is mostly the loop's own work — a timer per check, a UDP send and a
+The daemon's path is mostly the loop's own work — a timer per target, a UDP send and a
 receive per SNMP request, a task per run — and asyncio's loop does it in Python: with
 uvloop the daemon path measured 1.42x prometheus-snmp-exporter's CPU per value against
 1.55x on asyncio's loop, in the same hour on the same machine
