@@ -2,7 +2,8 @@
 
 APScheduler 3 runs one interval job per target and interval (:mod:`.slots`: coalesce, misfire
 grace), first runs spread over the interval, with jitter; the job starts each check of the
-target, one run per check at a time. A soft problem moves its check to the retry interval. The site jobs it is given (:mod:`.runtime`: restore tests, reports, traps, ...) are
+target, one run per check at a time. A soft problem moves its check to the retry interval.
+The site jobs it is given (:mod:`.runtime`: restore tests, reports, traps, ...) are
 installed with each configuration. SIGHUP reloads (an invalid config is refused and the old one
 keeps running), SIGTERM stops cleanly within bounds (:mod:`.shutdown`), and systemd hears
 READY, STATUS and WATCHDOG.
