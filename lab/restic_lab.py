@@ -15,6 +15,7 @@ import json
 import os
 import random
 import subprocess
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -145,6 +146,12 @@ class ResticLab:
         return {pack for pack, kind, _, _ in self.index().values() if kind == "tree"}
 
 
+def hang_seconds(path: Path) -> str:
+    """How long the ``hang`` stand-in at ``path`` sleeps: 300 s and a fraction that names
+    this wrapper, so a test looking for its sleep in /proc finds no other run's."""
+    return f"300.{zlib.crc32(str(path).encode()):010d}"
+
+
 def faulty_restic(path: Path, command: str, fault: str, real: str = "restic") -> Path:
     """A stand-in for restic that runs the real one and breaks what ``command`` prints.
 
@@ -157,7 +164,7 @@ def faulty_restic(path: Path, command: str, fault: str, real: str = "restic") ->
         "silent": '"$REAL" "$@" >/dev/null; exit $?',
         "half": 'out=$(mktemp); "$REAL" "$@" >"$out"; rc=$?; size=$(stat -c %s "$out"); '
                 'head -c $((size / 2)) "$out"; rm -f "$out"; exit $rc',
-        "hang": "exec sleep 300",
+        "hang": f"exec sleep {hang_seconds(path)}",
     }[fault]
     path.write_text(f'#!/bin/sh\nREAL={real}\nif [ "$1" = "{command}" ]; then\n'
                     f'  {broken}\nfi\nexec "$REAL" "$@"\n')

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 import muni_watchdog.backup_tests.restic as restic_module
-from lab.restic_lab import ResticLab, faulty_restic
+from lab.restic_lab import ResticLab, faulty_restic, hang_seconds
 from muni_watchdog.backup_tests.drill import run_repository_check, run_restore_test
 from muni_watchdog.backup_tests.params import BackupParams
 from muni_watchdog.backup_tests.report import BackupState
@@ -144,8 +144,12 @@ def test_restic_that_never_answers_is_unknown_and_stopped(shared_lab):
     assert report.verdict is State.UNKNOWN
     assert "restic ls: failed (no answer within 3 s; stopped)" in report.summary
     # SIGINT at the timeout ended it: the stand-in (an exec'd sleep) is not left running
-    assert not [pid for pid in os.listdir("/proc") if pid.isdigit() and
-                _cmdline(pid) == b"sleep\x00300\x00"]
+    # (a moment allowed for its exit; another run's sleep has another length)
+    sleep = f"sleep\0{hang_seconds(wrapper)}\0".encode()
+    deadline = time.monotonic() + 5
+    while [pid for pid in os.listdir("/proc") if pid.isdigit() and _cmdline(pid) == sleep]:
+        assert time.monotonic() < deadline, "the hung restic stand-in is still running"
+        time.sleep(0.1)
 
 
 def test_output_over_the_cap_is_cut_and_unknown(shared_lab, monkeypatch):
