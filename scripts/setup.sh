@@ -17,8 +17,11 @@ for pkg in $APT_PACKAGES; do
 done
 if [ -n "$missing" ]; then
     echo "setup: installing Debian packages:$missing"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+    # Wait (up to 10 min) for another apt or dpkg to finish rather than fail at once:
+    # a fresh box often runs its first unattended upgrade at boot.
+    $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+        --no-install-recommends $missing
     # The packaged snmpd and prometheus start system services: the lab and the tests run
     # their own on loopback. (lintian and binutils' strip are for the .deb's build and test;
     # man-db and groff-base render the generated man page in its test.)
