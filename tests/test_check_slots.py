@@ -115,7 +115,7 @@ def test_a_check_whose_interval_changes_moves_to_its_targets_slot_of_that_interv
         assert slots.members[slot_id("sw1", 60)] == ["check:sw1/device", "check:sw1/system"]
         assert slot_id("sw1", 20) not in scheduled(scheduler)
         slots.move("check:unknown/x", 20)      # a check it does not schedule: nothing
-        assert "check:unknown/x" not in slots.slot_of
+        assert slots.slot_of("check:unknown/x") is None
         slots.clear()
         assert scheduled(scheduler) == set() and slots.members == {}
         scheduler.shutdown(wait=False)

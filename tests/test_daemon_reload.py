@@ -229,7 +229,7 @@ def test_a_reload_that_fails_while_installing_puts_the_old_configuration_back(
         broken.broken = True
         assert await daemon.reload() is False
         assert daemon.config is old             # the running configuration is back...
-        slot = daemon.slots.slot_of["check:web/http"]               # ...with its jobs
+        slot = daemon.slots.slot_of("check:web/http")               # ...with its jobs
         assert slot == slot_id("web", 1) and daemon.scheduler.get_job(slot) is not None
         assert daemon.specs["check:web/http"].policy.check_interval == 1
         broken.broken = False

@@ -49,10 +49,13 @@ class CheckSlots:
         self.run = run
         self.clock = clock
         self.members: dict[str, list[str]] = {}     # slot id -> its check ids, in order
-        self.slot_of: dict[str, str] = {}           # check id -> slot id
-        self.interval_of: dict[str, float] = {}     # check id -> its interval now
-        self.target_of: dict[str, str] = {}         # check id -> its target
+        self.placed: dict[str, tuple[str, float]] = {}   # check id -> (target, interval)
         self.running: dict[str, asyncio.Task] = {}  # check id -> its run under way
+
+    def slot_of(self, check_id: str) -> str | None:
+        """The id of the slot a check is in (None: not scheduled)."""
+        placed = self.placed.get(check_id)
+        return slot_id(*placed) if placed is not None else None
 
     def add(self, check_id: str, target: str, interval: float,
             first_run: datetime | None = None) -> str:
@@ -60,9 +63,7 @@ class CheckSlots:
         a new slot runs first (by default one interval from now, with jitter). Returns the
         slot's id."""
         slot = slot_id(target, interval)
-        self.slot_of[check_id] = slot
-        self.interval_of[check_id] = interval
-        self.target_of[check_id] = target
+        self.placed[check_id] = (target, interval)
         members = self.members.get(slot)
         if members is not None:
             members.append(check_id)
@@ -76,11 +77,10 @@ class CheckSlots:
 
     def discard(self, check_id: str) -> None:
         """Take a check off its slot (the slot's job goes with its last check)."""
-        slot = self.slot_of.pop(check_id, None)
-        self.interval_of.pop(check_id, None)
-        self.target_of.pop(check_id, None)
+        slot = self.slot_of(check_id)
         if slot is None:
             return
+        del self.placed[check_id]
         members = self.members.get(slot, [])
         if check_id in members:
             members.remove(check_id)
@@ -91,15 +91,16 @@ class CheckSlots:
 
     def move(self, check_id: str, interval: float) -> None:
         """A check's interval changed: to its target's slot of that interval."""
-        target = self.target_of.get(check_id)
-        if target is None or self.interval_of.get(check_id) == interval:
+        placed = self.placed.get(check_id)
+        if placed is None or placed[1] == interval:
             return
+        target = placed[0]
         self.discard(check_id)
         self.add(check_id, target, interval)
 
     def clear(self) -> None:
         """Every slot's job removed (a reload installs the new ones). Runs under way go on."""
-        for check_id in list(self.slot_of):
+        for check_id in list(self.placed):
             self.discard(check_id)
 
     def wake_targets(self, targets: set[str]) -> None:
@@ -107,13 +108,13 @@ class CheckSlots:
         the turn after comes one interval later)."""
         now = self.clock()
         for slot, members in self.members.items():
-            if members and self.target_of.get(members[0]) in targets:
+            if members and self.placed[members[0]][0] in targets:
                 self.scheduler.modify_job(slot, next_run_time=now)
 
     def start_now(self, check_ids: Iterable[str]) -> None:
         """Run these checks now, apart from their slots' turns."""
         for check_id in check_ids:
-            if check_id in self.slot_of:
+            if check_id in self.placed:
                 self.start(check_id)
 
     async def _turn(self, slot: str) -> None:
@@ -135,9 +136,9 @@ class CheckSlots:
         if task.cancelled():
             # The stop working as designed: a line, not a traceback (:mod:`.cancelled`).
             # Nothing else of ours cancels a run, so any other cancellation is said louder.
-            level = logging.INFO if self.stopping() else logging.WARNING
-            log.log(level, "cancelled%s: %s", " at shutdown" if self.stopping() else "",
-                    check_id.removeprefix("check:"))
+            stopping = self.stopping()
+            log.log(logging.INFO if stopping else logging.WARNING, "cancelled%s: %s",
+                    " at shutdown" if stopping else "", check_id.removeprefix("check:"))
             return
         error = task.exception()
         if error is not None:   # the run catches its own failures: this is a bug, said once
