@@ -266,3 +266,18 @@ def test_a_session_forgets_its_last_poll_when_it_can_no_longer_answer(sim, tmp_p
             await session.close()
     held, later = asyncio.run(run())
     assert held and later is None   # no target keeps a stale snapshot (RSS at 500 targets)
+
+
+def test_targets_of_one_profile_share_one_union_of_needs():
+    # 500 targets' last needs were 500 copies of the same frozensets (3 MB of RSS).
+    a = Need.of(scalars=["1.3.6.1.2.1.1.3.0"], tables=["1.3.6.1.2.1.2.2.1.2"])
+    b = Need.of(tables=["1.3.6.1.2.1.25.2.3.1.3"], probes={"ups": "1.3.6.1.2.1.33.1.1"})
+    first = Need.of(scalars=["1.3.6.1.2.1.1.3.0"], tables=["1.3.6.1.2.1.2.2.1.2"]) | b
+    second = a | Need.of(tables=["1.3.6.1.2.1.25.2.3.1.3"],
+                         probes={"ups": "1.3.6.1.2.1.33.1.1"})
+    assert first is second
+    assert first.tables == {"1.3.6.1.2.1.2.2.1.2", "1.3.6.1.2.1.25.2.3.1.3"}
+    assert first.scalars == {"1.3.6.1.2.1.1.3.0"} and dict(first.probes) == {
+        "ups": "1.3.6.1.2.1.33.1.1"}
+    assert (first | a) is first and (a | first) is first   # nothing new: no new object
+    assert (Need() | a) is a

@@ -45,8 +45,27 @@ class Need:
                    frozenset((probes or {}).items()))
 
     def __or__(self, other: Need) -> Need:
-        return Need(self.scalars | other.scalars, self.tables | other.tables,
-                    self.probes | other.probes)
+        if _covers(self, other):
+            return self
+        if _covers(other, self):
+            return other
+        return _shared(Need(self.scalars | other.scalars, self.tables | other.tables,
+                            self.probes | other.probes))
+
+
+# Devices of one profile need the same union: one shared copy, not one per target (the
+# frozensets of 500 targets' last needs were 3 MB of the daemon's memory).
+_SHARED: dict[Need, Need] = {}
+SHARED_MAX = 4096
+
+
+def _shared(need: Need) -> Need:
+    kept = _SHARED.get(need)
+    if kept is None:
+        if len(_SHARED) >= SHARED_MAX:
+            _SHARED.clear()
+        kept = _SHARED[need] = need
+    return kept
 
 
 @dataclass
