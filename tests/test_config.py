@@ -81,6 +81,24 @@ def test_check_overrides_beat_priority_defaults():
     assert (policy.check_interval, policy.retry_interval, policy.max_attempts) == (120, 10, 5)
 
 
+def test_targets_with_equal_checks_share_them_and_differing_ones_do_not():
+    # 500 switches with the default checks hold one copy of each (memory, issue 16).
+    text = BASE + "".join(f"  - id: tcp{i}\n    kind: tcp\n    host: h{i}\n"
+                          f"    checks: [{{check: tcp, port: {port}}}]\n"
+                          for i, port in enumerate((22, 22, 443)))
+    text += "".join(f"  - id: web{i}\n    kind: http\n    host: w{i}\n" for i in range(2))
+    config = parse_config(text, "town.yaml")
+    checks = {t.id: t.checks for t in config.targets}
+    assert checks["tcp0"][0] is checks["tcp1"][0]
+    assert checks["tcp2"][0] is not checks["tcp0"][0] and checks["tcp2"][0].port == 443
+    assert [c.check for c in checks["web0"]] == [c.check for c in checks["web1"]]
+    assert all(a is b for a, b in zip(checks["web0"], checks["web1"], strict=True))
+    # the same policy object for the same settings; another one where they differ
+    first = config.policy_for("tcp0", checks["tcp0"][0])
+    assert config.policy_for("tcp1", checks["tcp1"][0]) is first
+    assert config.policy_for("web", checks["web"][0]) != first
+
+
 def test_targets_without_a_service_use_the_site_default_priority():
     text = BASE + "  - id: other\n    kind: tcp\n    host: x\n    checks: [{check: tcp, port: 1}]\n"
     config = parse_config(text, "town.yaml")

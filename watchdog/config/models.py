@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Annotated, Any, Literal, Union
 from urllib.parse import parse_qsl, urlsplit
 
@@ -484,6 +484,14 @@ def _target_models() -> Any:
 TargetConfig = _target_models()
 
 
+@lru_cache(maxsize=256)
+def _policy(check_interval: float, retry_interval: float, max_attempts: int,
+            recovery_attempts: int) -> Policy:
+    """Policies are frozen and few: one object per distinct policy, not one per check."""
+    return Policy(check_interval=check_interval, retry_interval=retry_interval,
+                  max_attempts=max_attempts, recovery_attempts=recovery_attempts)
+
+
 class Config(Strict):
     site: SiteConfig = Field(..., description="The site: name, time zone, business hours.")
     services: list[ServiceConfig] = Field(
@@ -496,6 +504,20 @@ class Config(Strict):
                                  description="Channels (Apprise URLs) and routes.")
     reports: ReportsConfig = Field(default_factory=ReportsConfig,
                                    description="Scheduled reports.")
+
+    @model_validator(mode="after")
+    def _share_equal_checks(self) -> Config:
+        # The checks of 500 switches are the same few (the kind's defaults): one frozen copy
+        # of each instead of one per target (2,000 check models were 2.3 MB of the daemon).
+        seen: dict[tuple[Any, ...], CheckParams] = {}
+        for target in self.targets:
+            shared = []
+            for params in target.checks:
+                key = (type(params), frozenset(params.model_fields_set), repr(params.__dict__))
+                kept = seen.setdefault(key, params)
+                shared.append(kept if kept == params else params)
+            target.__dict__["checks"] = shared
+        return self
 
     @cached_property
     def target_by_id(self) -> dict[str, Any]:
@@ -516,12 +538,10 @@ class Config(Strict):
 
     def policy_for(self, target_id: str, params: CheckParams) -> Policy:
         defaults = PRIORITY_DEFAULTS[self.priority_of(target_id)]
-        return Policy(
-            check_interval=params.interval or defaults.check_interval,
-            retry_interval=params.retry_interval or defaults.retry_interval,
-            max_attempts=params.max_attempts or defaults.max_attempts,
-            recovery_attempts=params.recovery_attempts or defaults.recovery_attempts,
-        )
+        return _policy(params.interval or defaults.check_interval,
+                       params.retry_interval or defaults.retry_interval,
+                       params.max_attempts or defaults.max_attempts,
+                       params.recovery_attempts or defaults.recovery_attempts)
 
     def channel_format(self, name: str) -> str:
         """The message layout of a channel, inferring 'auto' from its URL scheme."""
