@@ -9,6 +9,11 @@ run to its end (hour 1 → hour 2 for the full run: a leak shows as steady growt
 figure is prometheus-snmp-exporter's RSS after scraping the same 500 devices once a minute
 (the same OIDs as the daemon walks), sampled in the same run.
 
+Beside it runs a second daemon with one SNMP and one SSH target of the same kinds (``--no-floor``
+leaves it out): its RSS is what the process costs before it monitors much (the interpreter,
+the libraries, the code), so the difference divided by the targets is what each target costs.
+The exporter's idle RSS (before its first scrape) is its floor, for the same comparison.
+
 ``--tracemalloc`` runs the daemon under tracemalloc and prints what grew between the first
 snapshot (after the first poll of every target) and the last (the lines that allocated most).
 
@@ -113,6 +118,7 @@ class ExporterLoad:
 
     def start(self) -> ExporterLoad:
         self.exporter.start()
+        self.idle_rss = status_kib(self.pid)["VmRSS"] / 1024   # before its first scrape
         self.thread.start()
         return self
 
@@ -181,13 +187,15 @@ def main() -> None:
     parser.add_argument("--arenas", type=int, default=0,
                         help="MALLOC_ARENA_MAX for the daemon (0: the daemon's own cap of 2; "
                         "glibc's default is 8 per core)")
+    parser.add_argument("--no-floor", action="store_true",
+                        help="do not run the one-SNMP-one-SSH-target daemon beside it")
     parser.add_argument("--no-peer", action="store_true",
                         help="do not run prometheus-snmp-exporter beside it")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="daemon-memory-"))
     os.chmod(workdir, 0o755)
     sims: list[SnmpSim] = []
-    ssh = daemon = peer = snmpd = None
+    ssh = daemon = peer = snmpd = floor = None
     community = None
     try:
         per_agent = -(-args.snmp // args.agents)
@@ -233,6 +241,16 @@ def main() -> None:
             command = [sys.executable, "-m", "muni_watchdog", *argv]
         log = open(workdir / "daemon.log", "w")
         daemon = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        if not args.no_floor and not args.tracemalloc:
+            small = workdir / "floor"
+            small.mkdir()
+            (small / "secrets").mkdir(mode=0o700)
+            write_config(small / "watchdog.yaml", [(placed[0][0], placed[0][1][:1])], ssh,
+                         min(1, args.ssh), small / "secrets", community)
+            floor = subprocess.Popen(
+                [sys.executable, "-m", "muni_watchdog", "run", "-c",
+                 str(small / "watchdog.yaml"), "--state-dir", str(small / "state")],
+                stdout=open(small / "daemon.log", "w"), stderr=subprocess.STDOUT, env=env)
         if not args.no_peer and shutil.which("prometheus-snmp-exporter"):
             peer = ExporterLoad(workdir / "exporter", devices, community).start()
         agents = f"{len(sims)} snmpsim" if args.agent == "snmpsim" else "net-snmp snmpd"
@@ -240,10 +258,11 @@ def main() -> None:
               f"daemon pid {daemon.pid}; {args.minutes:g} min; log {workdir / 'daemon.log'}",
               flush=True)
         print(f"{'min':>6} {'RSS MB':>8} {'HWM MB':>8} {'CPU s':>8}   "
-              f"{'peer RSS MB':>11}", flush=True)
+              f"{'peer RSS MB':>11} {'floor RSS MB':>12}", flush=True)
         started = time.monotonic()
         samples: list[tuple[float, float, float]] = []
         peer_samples: list[tuple[float, float]] = []
+        floor_samples: list[tuple[float, float]] = []
         while (elapsed := time.monotonic() - started) < args.minutes * 60:
             if daemon.poll() is not None:
                 raise SystemExit(f"the daemon exited with {daemon.returncode}; see the log")
@@ -256,10 +275,21 @@ def main() -> None:
                 p = status_kib(peer.pid)["VmRSS"] / 1024
                 peer_samples.append((minute, p))
                 peer_rss = f"{p:>11.1f}"
+            floor_rss = ""
+            if floor is not None and floor.poll() is None:
+                f = status_kib(floor.pid)["VmRSS"] / 1024
+                floor_samples.append((minute, f))
+                floor_rss = f"{f:>12.1f}"
             print(f"{minute:>6.1f} {samples[-1][1]:>8.1f} {samples[-1][2]:>8.1f} "
-                  f"{cpu:>8.1f}   {peer_rss}", flush=True)
+                  f"{cpu:>8.1f}   {peer_rss:>11} {floor_rss}", flush=True)
             time.sleep(args.sample)
         summary(samples, peer_samples, args.minutes)
+        per_target(samples, floor_samples, args.minutes, targets, 1 + min(1, args.ssh))
+        if peer is not None:
+            busy = _at(peer_samples, min(60.0, args.minutes))[1]
+            print(f"peer floor (prometheus-snmp-exporter before its first scrape): "
+                  f"{peer.idle_rss:.1f} MB; each device "
+                  f"{(busy - peer.idle_rss) * 1024 / max(1, args.snmp):.0f} KB")
     finally:
         if daemon is not None and daemon.poll() is None:
             daemon.send_signal(signal.SIGTERM)
@@ -267,6 +297,13 @@ def main() -> None:
                 daemon.wait(30)
             except subprocess.TimeoutExpired:
                 daemon.kill()
+        for process in (floor,):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
         if peer is not None:
             peer.close()
         if args.tracemalloc:
@@ -299,6 +336,20 @@ def summary(samples: list[tuple[float, float, float]], peer: list[tuple[float, f
         print(f"peer prometheus-snmp-exporter (same devices, scraped once a minute): RSS "
               f"after {hour:g} min {p_hour[1]:.1f} MB; {p_middle[0]:.0f} -> {p_end[0]:.0f} "
               f"min {p_end[1] - p_middle[1]:+.1f} MB")
+
+
+
+def per_target(samples: list[tuple[float, float, float]], floor: list[tuple[float, float]],
+               minutes: float, targets: int, floor_targets: int) -> None:
+    """What each target costs: the RSS above the floor daemon's, over the further targets."""
+    if not floor:
+        return
+    hour = min(60.0, minutes)
+    full, small = _at(samples, hour)[1], _at(floor, hour)[1]
+    per = (full - small) * 1024 / max(1, targets - floor_targets)
+    print(f"floor (a daemon with {floor_targets} targets, the same kinds): {small:.1f} MB "
+          f"after {hour:g} min; each further target {per:.0f} KB "
+          f"({full - small:.1f} MB for {targets - floor_targets})")
 
 
 if __name__ == "__main__":
