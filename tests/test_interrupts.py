@@ -108,10 +108,10 @@ def test_ctrl_c_on_a_command_exits_130_at_once_in_one_line(tmp_path, slow_server
 def test_ctrl_c_before_any_network_work_is_one_line_too(tmp_path):
     # canary write is synchronous; Python's own KeyboardInterrupt is what arrives there.
     script = ("import os, signal\n"
-              "from muni_watchdog.cli import backup\n"
+              "from muni_watchdog.backup_tests import canary\n"
               "def write(path, now):\n"
               "    os.kill(os.getpid(), signal.SIGINT)\n"
-              "backup.write_canary = write\n"
+              "canary.write_canary = write\n"
               "from muni_watchdog.cli.main import main\n"
               f"raise SystemExit(main(['canary', 'write', {str(tmp_path / 'c')!r}]))\n")
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
