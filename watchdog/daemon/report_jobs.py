@@ -78,7 +78,6 @@ class MetricsEndpoint(SiteJob):
         self._address: tuple[str, int] | None = None
 
     async def install(self, config: Config, runtime: Runtime) -> None:
-        from muni_watchdog.reports.metrics import start_metrics_server, store_snapshot
         metrics = config.reports.metrics
         wanted = metrics.address if metrics else None
         if metrics and config.site.web is not None and "listen" not in metrics.model_fields_set:
@@ -88,6 +87,8 @@ class MetricsEndpoint(SiteJob):
         await self.close()
         if wanted is None:
             return
+        # prometheus_client (2.6 MB of RSS) is imported only when /metrics is served here
+        from muni_watchdog.reports.metrics import start_metrics_server, store_snapshot
         try:
             server, _thread = start_metrics_server(*wanted, store_snapshot(
                 str(runtime.state_dir), config))
