@@ -11,7 +11,11 @@ import sys
 
 HEAVY = ("paramiko", "invoke", "cryptography.x509", "univers",
          # the restore machinery and its restic driver (sh): only with backups configured
-         "muni_watchdog.backup_tests.drill", "sh")
+         "muni_watchdog.backup_tests.drill", "sh",
+         # the vulnerability feeds' machinery: only with the vulnerabilities check
+         "muni_watchdog.checks.vulns.judge", "ijson",
+         # the /metrics endpoint's library: only when the daemon serves it
+         "prometheus_client")
 
 
 def imported_after(code: str) -> dict:
@@ -37,7 +41,11 @@ def test_snmp_only_configuration_does_not_load_ssh_tls_or_vulnerability_librarie
         "import muni_watchdog.daemon.service\n"       # what `muni-watchdog run` imports
         "from muni_watchdog.config.loading import load_config\n"
         f"config = load_config({str(config)!r})\n"
-        "assert [t.id for t in config.targets] == ['switch']\n")
+        "assert [t.id for t in config.targets] == ['switch']\n"
+        # the site jobs a daemon installs at start: /metrics is not asked for
+        "import asyncio\n"
+        "from muni_watchdog.daemon.report_jobs import MetricsEndpoint\n"
+        "asyncio.run(MetricsEndpoint().install(config, None))\n")
     assert loaded == dict.fromkeys(HEAVY, False)
 
 

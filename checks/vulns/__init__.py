@@ -9,9 +9,8 @@ How the daemon uses them (daemon/vuln_feeds.py and the check in check.py):
   ``feeds.load_view(<state>/vulns, installed.os, match.package_names(installed))`` (I/O,
   bounded by the host's packages) → ``judge.evaluate_vulnerabilities(installed, view, params,
   ctx)`` (pure; the first-seen times live in the check's memory).
+
+The matching machinery (feeds, index, judge, match, and ijson) is imported by the check's
+first run, not with the configuration's models: a daemon without the vulnerabilities check
+does not carry it (~1.9 MB of Python objects).
 """
-
-from muni_watchdog.checks.vulns.judge import evaluate_vulnerabilities
-from muni_watchdog.checks.vulns.params import VulnParams
-
-__all__ = ["VulnParams", "evaluate_vulnerabilities"]

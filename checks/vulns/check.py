@@ -15,17 +15,18 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from muni_watchdog.checks.base import CollectError, Evaluation, TargetInfo
 from muni_watchdog.checks.ssh.common import HostKeyAlarm, alarm
-from muni_watchdog.checks.ssh.installed import InstalledSoftware, collect_installed
-from muni_watchdog.checks.vulns.feeds import load_view
-from muni_watchdog.checks.vulns.index import FeedView
-from muni_watchdog.checks.vulns.judge import evaluate_vulnerabilities
-from muni_watchdog.checks.vulns.match import package_names
+from muni_watchdog.checks.ssh.installed import collect_installed
 from muni_watchdog.checks.vulns.params import VulnParams
 from muni_watchdog.checks.vulns.settings import VulnerabilitySettings
 from muni_watchdog.core.model import CheckContext
+
+if TYPE_CHECKING:
+    from muni_watchdog.checks.ssh.installed import InstalledSoftware
+    from muni_watchdog.checks.vulns.index import FeedView
 
 SYSTEM_KEY = "system"   # in the check's memory: the host's os-release ID
 
@@ -74,6 +75,8 @@ class VulnerabilitiesCheck:
                                "downloads them into <state>/vulns (muni-watchdog vulns "
                                "update); run this check in the daemon, or with "
                                "`muni-watchdog check --state-dir`")
+        from muni_watchdog.checks.vulns.feeds import load_view
+        from muni_watchdog.checks.vulns.match import package_names
         found = await collect_installed(target, params)
         if isinstance(found, HostKeyAlarm):
             return found
@@ -86,6 +89,7 @@ class VulnerabilitiesCheck:
                  ctx: CheckContext) -> Evaluation:
         if isinstance(raw, HostKeyAlarm):
             return alarm(raw, ctx)
+        from muni_watchdog.checks.vulns.judge import evaluate_vulnerabilities
         access = self.access
         if access is not None:
             params = params.model_copy(update={

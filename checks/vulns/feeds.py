@@ -26,48 +26,22 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from muni_watchdog.checks.ssh.installed import OsIdentity
 from muni_watchdog.checks.vulns import osv, tracker
 from muni_watchdog.checks.vulns.index import FeedState, FeedView, build_index, read_advisories
 from muni_watchdog.checks.vulns.kev import KevEntry, load_kev
 from muni_watchdog.checks.vulns.records import FeedError, ecosystem_of
+from muni_watchdog.checks.vulns.sources import (  # noqa: F401 (read from here too)
+    DEFAULT_SOURCES,
+    OSV_EXPORT,
+    FeedSource,
+    Kind,
+)
 
-Kind = Literal["osv", "debian-tracker", "kev"]
 CHUNK = 256 * 1024
 USER_AGENT = "muni-watchdog (vulnerability feed; https://github.com/muni-watchdog)"
-
-
-@dataclass(frozen=True)
-class FeedSource:
-    """One feed to download: a name (the file names under the state directory), where from,
-    what it is, and its limits."""
-
-    name: str
-    url: str
-    kind: Kind
-    max_bytes: int = 1024 ** 3
-    timeout: float = 900.0        # the whole download, not one read
-    systems: tuple[str, ...] = ()  # the os-release IDs it covers (none: KEV, every system)
-
-
-# osv.dev's public exports (one zip per ecosystem), the Debian tracker, CISA's catalogue.
-# ``systems``: the os-release IDs (checks.ssh.installed.OsIdentity.id) each covers; the daemon
-# downloads a feed only once a server of one of them has been seen (KEV: always).
-OSV_EXPORT = "https://osv-vulnerabilities.storage.googleapis.com/{}/all.zip"
-DEFAULT_SOURCES = (
-    FeedSource("debian-tracker", "https://security-tracker.debian.org/tracker/data/json",
-               "debian-tracker", 512 * 1024 ** 2, systems=("debian",)),
-    FeedSource("osv-debian", OSV_EXPORT.format("Debian"), "osv", systems=("debian",)),
-    FeedSource("osv-ubuntu", OSV_EXPORT.format("Ubuntu"), "osv", systems=("ubuntu",)),
-    FeedSource("osv-almalinux", OSV_EXPORT.format("AlmaLinux"), "osv",
-               systems=("almalinux",)),
-    FeedSource("osv-rocky", OSV_EXPORT.format("Rocky%20Linux"), "osv", systems=("rocky",)),
-    FeedSource("osv-redhat", OSV_EXPORT.format("Red%20Hat"), "osv", systems=("rhel",)),
-    FeedSource("kev", "https://www.cisa.gov/sites/default/files/feeds/"
-               "known_exploited_vulnerabilities.json", "kev", 64 * 1024 ** 2, 300.0),
-)
 
 
 @dataclass(frozen=True)

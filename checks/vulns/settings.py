@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from muni_watchdog.checks.vulns.feeds import DEFAULT_SOURCES, FeedSource
+from muni_watchdog.checks.vulns.sources import DEFAULT_SOURCES, FeedSource
 from muni_watchdog.core.durations import DAY, HOUR
 from muni_watchdog.core.types import Duration, Interval, Strict, Timeout
 

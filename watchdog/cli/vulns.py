@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from muni_watchdog.checks.vulns.check import feeds_directory
-from muni_watchdog.checks.vulns.feeds import read_copy, read_meta
 from muni_watchdog.checks.vulns.settings import needed_sources
 from muni_watchdog.cli.common import (
     EXIT_INVALID_CONFIG,
@@ -138,6 +137,7 @@ def cmd_update(args: argparse.Namespace) -> int:
 def feed_rows(config, state_dir: Path, now: datetime) -> list[dict[str, Any]]:
     """One row per configured feed: its copy's age and size, its last error, whether a
     server needs it, and whether it is within its age limit."""
+    from muni_watchdog.checks.vulns.feeds import read_copy, read_meta
     from muni_watchdog.daemon.vuln_feeds import vulnerability_checks
     settings = config.site.vulnerabilities
     raw = feeds_directory(state_dir) / "raw"

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -27,11 +28,14 @@ from muni_watchdog.checks.vulns.check import (
     VulnerabilitiesCheck,
     feeds_directory,
 )
-from muni_watchdog.checks.vulns.feeds import FeedSource, FetchResult, read_meta, update_feed
 from muni_watchdog.checks.vulns.settings import feed_due, needed_sources
+from muni_watchdog.checks.vulns.sources import FeedSource
 from muni_watchdog.config.models import Config
 from muni_watchdog.core.model import CheckKey
 from muni_watchdog.daemon.runtime import Runtime, SiteJob
+
+if TYPE_CHECKING:
+    from muni_watchdog.checks.vulns.feeds import FetchResult
 
 log = logging.getLogger("muni-watchdog")
 TICK = 60.0   # how often the job looks for a due feed (cheap: a few small files and rows)
@@ -64,6 +68,7 @@ def systems_seen(store, keys: Iterable[CheckKey]) -> set[str]:
 def due_sources(config: Config, directory: Path, systems: Iterable[str], now: datetime,
                 force: bool = False) -> list[FeedSource]:
     """The needed feeds that should be downloaded now (all needed ones with ``force``)."""
+    from muni_watchdog.checks.vulns.feeds import read_meta
     settings = config.site.vulnerabilities
     raw = Path(directory) / "raw"
     due = []
@@ -77,6 +82,7 @@ def due_sources(config: Config, directory: Path, systems: Iterable[str], now: da
 
 def download(source: FeedSource, directory: Path, now: datetime) -> FetchResult:
     """One feed, with its limits (blocking: run it in a thread); logged either way."""
+    from muni_watchdog.checks.vulns.feeds import update_feed
     result = update_feed(source, directory, now)
     copy = result.copy
     if result.error:
@@ -115,6 +121,7 @@ class VulnerabilityFeeds(SiteJob):
     async def tick(self) -> list[str]:
         """Download the feeds that are due, one after the other; returns their names. When
         new data came, the vulnerabilities checks run again."""
+        from muni_watchdog.checks.vulns.feeds import read_meta
         config, runtime = self.config, self.runtime
         if config is None or runtime is None:
             return []
