@@ -192,6 +192,9 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true",
                         help="do not run prometheus-snmp-exporter beside it")
     args = parser.parse_args()
+    # Stopped with kill (or by a background shell, which ignores SIGINT): still stop the
+    # daemons, the agent, sshd and the exporter on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     workdir = Path(tempfile.mkdtemp(prefix="daemon-memory-"))
     os.chmod(workdir, 0o755)
     sims: list[SnmpSim] = []
@@ -291,13 +294,7 @@ def main() -> None:
                   f"{peer.idle_rss:.1f} MB; each device "
                   f"{(busy - peer.idle_rss) * 1024 / max(1, args.snmp):.0f} KB")
     finally:
-        if daemon is not None and daemon.poll() is None:
-            daemon.send_signal(signal.SIGTERM)
-            try:
-                daemon.wait(30)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
-        for process in (floor,):
+        for process in (daemon, floor):
             if process is not None and process.poll() is None:
                 process.send_signal(signal.SIGTERM)
                 try:
