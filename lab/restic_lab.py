@@ -156,14 +156,19 @@ def faulty_restic(path: Path, command: str, fault: str, real: str = "restic") ->
     """A stand-in for restic that runs the real one and breaks what ``command`` prints.
 
     ``fault``: ``exit`` (real output, then exit code 2), ``stderr`` (an error line added on
-    stderr, exit code kept), ``silent`` (stdout dropped), ``half`` (stdout cut in the middle),
-    ``hang`` (never answers). Other commands pass through untouched."""
+    stderr, exit code kept), ``silent`` (stdout dropped), ``half`` (stdout cut in the middle
+    of a line), ``hang`` (never answers). Other commands pass through untouched."""
     broken = {
         "exit": '"$REAL" "$@"; exit 2',
         "stderr": '"$REAL" "$@"; rc=$?; echo "error: injected failure" >&2; exit $rc',
         "silent": '"$REAL" "$@" >/dev/null; exit $?',
+        # Cut in the middle of a line: a cut that fell just after a newline would leave
+        # whole JSON lines, a shorter listing no reader can tell from a real one (one run in
+        # a few hundred, as the timestamps' lengths vary).
         "half": 'out=$(mktemp); "$REAL" "$@" >"$out"; rc=$?; size=$(stat -c %s "$out"); '
-                'head -c $((size / 2)) "$out"; rm -f "$out"; exit $rc',
+                'n=$((size / 2)); if [ "$n" -gt 0 ] && [ "$(head -c "$n" "$out" | tail -c 1 '
+                '| od -An -tx1 | tr -d " ")" = "0a" ]; then n=$((n + 1)); fi; '
+                'head -c "$n" "$out"; rm -f "$out"; exit $rc',
         "hang": f"exec sleep {hang_seconds(path)}",
     }[fault]
     path.write_text(f'#!/bin/sh\nREAL={real}\nif [ "$1" = "{command}" ]; then\n'

@@ -101,6 +101,17 @@ def test_failure_matrix_never_ok(shared_lab, command, fault, verdict, reason):
         assert report.integrity_errors is None and report.state.subset_next == 1
 
 
+def test_the_half_fault_cuts_inside_a_line(tmp_path):
+    # A cut just after a newline leaves whole JSON lines: a shorter listing that nothing can
+    # tell from a real one (the matrix's rare flake). The stand-in always cuts inside a line.
+    real = tmp_path / "real"
+    real.write_text("#!/bin/sh\nprintf 'abc\\ndef\\n'\n")   # 8 bytes: half is "abc\n"
+    real.chmod(0o755)
+    wrapper = faulty_restic(tmp_path / "wrapper", "ls", "half", real=str(real))
+    out = subprocess.run([str(wrapper), "ls"], capture_output=True, timeout=30)
+    assert (out.returncode, out.stdout) == (0, b"abc\nd")
+
+
 @pytest.mark.parametrize("command, fault, verdict, reason", [
     ("version", "exit", State.CRITICAL, "restic version: exit code 2, not in restic's table"),
     ("version", "silent", State.UNKNOWN, "not restic version output"),
