@@ -315,3 +315,37 @@ def test_durations_are_bounded_with_file_line_path_and_range():
         "town.yaml:17: targets[0].checks[0].timeout: '99999999999d' is too long: the allowed "
         "range here is up to 1h; write a shorter duration",
     ]
+
+
+def test_a_key_indented_too_little_is_sent_to_its_section():
+    # An ssh target's kind "ssh" and its "ssh:" section share a name: the target's keys are
+    # listed, not the section's (which had said "did you mean 'known_hosts'?").
+    text = """\
+site: {name: Testville}
+targets:
+  - id: fs
+    kind: ssh
+    host: 10.0.0.5
+    ssh:
+      user: monitor
+      key_file: /etc/k
+    known_hosts: /etc/kh
+  - id: sw
+    kind: snmp
+    host: 10.0.0.6
+    snmp: {community_file: /etc/c}
+    comunity_file: x
+    checks:
+      - check: storage
+        intervall: 5m
+"""
+    found = errors(text)
+    assert len(found) == 3, found
+    assert found[0].startswith("town.yaml:9: targets[0].known_hosts: unknown key "
+                               "'known_hosts'; it belongs under 'ssh:'")
+    assert "(allowed here: id, kind, host, description, parents, checks, ssh)" in found[0]
+    assert found[1].startswith("town.yaml:14: targets[1].comunity_file: unknown key "
+                               "'comunity_file'; did you mean 'community_file' under 'snmp:'?")
+    assert found[2].startswith("town.yaml:17: targets[1].checks[0].intervall: unknown key "
+                               "'intervall'; did you mean 'interval'?")
+    assert "used_warn_percent" in found[2]       # the storage check's own keys

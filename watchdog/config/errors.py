@@ -84,9 +84,19 @@ def _message(error: dict, root: type[BaseModel], loc: tuple, path: Path) -> str:
         allowed = _allowed_keys(root, loc[:-1])
         hint = ""
         if allowed:
+            sections = _sections(root, loc[:-1])
+            home = next((name for name, keys in sections.items() if key in keys), None)
             close = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = (f"; did you mean '{close[0]}'?" if close else "") + \
-                f" (allowed here: {', '.join(allowed)})"
+            nested = [(name, match) for name, keys in sections.items()
+                      for match in difflib.get_close_matches(str(key), keys, n=1)]
+            if home:
+                hint = (f"; it belongs under '{home}:' — indent it to line up with that "
+                        "section's keys")
+            elif close:
+                hint = f"; did you mean '{close[0]}'?"
+            elif nested:
+                hint = f"; did you mean '{nested[0][1]}' under '{nested[0][0]}:'?"
+            hint += f" (allowed here: {', '.join(allowed)})"
         return f"unknown key '{key}'{hint}"
     if kind == "union_tag_invalid":
         expected = ctx.get("expected_tags", "")
@@ -137,6 +147,25 @@ def _allowed_keys(root: type[BaseModel], loc: tuple) -> list[str] | None:
     return None
 
 
+def _sections(root: type[BaseModel], loc: tuple) -> dict[str, list[str]]:
+    """The sub-sections of the mapping at ``loc`` and their keys (for a key indented too
+    little: ``known_hosts`` written at the target's level instead of under ``ssh:``)."""
+    node: Any = root
+    for part in loc:
+        node = _step(node, part)
+        if node is None:
+            return {}
+    node = _strip(node, None)
+    if not (isinstance(node, type) and issubclass(node, BaseModel)):
+        return {}
+    found = {}
+    for name, field in node.model_fields.items():
+        inner = _strip(field.annotation, None)
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            found[name] = list(inner.model_fields)
+    return found
+
+
 def _strip(tp: Any, part: Any) -> Any:
     """Remove Annotated and Optional wrappers; pick a union member by tag or class name."""
     while True:
@@ -149,6 +178,9 @@ def _strip(tp: Any, part: Any) -> Any:
                 tp = members[0]
                 continue
             chosen = [m for m in members if _matches(m, part)]
+            # the member whose tag is this value (check: Literal["storage"]) before one that
+            # merely allows it among others (device_class: Literal[..., "storage", ...])
+            chosen.sort(key=lambda m: not _tagged(m, part))
             return chosen[0] if chosen else None
         else:
             return tp
@@ -166,12 +198,22 @@ def _matches(member: Any, part: Any) -> bool:
     return False
 
 
+def _tagged(member: Any, part: Any) -> bool:
+    member = _strip(member, None)
+    return any(get_origin(f.annotation) is Literal and get_args(f.annotation) == (part,)
+               for f in getattr(member, "model_fields", {}).values())
+
+
 def _step(node: Any, part: Any) -> Any:
-    origin = get_origin(_strip(node, part) if get_origin(node) is not None else node)
+    # A union's part is the tag (or model name) that picks the member: it is not also a field,
+    # even when a field has the same name (an ssh target's kind "ssh" and its "ssh:" section).
+    picked = _strip(node, None) is None
     node = _strip(node, part)
     if node is None:
         return None
     if isinstance(node, type) and issubclass(node, BaseModel):
+        if picked:
+            return node
         if isinstance(part, str) and part in node.model_fields:
             return node.model_fields[part].annotation
         return node  # a tag or model name: stay on this model
