@@ -3,7 +3,7 @@ KEV catalogue), their compact stored form, and the pure matching and judging.
 
 How the daemon uses them (daemon/vuln_feeds.py and the check in check.py):
 
-* on a schedule, for each :data:`feeds.DEFAULT_SOURCES` entry: ``feeds.update_feed(source,
+* on a schedule, for each :data:`sources.DEFAULT_SOURCES` entry: ``feeds.update_feed(source,
   <state>/vulns, now)`` — blocking I/O, in a thread;
 * per target: ``checks.ssh.installed.collect_installed(target, params)`` (I/O) →
   ``feeds.load_view(<state>/vulns, installed.os, match.package_names(installed))`` (I/O,

@@ -33,12 +33,7 @@ from muni_watchdog.checks.vulns import osv, tracker
 from muni_watchdog.checks.vulns.index import FeedState, FeedView, build_index, read_advisories
 from muni_watchdog.checks.vulns.kev import KevEntry, load_kev
 from muni_watchdog.checks.vulns.records import FeedError, ecosystem_of
-from muni_watchdog.checks.vulns.sources import (  # noqa: F401 (read from here too)
-    DEFAULT_SOURCES,
-    OSV_EXPORT,
-    FeedSource,
-    Kind,
-)
+from muni_watchdog.checks.vulns.sources import DEFAULT_SOURCES, FeedSource
 
 CHUNK = 256 * 1024
 USER_AGENT = "muni-watchdog (vulnerability feed; https://github.com/muni-watchdog)"

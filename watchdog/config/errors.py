@@ -135,35 +135,33 @@ def _describe(value: Any) -> str:
     return repr(value)
 
 
-def _allowed_keys(root: type[BaseModel], loc: tuple) -> list[str] | None:
+def _model_at(root: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """The model of the mapping at ``loc``, or None when ``loc`` is not a mapping."""
     node: Any = root
     for part in loc:
         node = _step(node, part)
         if node is None:
             return None
-    node = _strip(node, None)
-    if isinstance(node, type) and issubclass(node, BaseModel):
-        return list(node.model_fields)
-    return None
+    return _as_model(node)
+
+
+def _as_model(tp: Any) -> type[BaseModel] | None:
+    tp = _strip(tp, None)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _allowed_keys(root: type[BaseModel], loc: tuple) -> list[str] | None:
+    model = _model_at(root, loc)
+    return list(model.model_fields) if model else None
 
 
 def _sections(root: type[BaseModel], loc: tuple) -> dict[str, list[str]]:
     """The sub-sections of the mapping at ``loc`` and their keys (for a key indented too
     little: ``known_hosts`` written at the target's level instead of under ``ssh:``)."""
-    node: Any = root
-    for part in loc:
-        node = _step(node, part)
-        if node is None:
-            return {}
-    node = _strip(node, None)
-    if not (isinstance(node, type) and issubclass(node, BaseModel)):
-        return {}
-    found = {}
-    for name, field in node.model_fields.items():
-        inner = _strip(field.annotation, None)
-        if isinstance(inner, type) and issubclass(inner, BaseModel):
-            found[name] = list(inner.model_fields)
-    return found
+    model = _model_at(root, loc)
+    fields = model.model_fields.items() if model else ()
+    return {name: list(inner.model_fields) for name, field in fields
+            if (inner := _as_model(field.annotation)) is not None}
 
 
 def _strip(tp: Any, part: Any) -> Any:
@@ -187,8 +185,8 @@ def _strip(tp: Any, part: Any) -> Any:
 
 
 def _matches(member: Any, part: Any) -> bool:
-    member = _strip(member, None)
-    if not (isinstance(member, type) and issubclass(member, BaseModel)):
+    member = _as_model(member)
+    if member is None:
         return False
     if member.__name__ == part:
         return True
@@ -199,9 +197,10 @@ def _matches(member: Any, part: Any) -> bool:
 
 
 def _tagged(member: Any, part: Any) -> bool:
-    member = _strip(member, None)
-    return any(get_origin(f.annotation) is Literal and get_args(f.annotation) == (part,)
-               for f in getattr(member, "model_fields", {}).values())
+    model = _as_model(member)
+    return model is not None and any(
+        get_origin(f.annotation) is Literal and get_args(f.annotation) == (part,)
+        for f in model.model_fields.values())
 
 
 def _step(node: Any, part: Any) -> Any:
