@@ -343,7 +343,11 @@ def _start_full_drill(config: Path, state_dir: Path, lab: ResticLab):
         children = _restic_children(cli.pid, b"restore")
         if any((lab.base / "scratch").iterdir()) and children and any(locks.iterdir()):
             time.sleep(0.5)  # past restic's lock creation: it holds it now
-            return cli, _restic_children(cli.pid, b"restore")
+            # The lock seen may have been restic ls's beside the restore, gone by now: only a
+            # restore still running with a lock in place is caught at work.
+            children = _restic_children(cli.pid, b"restore")
+            if children and any(locks.iterdir()):
+                return cli, children
         time.sleep(0.01)
 
 
